@@ -1,0 +1,531 @@
+#include "actors/coordinator.hpp"
+
+#include "actors/http_pod_client.hpp"
+#include "messages/error.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace netpol {
+
+namespace {
+
+using self_pointer = coordinator_actor::stateful_pointer<coordinator_state>;
+
+size_t slot(pod_state x) {
+  return static_cast<size_t>(x);
+}
+
+double seconds(caf::timespan x) {
+  return std::chrono::duration<double>(x).count();
+}
+
+std::string format_bytes(uint64_t bytes) {
+  char buf[32];
+  if (bytes >= (1u << 20))
+    snprintf(buf, sizeof(buf), "%.1f MB", bytes / 1048576.0);
+  else if (bytes >= 1024)
+    snprintf(buf, sizeof(buf), "%.1f KB", bytes / 1024.0);
+  else
+    snprintf(buf, sizeof(buf), "%llu bytes",
+             static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
+void set_state(coordinator_state& st, pod_record& pod, pod_state next) {
+  --st.counts[slot(pod.state)];
+  ++st.counts[slot(next)];
+  pod.state = next;
+}
+
+round_status make_status(const coordinator_state& st) {
+  round_status result;
+  result.round = st.round;
+  result.current = st.current;
+  result.pods = static_cast<uint32_t>(st.pods.size());
+  result.counts.assign(st.counts.begin(), st.counts.end());
+  result.in_backoff = st.in_backoff;
+  result.delivered = st.delivered;
+  result.unconfirmed = st.unconfirmed;
+  result.delivery_failed = st.delivery_failed;
+  return result;
+}
+
+pod_detail make_detail(const pod_record& pod) {
+  pod_detail result;
+  result.ip = pod.ip;
+  result.state = pod.state;
+  result.delivery_outcome = pod.delivery_outcome;
+  result.delivery_attempts = pod.delivery_attempts;
+  result.collection_attempts = pod.collection_attempts;
+  result.delivery_error = pod.delivery_error;
+  result.collection_error = pod.collection_error;
+  result.delivered_after = pod.delivered_after;
+  result.collected_after = pod.collected_after;
+  result.results_entries = pod.results_entries;
+  return result;
+}
+
+bool has_problem(const pod_record& pod) {
+  return pod.delivery_outcome == pod_state::unconfirmed
+         || pod.delivery_outcome == pod_state::failed
+         || pod.state == pod_state::collect_failed;
+}
+
+std::string describe(const pod_outcome& out) {
+  return out.detail.empty() ? to_string(out.status) : out.detail;
+}
+
+void add_worker(self_pointer self) {
+  auto worker = self->state.make_worker(self->system());
+  self->monitor(worker);
+  self->state.idle.push_back(std::move(worker));
+}
+
+void log_progress(self_pointer self, bool force) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (!force && now - st.last_progress_log < st.settings.progress_interval)
+    return;
+  st.last_progress_log = now;
+  auto count = [&](pod_state x) { return st.counts[slot(x)]; };
+  auto total = st.pods.size();
+  if (st.current == phase::delivering) {
+    auto done = st.delivered + st.unconfirmed + st.delivery_failed;
+    spdlog::info("Delivery progress: {}/{} pods done ({} delivered, {} "
+                 "unconfirmed, {} failed), {} in flight, {} waiting to retry",
+                 done, total, st.delivered, st.unconfirmed, st.delivery_failed,
+                 count(pod_state::delivering), st.in_backoff);
+  } else if (st.current == phase::collecting) {
+    auto done = count(pod_state::collected) + count(pod_state::collect_failed);
+    spdlog::info("Collection progress: {}/{} pods done ({} collected, {} "
+                 "failed), {} in flight, {} waiting to retry",
+                 done, total, count(pod_state::collected),
+                 count(pod_state::collect_failed),
+                 count(pod_state::collecting), st.in_backoff);
+  }
+}
+
+/// Moves the round to the next phase once every pod is terminal in this one.
+void update_phase(self_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto total = st.pods.size();
+  if (st.current == phase::delivering
+      && st.delivered + st.unconfirmed + st.delivery_failed == total) {
+    st.current = phase::delivered;
+    st.delivered_at = now;
+    spdlog::info("Delivery finished in {:.2f}s: {}/{} pods delivered, {} "
+                 "unconfirmed, {} failed",
+                 seconds(now - st.started_at), st.delivered, total,
+                 st.unconfirmed, st.delivery_failed);
+  }
+  if (st.current == phase::collecting
+      && st.counts[slot(pod_state::collected)]
+             + st.counts[slot(pod_state::collect_failed)]
+           == total) {
+    st.current = phase::collected;
+    st.collected_at = now;
+    spdlog::info("Results collected from {}/{} pods in {:.2f}s ({} entries, "
+                 "{}), {} failed",
+                 st.counts[slot(pod_state::collected)], total,
+                 seconds(now - st.stop_at), st.results_entries,
+                 format_bytes(st.results_bytes),
+                 st.counts[slot(pod_state::collect_failed)]);
+  }
+}
+
+void schedule_retry(self_pointer self, uint32_t index, pod_state waiting,
+                    uint32_t failed_attempts) {
+  auto& st = self->state;
+  auto& pod = st.pods[index];
+  set_state(st, pod, waiting);
+  pod.awaiting_retry = true;
+  ++st.in_backoff;
+  self->delayed_send(self, st.settings.backoff(failed_attempts), retry_atom_v,
+                     st.round, index);
+}
+
+void queue_collection(coordinator_state& st, uint32_t index) {
+  set_state(st, st.pods[index], pod_state::collect_queued);
+  st.ready.push_back(index);
+}
+
+void end_delivery(coordinator_state& st, pod_record& pod, pod_state outcome) {
+  set_state(st, pod, outcome);
+  pod.delivery_outcome = outcome;
+  switch (outcome) {
+    case pod_state::delivered:
+      ++st.delivered;
+      break;
+    case pod_state::unconfirmed:
+      ++st.unconfirmed;
+      break;
+    default:
+      ++st.delivery_failed;
+  }
+}
+
+void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
+  auto& st = self->state;
+  auto& pod = st.pods[index];
+  if (out.status == call_status::ok) {
+    end_delivery(st, pod, pod_state::delivered);
+    pod.delivered_after = self->clock().now() - st.started_at;
+    spdlog::info("Connections sent to {} successfully",
+                 pod_url(pod.ip, st.settings.client_port, "/check"));
+  } else {
+    pod.delivery_error = describe(out);
+    if (out.status == call_status::timeout)
+      pod.delivery_timed_out = true;
+    // A 4xx means the pod rejected the list itself: asking again won't help.
+    bool retryable = out.status != call_status::http_error
+                     || out.http_status >= 500;
+    if (retryable && pod.delivery_attempts < st.settings.max_attempts()
+        && !st.stop_requested) {
+      schedule_retry(self, index, pod_state::queued, pod.delivery_attempts);
+    } else if (pod.delivery_timed_out) {
+      end_delivery(st, pod, pod_state::unconfirmed);
+      spdlog::warn("Pod {}: delivery unconfirmed after {} attempts, it may "
+                   "hold the connections (last error: {})",
+                   pod.ip, pod.delivery_attempts, pod.delivery_error);
+    } else {
+      end_delivery(st, pod, pod_state::failed);
+      spdlog::error("Pod {}: delivery failed after {} attempts: {}", pod.ip,
+                    pod.delivery_attempts, pod.delivery_error);
+    }
+  }
+  if (st.stop_requested && is_delivery_terminal(pod.state))
+    queue_collection(st, index);
+}
+
+void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
+  auto& st = self->state;
+  auto& pod = st.pods[index];
+  if (out.status == call_status::ok) {
+    set_state(st, pod, pod_state::collected);
+    pod.collected_after = self->clock().now() - st.stop_at;
+    pod.results = std::move(out.body);
+    pod.results_entries = out.entries;
+    st.results_bytes += pod.results.size();
+    st.results_entries += out.entries;
+    spdlog::debug("Results from {}: {} entries, {} bytes",
+                  pod_url(pod.ip, st.settings.client_port, "/results"),
+                  out.entries, pod.results.size());
+    return;
+  }
+  pod.collection_error = describe(out);
+  bool retryable = out.status != call_status::http_error
+                   || out.http_status >= 500;
+  if (retryable && pod.collection_attempts < st.settings.max_attempts()) {
+    schedule_retry(self, index, pod_state::collect_queued,
+                   pod.collection_attempts);
+    return;
+  }
+  set_state(st, pod, pod_state::collect_failed);
+  spdlog::error("Pod {}: collecting results failed after {} attempts: {}",
+                pod.ip, pod.collection_attempts, pod.collection_error);
+}
+
+void settle(self_pointer self, const busy_worker& job, pod_outcome& out) {
+  auto& st = self->state;
+  // Rounds restart only once every pod is terminal, so nothing of an
+  // earlier round can be in flight; the guard keeps that an invariant.
+  if (job.round != st.round || job.pod >= st.pods.size())
+    return;
+  if (job.kind == stage::delivery)
+    settle_delivery(self, job.pod, out);
+  else
+    settle_collection(self, job.pod, out);
+  update_phase(self);
+  log_progress(self, false);
+}
+
+void dispatch(self_pointer self);
+
+void job_done(self_pointer self, caf::actor_id worker, pod_outcome& out) {
+  auto& st = self->state;
+  auto i = st.busy.find(worker);
+  if (i == st.busy.end())
+    return; // already settled as a crash
+  auto job = std::move(i->second);
+  st.busy.erase(i);
+  st.idle.push_back(job.handle);
+  settle(self, job, out);
+  dispatch(self);
+}
+
+/// The worker died with a call in flight, or never answered: count the call
+/// as a failed attempt and put a fresh worker in its place.
+void worker_lost(self_pointer self, caf::actor_id worker,
+                 const caf::error& reason) {
+  auto& st = self->state;
+  auto i = st.busy.find(worker);
+  if (i == st.busy.end())
+    return; // the request error and the DOWN message both report a crash
+  auto job = std::move(i->second);
+  st.busy.erase(i);
+  pod_outcome out;
+  if (reason == caf::sec::request_timeout) {
+    // Stuck in a call its own timeouts should have ended: retire it.
+    self->demonitor(job.handle.address());
+    self->send_exit(job.handle, caf::exit_reason::kill);
+    out.status = call_status::timeout;
+    out.detail = "worker gave no answer within "
+                 + std::to_string(std::chrono::duration_cast<
+                                    std::chrono::milliseconds>(
+                                    st.settings.worker_deadline())
+                                    .count())
+                 + "ms";
+  } else {
+    out.status = call_status::worker_crashed;
+    out.detail = "worker died: " + self->system().render(reason);
+  }
+  ++st.worker_restarts;
+  spdlog::warn("Worker calling pod {} lost ({}); starting a replacement",
+               job.pod < st.pods.size() ? st.pods[job.pod].ip : "?",
+               out.detail);
+  add_worker(self);
+  settle(self, job, out);
+  dispatch(self);
+}
+
+void start_call(self_pointer self, uint32_t index, pod_worker_actor worker) {
+  auto& st = self->state;
+  auto& pod = st.pods[index];
+  auto kind = pod.state == pod_state::queued ? stage::delivery
+                                             : stage::collection;
+  auto& attempts = kind == stage::delivery ? pod.delivery_attempts
+                                           : pod.collection_attempts;
+  if (attempts > 0)
+    ++st.retries;
+  ++attempts;
+  ++st.calls;
+  set_state(st, pod,
+            kind == stage::delivery ? pod_state::delivering
+                                    : pod_state::collecting);
+  pod_job job{st.round, index, pod.ip,
+              kind == stage::delivery ? pod.connections : shared_bytes{}};
+  auto id = worker->id();
+  st.busy.emplace(id, busy_worker{worker, st.round, index, kind});
+  auto on_outcome = [self, id](pod_outcome& out) { job_done(self, id, out); };
+  auto on_error = [self, id](caf::error& err) { worker_lost(self, id, err); };
+  auto deadline = st.settings.worker_deadline();
+  if (kind == stage::delivery)
+    self->request(worker, deadline, deliver_atom_v, std::move(job))
+      .then(on_outcome, on_error);
+  else
+    self->request(worker, deadline, collect_atom_v, std::move(job))
+      .then(on_outcome, on_error);
+}
+
+/// Hands ready pods to idle workers; a worker never holds two jobs.
+void dispatch(self_pointer self) {
+  auto& st = self->state;
+  while (!st.ready.empty() && !st.idle.empty()) {
+    auto index = st.ready.front();
+    st.ready.pop_front();
+    auto worker = std::move(st.idle.front());
+    st.idle.pop_front();
+    start_call(self, index, std::move(worker));
+  }
+}
+
+void start_round(self_pointer self, round_plan& plan) {
+  auto& st = self->state;
+  ++st.round;
+  st.current = phase::delivering;
+  st.stop_requested = false;
+  st.pods.clear();
+  st.pods.reserve(plan.pods.size());
+  st.ready.clear();
+  st.counts.fill(0);
+  st.in_backoff = 0;
+  st.delivered = st.unconfirmed = st.delivery_failed = 0;
+  st.calls = st.retries = st.results_bytes = st.results_entries = 0;
+  uint64_t connections = 0;
+  for (auto& planned : plan.pods) {
+    pod_record pod;
+    pod.ip = std::move(planned.ip);
+    pod.connections = std::move(planned.connections);
+    pod.connection_count = planned.connection_count;
+    connections += pod.connection_count;
+    st.ready.push_back(static_cast<uint32_t>(st.pods.size()));
+    st.pods.push_back(std::move(pod));
+  }
+  st.counts[slot(pod_state::queued)] = static_cast<uint32_t>(st.pods.size());
+  st.started_at = self->clock().now();
+  st.last_progress_log = st.started_at;
+  st.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  spdlog::info("Number of connections got from kube-burner {}",
+               st.pods.size());
+  spdlog::info("Got connections from kube-burner, sending them to {} pods",
+               st.pods.size());
+  spdlog::info("Round {}: {} pods, {} connections, {} workers, {} attempts "
+               "per pod",
+               st.round, st.pods.size(), connections, st.settings.workers,
+               st.settings.max_attempts());
+  dispatch(self);
+  update_phase(self);
+}
+
+caf::result<round_status> stop_round(self_pointer self) {
+  auto& st = self->state;
+  if (st.current == phase::idle)
+    return make_error(errc::no_round,
+                      "no round to stop: POST /initiate starts one");
+  if (st.stop_requested)
+    return make_status(st);
+  st.stop_requested = true;
+  st.stop_at = self->clock().now();
+  if (st.current == phase::delivering)
+    st.delivered_at = st.stop_at; // delivery ends here, finished or not
+  st.last_progress_log = st.stop_at;
+  st.current = phase::collecting;
+  spdlog::info("Stop received, fetching results from {} pods",
+               st.pods.size());
+  // Pods not delivered yet won't be: the measurement they were for is over.
+  st.ready.clear();
+  for (uint32_t index = 0; index < st.pods.size(); ++index) {
+    auto& pod = st.pods[index];
+    if (pod.state == pod_state::queued) {
+      if (pod.awaiting_retry) {
+        pod.awaiting_retry = false;
+        --st.in_backoff;
+      }
+      if (pod.delivery_error.empty())
+        pod.delivery_error = "round stopped before delivery";
+      else
+        pod.delivery_error += "; round stopped before the next attempt";
+      end_delivery(st, pod,
+                   pod.delivery_timed_out ? pod_state::unconfirmed
+                                          : pod_state::failed);
+    }
+    if (is_delivery_terminal(pod.state))
+      queue_collection(st, index);
+  }
+  dispatch(self);
+  update_phase(self);
+  return make_status(st);
+}
+
+round_report make_report(self_pointer self, bool all_pods) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  round_report result;
+  result.status = make_status(st);
+  result.started_unix_ms = st.started_unix_ms;
+  if (st.current != phase::idle)
+    result.delivery_duration = (st.current == phase::delivering
+                                  ? now
+                                  : st.delivered_at)
+                               - st.started_at;
+  if (st.stop_requested)
+    result.collection_duration = (st.current == phase::collected
+                                    ? st.collected_at
+                                    : now)
+                                 - st.stop_at;
+  result.calls = st.calls;
+  result.retries = st.retries;
+  result.worker_restarts = st.worker_restarts;
+  result.results_bytes = st.results_bytes;
+  result.results_entries = st.results_entries;
+  for (auto& pod : st.pods) {
+    if (has_problem(pod))
+      result.problems.push_back(make_detail(pod));
+    if (all_pods)
+      result.pods.push_back(make_detail(pod));
+  }
+  return result;
+}
+
+} // namespace
+
+coordinator_actor::behavior_type
+coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
+            proxy_settings settings, worker_factory make_worker) {
+  auto& st = self->state;
+  st.settings = settings;
+  st.make_worker = std::move(make_worker);
+  for (uint32_t i = 0; i < settings.workers; ++i)
+    add_worker(self);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto id = msg.source.id();
+    if (st.busy.count(id) > 0) {
+      worker_lost(self, id, msg.reason);
+      return;
+    }
+    for (auto i = st.idle.begin(); i != st.idle.end(); ++i) {
+      if ((*i)->id() == id) {
+        st.idle.erase(i);
+        ++st.worker_restarts;
+        spdlog::warn("Idle worker died ({}); starting a replacement",
+                     self->system().render(msg.reason));
+        add_worker(self);
+        dispatch(self);
+        return;
+      }
+    }
+  });
+  // Workers are monitored, not linked: take them down with us explicitly.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& worker : self->state.idle)
+      self->send_exit(worker, msg.reason);
+    for (auto& [id, job] : self->state.busy)
+      self->send_exit(job.handle, msg.reason);
+    self->quit(msg.reason);
+  });
+  return {
+    [self](initiate_atom, round_plan& plan) -> caf::result<round_status> {
+      auto& st = self->state;
+      if (st.current != phase::idle && st.current != phase::collected)
+        return make_error(errc::round_running,
+                          "round " + std::to_string(st.round) + " is "
+                            + to_string(st.current)
+                            + "; a new round starts after /stop and "
+                              "collection");
+      start_round(self, plan);
+      return make_status(st);
+    },
+    [self](stop_atom) -> caf::result<round_status> {
+      return stop_round(self);
+    },
+    [self](status_atom) -> caf::result<round_status> {
+      return make_status(self->state);
+    },
+    [self](report_atom, bool all_pods) -> caf::result<round_report> {
+      return make_report(self, all_pods);
+    },
+    [self](results_atom) -> caf::result<results_snapshot> {
+      auto& st = self->state;
+      if (st.current != phase::collected)
+        return make_error(errc::results_not_ready,
+                          std::string{"results are ready once collection "
+                                      "finished; the round is "}
+                            + to_string(st.current));
+      results_snapshot result;
+      result.round = st.round;
+      for (auto& pod : st.pods)
+        if (pod.state == pod_state::collected)
+          result.pods.push_back(pod_results{pod.ip, pod.results});
+      return result;
+    },
+    [self](retry_atom, uint64_t round, uint32_t index) {
+      auto& st = self->state;
+      if (round != st.round || index >= st.pods.size()
+          || !st.pods[index].awaiting_retry)
+        return; // the round moved on (stopped or restarted) meanwhile
+      st.pods[index].awaiting_retry = false;
+      --st.in_backoff;
+      st.ready.push_back(index);
+      dispatch(self);
+    },
+  };
+}
+
+} // namespace netpol

@@ -1,0 +1,88 @@
+#pragma once
+
+#include "messages/interfaces.hpp"
+#include "messages/settings.hpp"
+
+#include <caf/actor_clock.hpp>
+
+#include <array>
+#include <deque>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+namespace netpol {
+
+/// Spawns one pod worker: detached with the real client in production,
+/// scheduled with a simulated client in tests.
+using worker_factory = std::function<pod_worker_actor(caf::actor_system&)>;
+
+/// Everything the coordinator knows about one pod of the round.
+struct pod_record {
+  std::string ip;
+  shared_bytes connections;
+  uint32_t connection_count = 0;
+  pod_state state = pod_state::queued;
+  pod_state delivery_outcome = pod_state::queued;
+  uint32_t delivery_attempts = 0;
+  uint32_t collection_attempts = 0;
+  bool awaiting_retry = false;     // a retry timer is pending
+  bool delivery_timed_out = false; // the pod may hold the list after all
+  std::string delivery_error;
+  std::string collection_error;
+  caf::timespan delivered_after{0};
+  caf::timespan collected_after{0};
+  shared_bytes results;
+  uint32_t results_entries = 0;
+};
+
+/// A worker with a call in flight.
+struct busy_worker {
+  pod_worker_actor handle;
+  uint64_t round = 0;
+  uint32_t pod = 0;
+  stage kind = stage::delivery;
+};
+
+struct coordinator_state {
+  static inline const char* name = "coordinator";
+
+  proxy_settings settings;
+  worker_factory make_worker;
+
+  // -- the pool ---------------------------------------------------------------
+  std::deque<pod_worker_actor> idle;
+  std::unordered_map<caf::actor_id, busy_worker> busy;
+  uint64_t worker_restarts = 0;
+
+  // -- the round --------------------------------------------------------------
+  uint64_t round = 0;
+  phase current = phase::idle;
+  bool stop_requested = false;
+  std::vector<pod_record> pods;
+  std::array<uint32_t, pod_state_count> counts{};
+  std::deque<uint32_t> ready; // pods whose next call can start now
+  uint32_t in_backoff = 0;
+  uint32_t delivered = 0;
+  uint32_t unconfirmed = 0;
+  uint32_t delivery_failed = 0;
+  uint64_t calls = 0;
+  uint64_t retries = 0;
+  uint64_t results_bytes = 0;
+  uint64_t results_entries = 0;
+  int64_t started_unix_ms = 0;
+  caf::actor_clock::time_point started_at;
+  caf::actor_clock::time_point delivered_at;
+  caf::actor_clock::time_point stop_at;
+  caf::actor_clock::time_point collected_at;
+  caf::actor_clock::time_point last_progress_log;
+};
+
+/// Owns the round: validates nothing (the bridge did), remembers everything.
+/// Hands each pod call to an idle worker, retries with backoff, replaces
+/// workers that die, and answers status and results queries.
+coordinator_actor::behavior_type
+coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
+            proxy_settings settings, worker_factory make_worker);
+
+} // namespace netpol

@@ -1,0 +1,29 @@
+// The seam between the actors and the network: one blocking call to one pod.
+// http_pod_client talks HTTP; simulated_pod_client (tests) answers from a
+// script, so every fault is reproducible without a socket.
+#pragma once
+
+#include "messages/types.hpp"
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace netpol {
+
+class pod_client {
+public:
+  virtual ~pod_client() = default;
+
+  /// POST http://<ip>:<port>/check with the pod's connection array.
+  virtual pod_outcome post_check(const std::string& ip,
+                                 std::string_view connections)
+    = 0;
+
+  /// GET http://<ip>:<port>/results. The body comes back unvalidated.
+  virtual pod_outcome get_results(const std::string& ip) = 0;
+};
+
+using pod_client_ptr = std::shared_ptr<pod_client>;
+
+} // namespace netpol

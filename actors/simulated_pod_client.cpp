@@ -1,0 +1,96 @@
+#include "actors/simulated_pod_client.hpp"
+
+namespace netpol {
+
+void simulated_pod_client::script(const std::string& ip, stage kind,
+                                  std::vector<sim_answer> answers) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& queue = scripts_[{ip, kind}];
+  queue.insert(queue.end(), answers.begin(), answers.end());
+}
+
+void simulated_pod_client::set_results(const std::string& ip,
+                                       std::string body) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  results_[ip] = std::move(body);
+}
+
+pod_outcome simulated_pod_client::post_check(const std::string& ip,
+                                             std::string_view connections) {
+  return answer(ip, stage::delivery, connections);
+}
+
+pod_outcome simulated_pod_client::get_results(const std::string& ip) {
+  return answer(ip, stage::collection, {});
+}
+
+std::vector<simulated_pod_client::call_record>
+simulated_pod_client::calls() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return calls_;
+}
+
+size_t simulated_pod_client::calls_to(const std::string& ip,
+                                      stage kind) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  size_t result = 0;
+  for (auto& call : calls_)
+    if (call.ip == ip && call.kind == kind)
+      ++result;
+  return result;
+}
+
+pod_outcome simulated_pod_client::answer(const std::string& ip, stage kind,
+                                         std::string_view payload) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  calls_.push_back(call_record{ip, kind, std::string{payload}});
+  auto next = sim_answer::ok;
+  if (auto i = scripts_.find({ip, kind});
+      i != scripts_.end() && !i->second.empty()) {
+    next = i->second.front();
+    i->second.pop_front();
+  }
+  pod_outcome out;
+  switch (next) {
+    case sim_answer::ok:
+      out.status = call_status::ok;
+      out.http_status = 200;
+      if (kind == stage::collection) {
+        auto i = results_.find(ip);
+        out.body = shared_bytes{i != results_.end() ? i->second : "[]"};
+      }
+      break;
+    case sim_answer::refused:
+      out.status = call_status::refused;
+      out.detail = "connection refused or unreachable";
+      break;
+    case sim_answer::reset:
+      out.status = call_status::reset;
+      out.detail = "connection closed before an answer";
+      break;
+    case sim_answer::timeout:
+      out.status = call_status::timeout;
+      out.detail = "no answer within 10s";
+      break;
+    case sim_answer::http_500:
+      out.status = call_status::http_error;
+      out.http_status = 500;
+      out.detail = "HTTP 500: internal error";
+      break;
+    case sim_answer::http_400:
+      out.status = call_status::http_error;
+      out.http_status = 400;
+      out.detail = "HTTP 400: bad request";
+      break;
+    case sim_answer::bad_json:
+      out.status = call_status::ok;
+      out.http_status = 200;
+      out.body = shared_bytes{R"([{"address": "10.0.0.1", "port": 80,)"};
+      break;
+    case sim_answer::crash:
+      throw simulated_crash{"simulated pod client crash for " + ip};
+  }
+  return out;
+}
+
+} // namespace netpol

@@ -1,0 +1,245 @@
+#include "http_bridge/options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <cmath>
+
+namespace netpol {
+
+std::optional<caf::timespan> parse_duration(std::string_view text) {
+  if (text.empty())
+    return std::nullopt;
+  long double total_ns = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t start = pos;
+    while (pos < text.size()
+           && (std::isdigit(static_cast<unsigned char>(text[pos]))
+               || text[pos] == '.'))
+      ++pos;
+    if (pos == start)
+      return std::nullopt;
+    std::string number{text.substr(start, pos - start)};
+    if (number.find('.') != number.rfind('.') || number == ".")
+      return std::nullopt;
+    size_t unit_start = pos;
+    while (pos < text.size()
+           && std::isalpha(static_cast<unsigned char>(text[pos])))
+      ++pos;
+    auto unit = text.substr(unit_start, pos - unit_start);
+    long double scale;
+    if (unit == "ns")
+      scale = 1;
+    else if (unit == "us")
+      scale = 1e3;
+    else if (unit == "ms")
+      scale = 1e6;
+    else if (unit == "s")
+      scale = 1e9;
+    else if (unit == "m")
+      scale = 60e9;
+    else if (unit == "h")
+      scale = 3600e9;
+    else
+      return std::nullopt; // a missing unit too: "10" is ambiguous
+    total_ns += std::stold(number) * scale;
+  }
+  // A year is far beyond any timeout we take; it also guards the cast.
+  if (total_ns > 365.0L * 24 * 3600e9)
+    return std::nullopt;
+  return caf::timespan{static_cast<int64_t>(std::llround(total_ns))};
+}
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  size_t pos = 0;
+  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])))
+    ++pos;
+  if (pos == 0 || pos > 15)
+    return std::nullopt;
+  uint64_t value = std::stoull(std::string{text.substr(0, pos)});
+  auto unit = text.substr(pos);
+  uint64_t scale;
+  if (unit.empty() || unit == "B")
+    scale = 1;
+  else if (unit == "KiB")
+    scale = 1ull << 10;
+  else if (unit == "MiB")
+    scale = 1ull << 20;
+  else if (unit == "GiB")
+    scale = 1ull << 30;
+  else if (unit == "kB" || unit == "KB")
+    scale = 1000;
+  else if (unit == "MB")
+    scale = 1000 * 1000;
+  else if (unit == "GB")
+    scale = 1000 * 1000 * 1000;
+  else
+    return std::nullopt;
+  if (value > (uint64_t{1} << 50) / scale)
+    return std::nullopt;
+  return value * scale;
+}
+
+std::optional<std::pair<std::string, uint16_t>>
+parse_listen_address(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    return std::nullopt;
+  std::string host{text.substr(0, colon)};
+  auto port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  else if (host.find(':') != std::string::npos)
+    return std::nullopt; // IPv6 needs brackets
+  if (host.empty())
+    host = "0.0.0.0";
+  if (port_text.empty() || port_text.size() > 5)
+    return std::nullopt;
+  for (auto c : port_text)
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      return std::nullopt;
+  auto port = std::stoul(std::string{port_text});
+  if (port > 65535)
+    return std::nullopt;
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+namespace {
+
+/// Adds a flag whose value is a duration, e.g. --connect-timeout 3s.
+void add_duration(CLI::App& app, const std::string& name,
+                  const std::string& env, caf::timespan& target,
+                  const std::string& description, bool allow_zero = false) {
+  auto current = std::chrono::duration_cast<std::chrono::milliseconds>(target)
+                   .count();
+  auto shown = current % 1000 == 0 ? std::to_string(current / 1000) + "s"
+                                   : std::to_string(current) + "ms";
+  app
+    .add_option_function<std::string>(
+      name,
+      [&target, name, allow_zero](const std::string& text) {
+        auto value = parse_duration(text);
+        if (!value || (!allow_zero && value->count() <= 0))
+          throw CLI::ValidationError(
+            name, "'" + text
+                    + "' is not a duration like 500ms, 10s or 1m30s"
+                    + (allow_zero ? "" : " (greater than zero)"));
+        target = *value;
+      },
+      description)
+    ->envname(env)
+    ->type_name("DURATION")
+    ->default_str(shown);
+}
+
+void add_size(CLI::App& app, const std::string& name, const std::string& env,
+              uint64_t& target, const std::string& description) {
+  app
+    .add_option_function<std::string>(
+      name,
+      [&target, name](const std::string& text) {
+        auto value = parse_size(text);
+        if (!value || *value == 0)
+          throw CLI::ValidationError(
+            name, "'" + text + "' is not a size like 1048576, 64MiB or 1GB");
+        target = *value;
+      },
+      description)
+    ->envname(env)
+    ->type_name("SIZE")
+    ->default_str(std::to_string(target >> 20) + "MiB");
+}
+
+} // namespace
+
+parsed_options parse_options(int argc, char** argv) {
+  proxy_options opts;
+  auto& s = opts.settings;
+  auto& b = opts.bridge;
+  CLI::App app{"netpol-proxy: delivers kube-burner's network-policy "
+               "connection lists to client pods and collects their results.\n"
+               "Every flag can also be set by the environment variable shown."};
+  app.get_formatter()->column_width(36);
+  std::string listen = "0.0.0.0:9002";
+  app
+    .add_option_function<std::string>(
+      "-l,--listen",
+      [&](const std::string& text) {
+        auto parsed = parse_listen_address(text);
+        if (!parsed)
+          throw CLI::ValidationError(
+            "--listen", "'" + text
+                          + "' is not HOST:PORT (e.g. 0.0.0.0:9002, "
+                            "[::]:9002, :9002)");
+        opts.listen_host = parsed->first;
+        opts.listen_port = parsed->second;
+      },
+      "Address kube-burner talks to")
+    ->envname("NETPOL_PROXY_LISTEN")
+    ->type_name("HOST:PORT")
+    ->default_str(listen);
+  app.add_option("--client-port", s.client_port, "Port client pods listen on")
+    ->envname("NETPOL_PROXY_CLIENT_PORT")
+    ->check(CLI::Range(1, 65535))
+    ->capture_default_str();
+  app.add_option("-w,--workers", s.workers, "Pod calls in flight at most")
+    ->envname("NETPOL_PROXY_WORKERS")
+    ->check(CLI::Range(1, 2000))
+    ->capture_default_str();
+  add_duration(app, "--connect-timeout", "NETPOL_PROXY_CONNECT_TIMEOUT",
+               s.connect_timeout, "Time to connect to a pod");
+  add_duration(app, "--request-timeout", "NETPOL_PROXY_REQUEST_TIMEOUT",
+               s.request_timeout,
+               "Time for a pod's whole answer once connected");
+  app
+    .add_option("--retries", s.retries,
+                "Retries per pod and stage after a failed call")
+    ->envname("NETPOL_PROXY_RETRIES")
+    ->check(CLI::Range(0, 100))
+    ->capture_default_str();
+  add_duration(app, "--backoff-base", "NETPOL_PROXY_BACKOFF_BASE",
+               s.backoff_base, "Delay before the first retry (doubles)", true);
+  add_duration(app, "--backoff-cap", "NETPOL_PROXY_BACKOFF_CAP", s.backoff_cap,
+               "Longest delay between retries", true);
+  add_duration(app, "--progress-interval", "NETPOL_PROXY_PROGRESS_INTERVAL",
+               s.progress_interval, "Time between progress log lines");
+  add_size(app, "--max-body", "NETPOL_PROXY_MAX_BODY", b.max_body_bytes,
+           "Largest /initiate body accepted");
+  add_size(app, "--max-response", "NETPOL_PROXY_MAX_RESPONSE",
+           s.max_response_bytes, "Largest /results body taken from one pod");
+  app.add_option("--max-pods", b.max_pods, "Most pods in one round")
+    ->envname("NETPOL_PROXY_MAX_PODS")
+    ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
+    ->capture_default_str();
+  app.add_option("--server-threads", b.threads, "HTTP server threads")
+    ->envname("NETPOL_PROXY_SERVER_THREADS")
+    ->check(CLI::Range(1, 1024))
+    ->capture_default_str();
+  add_duration(app, "--reply-timeout", "NETPOL_PROXY_REPLY_TIMEOUT",
+               b.reply_timeout,
+               "Time an HTTP request waits for the coordinator");
+  add_duration(app, "--client-read-timeout", "NETPOL_PROXY_CLIENT_READ_TIMEOUT",
+               b.read_timeout,
+               "Time the server waits for more of a caller's request");
+  app.add_option("--log-level", opts.log_level, "Log level")
+    ->envname("NETPOL_PROXY_LOG_LEVEL")
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+    ->capture_default_str();
+  parsed_options result;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& ex) {
+    result.exit_code = app.exit(ex);
+    return result;
+  }
+  if (s.backoff_cap < s.backoff_base) {
+    std::cerr << "--backoff-cap must not be shorter than --backoff-base\n";
+    result.exit_code = 2;
+    return result;
+  }
+  result.options = std::move(opts);
+  return result;
+}
+
+} // namespace netpol

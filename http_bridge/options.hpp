@@ -1,0 +1,51 @@
+// Command-line flags and their environment variables.
+#pragma once
+
+#include "messages/settings.hpp"
+
+#include <caf/timespan.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace netpol {
+
+/// Settings of the HTTP side.
+struct bridge_settings {
+  uint64_t max_body_bytes = 256ull << 20; // /initiate body
+  size_t max_pods = 200'000;              // pods in one round
+  unsigned threads = 16;                  // HTTP server threads
+  caf::timespan reply_timeout = 10s;      // waiting for the coordinator
+  caf::timespan read_timeout = 30s;       // a client's request, per read
+};
+
+struct proxy_options {
+  std::string listen_host = "0.0.0.0";
+  uint16_t listen_port = 9002;
+  std::string log_level = "info";
+  proxy_settings settings;
+  bridge_settings bridge;
+};
+
+/// Parses `500ms`, `10s`, `1m30s`, `1.5s`, `2h` (units ns, us, ms, s, m, h).
+std::optional<caf::timespan> parse_duration(std::string_view text);
+
+/// Parses `1048576`, `64KiB`, `256MiB`, `1GiB`, `100MB`, `10kB`.
+std::optional<uint64_t> parse_size(std::string_view text);
+
+/// Splits `0.0.0.0:9002`, `[::]:9002`, `:9002` into host and port.
+std::optional<std::pair<std::string, uint16_t>>
+parse_listen_address(std::string_view text);
+
+/// Outcome of parsing the command line.
+struct parsed_options {
+  std::optional<proxy_options> options; // empty: exit with `exit_code`
+  int exit_code = 0;
+};
+
+/// Parses flags (environment variables fill the ones not given). Prints help
+/// or errors itself; `--help` yields exit code 0, errors a non-zero one.
+parsed_options parse_options(int argc, char** argv);
+
+} // namespace netpol

@@ -1,0 +1,48 @@
+#pragma once
+
+#include "http_bridge/options.hpp"
+#include "messages/interfaces.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include <atomic>
+#include <memory>
+
+namespace httplib {
+class Server;
+} // namespace httplib
+
+namespace netpol {
+
+/// The HTTP server in front of a coordinator. Used by main() and, in
+/// process, by the integration tests.
+class proxy_server {
+public:
+  proxy_server(caf::actor_system& sys, coordinator_actor coordinator,
+               const bridge_settings& settings);
+
+  ~proxy_server();
+
+  /// Binds host:port (port 0 picks a free one) and returns the port.
+  caf::expected<uint16_t> bind(const std::string& host, uint16_t port);
+
+  /// Serves until stop(); returns false if serving failed.
+  bool listen();
+
+  /// Stops accepting; requests in flight are answered first.
+  void stop();
+
+private:
+  std::unique_ptr<httplib::Server> server_;
+  std::atomic<int> listen_fd_{-1};
+};
+
+/// The process: actor system, coordinator with detached workers, the server,
+/// graceful shutdown on SIGTERM/SIGINT. Returns the exit code.
+int run_proxy(const proxy_options& options);
+
+/// Sets spdlog's pattern to the original proxy's `2024/10/01 11:18:02 ...`.
+void configure_logging(const std::string& level);
+
+} // namespace netpol

@@ -1,0 +1,47 @@
+// JSON shapes on the wire to kube-burner and operators.
+#pragma once
+
+#include "messages/types.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace netpol {
+
+/// Status body: {"result": <done>, "round": .., "phase": .., counts...}
+/// followed by a newline, as the original. `done` is the flag kube-burner
+/// waits for; the counts ride along (its decoder ignores them).
+std::string status_json(const round_status& status, bool done);
+
+/// The /status body: phase, timings, counts, problem pods, optionally all.
+std::string report_json(const round_report& report);
+
+/// {"error": <code>, "message": <text>} and a newline.
+std::string error_json(std::string_view code, std::string_view message);
+
+/// Streams {"<ip>": <the pod's bytes>, ...} without building it in one
+/// piece: total size up front, then one pod at a time.
+class results_writer {
+public:
+  explicit results_writer(results_snapshot snapshot);
+
+  /// Exact byte count of the whole document.
+  size_t size() const {
+    return size_;
+  }
+
+  /// Calls `write` with the next piece; false once everything was written.
+  bool next(const std::function<void(std::string_view)>& write);
+
+private:
+  results_snapshot snapshot_;
+  size_t size_ = 0;
+  size_t next_pod_ = 0;
+  bool opened_ = false;
+  bool closed_ = false;
+  std::string prefix_;
+};
+
+} // namespace netpol

@@ -1,0 +1,36 @@
+// Every typed actor interface of the proxy.
+#pragma once
+
+#include "messages/type_ids.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_behavior.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace netpol {
+
+/// Makes one pod call per job through a pod_client.
+using pod_worker_actor = caf::typed_actor<
+  // POST /check with the job's connections to the job's pod.
+  caf::replies_to<deliver_atom, pod_job>::with<pod_outcome>,
+  // GET /results from the job's pod and validate the body.
+  caf::replies_to<collect_atom, pod_job>::with<pod_outcome>>;
+
+/// Owns the round: every pod's state, the job queue and the worker pool.
+using coordinator_actor = caf::typed_actor<
+  // Starts a round (fails with round_running unless idle or collected).
+  caf::replies_to<initiate_atom, round_plan>::with<round_status>,
+  // Starts collection from every pod of the round (no_round before any).
+  caf::replies_to<stop_atom>::with<round_status>,
+  // Answers the cheap summary polled by kube-burner.
+  caf::replies_to<status_atom>::with<round_status>,
+  // Answers the round in detail; true adds every pod.
+  caf::replies_to<report_atom, bool>::with<round_report>,
+  // Answers every collected pod's results (results_not_ready before).
+  caf::replies_to<results_atom>::with<results_snapshot>,
+  // Internal: a pod's backoff expired (round, pod index).
+  caf::reacts_to<retry_atom, uint64_t, uint32_t>>;
+
+} // namespace netpol

@@ -1,0 +1,40 @@
+// Tunables of the coordinator and the pod workers. Filled from flags and
+// environment variables by http_bridge/options.cpp.
+#pragma once
+
+#include <caf/timespan.hpp>
+
+#include <chrono>
+#include <cstdint>
+
+namespace netpol {
+
+using namespace std::chrono_literals;
+
+struct proxy_settings {
+  uint16_t client_port = 9001;    // where client pods listen
+  uint32_t workers = 20;          // pod calls in flight at most
+  caf::timespan connect_timeout = 3s;
+  caf::timespan request_timeout = 10s; // whole answer, after connecting
+  uint32_t retries = 3;                // attempts per stage = retries + 1
+  caf::timespan backoff_base = 500ms;  // first retry delay, doubled each time
+  caf::timespan backoff_cap = 8s;
+  uint64_t max_response_bytes = 64ull << 20; // one pod's /results body
+  caf::timespan progress_interval = 2s;      // between progress log lines
+
+  uint32_t max_attempts() const {
+    return retries + 1;
+  }
+
+  /// Delay before the attempt after `failed_attempts` failures (1-based):
+  /// base, 2×base, 4×base, ... capped.
+  caf::timespan backoff(uint32_t failed_attempts) const;
+
+  /// How long the coordinator waits for a worker's answer before it treats
+  /// the worker as stuck: a pod call is bounded by the two timeouts.
+  caf::timespan worker_deadline() const {
+    return connect_timeout + request_timeout + 2s;
+  }
+};
+
+} // namespace netpol

@@ -1,0 +1,26 @@
+// Type IDs and atoms of every message, in one block.
+#pragma once
+
+#include "messages/types.hpp"
+
+#include <caf/type_id.hpp>
+
+CAF_BEGIN_TYPE_ID_BLOCK(netpol, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(netpol, (netpol::pod_job))
+  CAF_ADD_TYPE_ID(netpol, (netpol::pod_outcome))
+  CAF_ADD_TYPE_ID(netpol, (netpol::round_plan))
+  CAF_ADD_TYPE_ID(netpol, (netpol::round_status))
+  CAF_ADD_TYPE_ID(netpol, (netpol::round_report))
+  CAF_ADD_TYPE_ID(netpol, (netpol::results_snapshot))
+
+  CAF_ADD_ATOM(netpol, netpol, initiate_atom, "initiate")
+  CAF_ADD_ATOM(netpol, netpol, stop_atom, "stop")
+  CAF_ADD_ATOM(netpol, netpol, status_atom, "status")
+  CAF_ADD_ATOM(netpol, netpol, report_atom, "report")
+  CAF_ADD_ATOM(netpol, netpol, results_atom, "results")
+  CAF_ADD_ATOM(netpol, netpol, deliver_atom, "deliver")
+  CAF_ADD_ATOM(netpol, netpol, collect_atom, "collect")
+  CAF_ADD_ATOM(netpol, netpol, retry_atom, "retry")
+
+CAF_END_TYPE_ID_BLOCK(netpol)

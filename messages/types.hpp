@@ -1,0 +1,270 @@
+// Message payloads exchanged between the HTTP bridge, the coordinator and the
+// pod workers. Plain data with an inspect() each, so CAF can carry them.
+#pragma once
+
+#include <utility>
+
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/timespan.hpp>
+
+#include <cstdint>
+#include <utility>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace netpol {
+
+// -- enums ---------------------------------------------------------------------
+
+/// The round's phase, in order: idle → delivering → delivered → collecting →
+/// collected.
+enum class phase : uint8_t { idle, delivering, delivered, collecting, collected };
+
+/// Where one pod stands in the round.
+enum class pod_state : uint8_t {
+  queued,         // waiting for a worker (or for its retry backoff to expire)
+  delivering,     // POST /check in flight
+  delivered,      // the pod answered /check with 2xx
+  unconfirmed,    // no 2xx, but an attempt timed out: the pod may hold the list
+  failed,         // delivery gave up: refused, reset, rejected, ...
+  collect_queued, // waiting for a worker to fetch its results
+  collecting,     // GET /results in flight
+  collected,      // results fetched and validated
+  collect_failed, // collection gave up
+};
+
+constexpr size_t pod_state_count = 9;
+
+/// Which of the two pod calls a job makes.
+enum class stage : uint8_t { delivery, collection };
+
+/// How one pod call ended, as the pod worker classifies it.
+enum class call_status : uint8_t {
+  ok,             // 2xx, and for /results a valid body
+  refused,        // nothing listening (or host unreachable)
+  reset,          // connection closed or reset before an answer
+  timeout,        // connect or read timeout
+  http_error,     // a non-2xx status
+  bad_body,       // /results answered something that is not a connTest array
+  too_large,      // /results body over the configured limit
+  worker_crashed, // the worker died (or never answered) while making the call
+};
+
+const char* to_string(phase x);
+const char* to_string(pod_state x);
+const char* to_string(stage x);
+const char* to_string(call_status x);
+
+/// True for the states a pod can end delivery in.
+bool is_delivery_terminal(pod_state x);
+
+/// True for the states a pod can end collection in.
+bool is_collection_terminal(pod_state x);
+
+// -- shared_bytes --------------------------------------------------------------
+
+/// Immutable bytes shared between actors without copying: the connection list
+/// sent to a pod and the results it answered can be tens of megabytes in all.
+struct shared_bytes {
+  std::shared_ptr<const std::string> ptr;
+
+  shared_bytes() = default;
+  explicit shared_bytes(std::string bytes)
+    : ptr(std::make_shared<const std::string>(std::move(bytes))) {
+  }
+
+  size_t size() const {
+    return ptr ? ptr->size() : 0;
+  }
+
+  std::string_view view() const {
+    return ptr ? std::string_view{*ptr} : std::string_view{};
+  }
+
+  friend bool operator==(const shared_bytes& x, const shared_bytes& y) {
+    return x.view() == y.view();
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shared_bytes& x) {
+  // Copies only when inspected (serialization, test output), never on a
+  // local send.
+  std::string bytes{x.view()};
+  auto load = [&]() -> caf::error {
+    x = shared_bytes{std::move(bytes)};
+    return caf::none;
+  };
+  return f(caf::meta::type_name("shared_bytes"), bytes,
+           caf::meta::load_callback(load));
+}
+
+// -- pod jobs ------------------------------------------------------------------
+
+/// One call to one pod, handed by the coordinator to an idle worker.
+struct pod_job {
+  uint64_t round = 0;
+  uint32_t pod = 0;     // index into the round's pod list
+  std::string ip;       // the key kube-burner sent, exactly
+  shared_bytes payload; // delivery: the pod's connection array; else empty
+
+  friend bool operator==(const pod_job& x, const pod_job& y) {
+    return x.round == y.round && x.pod == y.pod && x.ip == y.ip
+           && x.payload == y.payload;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pod_job& x) {
+  return f(caf::meta::type_name("pod_job"), x.round, x.pod, x.ip, x.payload);
+}
+
+/// What a worker reports back for one job.
+struct pod_outcome {
+  call_status status = call_status::ok;
+  uint16_t http_status = 0; // 0 when no HTTP answer arrived
+  std::string detail;       // human-readable reason for anything but ok
+  shared_bytes body;        // collection: the validated results array
+  uint32_t entries = 0;     // collection: number of connTest objects
+  caf::timespan elapsed{0};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pod_outcome& x) {
+  return f(caf::meta::type_name("pod_outcome"), x.status, x.http_status,
+           x.detail, x.body, x.entries, x.elapsed);
+}
+
+// -- rounds --------------------------------------------------------------------
+
+/// One pod of a validated /initiate body.
+struct pod_plan {
+  std::string ip;
+  shared_bytes connections; // the pod's JSON array of connections
+  uint32_t connection_count = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pod_plan& x) {
+  return f(caf::meta::type_name("pod_plan"), x.ip, x.connections,
+           x.connection_count);
+}
+
+/// A validated /initiate body: what a new round delivers.
+struct round_plan {
+  std::vector<pod_plan> pods;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, round_plan& x) {
+  return f(caf::meta::type_name("round_plan"), x.pods);
+}
+
+/// The cheap summary answered to every status poll.
+struct round_status {
+  uint64_t round = 0; // 0 before the first /initiate
+  phase current = phase::idle;
+  uint32_t pods = 0;
+  std::vector<uint32_t> counts = std::vector<uint32_t>(pod_state_count, 0);
+  uint32_t in_backoff = 0; // queued pods waiting for a retry timer
+  // How delivery ended, kept after the pods move on to collection.
+  uint32_t delivered = 0;
+  uint32_t unconfirmed = 0;
+  uint32_t delivery_failed = 0;
+
+  uint32_t count(pod_state x) const {
+    return counts[static_cast<size_t>(x)];
+  }
+
+  /// What /checkConnectionsStatus reports as "result".
+  bool delivery_done() const {
+    return current == phase::delivered || current == phase::collecting
+           || current == phase::collected;
+  }
+
+  /// What /checkStopStatus reports as "result".
+  bool collection_done() const {
+    return current == phase::collected;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, round_status& x) {
+  return f(caf::meta::type_name("round_status"), x.round, x.current, x.pods,
+           x.counts, x.in_backoff, x.delivered, x.unconfirmed,
+           x.delivery_failed);
+}
+
+/// One pod in detail, for /status.
+struct pod_detail {
+  std::string ip;
+  pod_state state = pod_state::queued;
+  pod_state delivery_outcome = pod_state::queued; // delivered, unconfirmed,
+                                                  // failed once settled
+  uint32_t delivery_attempts = 0;
+  uint32_t collection_attempts = 0;
+  std::string delivery_error;   // the last failed delivery call, if any
+  std::string collection_error; // the last failed collection call, if any
+  caf::timespan delivered_after{0}; // since /initiate; 0 if not delivered
+  caf::timespan collected_after{0}; // since /stop; 0 if not collected
+  uint32_t results_entries = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pod_detail& x) {
+  return f(caf::meta::type_name("pod_detail"), x.ip, x.state,
+           x.delivery_outcome, x.delivery_attempts, x.collection_attempts,
+           x.delivery_error, x.collection_error, x.delivered_after,
+           x.collected_after, x.results_entries);
+}
+
+/// The round in detail, for /status.
+struct round_report {
+  round_status status;
+  int64_t started_unix_ms = 0;          // wall clock of /initiate; 0 if none
+  caf::timespan delivery_duration{0};   // so far, if still delivering
+  caf::timespan collection_duration{0}; // so far, if still collecting
+  uint64_t calls = 0;                   // pod calls made this round
+  uint64_t retries = 0;                 // calls that were retries
+  uint64_t worker_restarts = 0;         // since the proxy started
+  uint64_t results_bytes = 0;
+  uint64_t results_entries = 0;
+  std::vector<pod_detail> problems; // pods not delivered or not collected
+  std::vector<pod_detail> pods;     // every pod, only when asked for
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, round_report& x) {
+  return f(caf::meta::type_name("round_report"), x.status, x.started_unix_ms,
+           x.delivery_duration, x.collection_duration, x.calls, x.retries,
+           x.worker_restarts, x.results_bytes, x.results_entries, x.problems,
+           x.pods);
+}
+
+/// One collected pod's results, shared with the bridge for streaming.
+struct pod_results {
+  std::string ip;
+  shared_bytes body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pod_results& x) {
+  return f(caf::meta::type_name("pod_results"), x.ip, x.body);
+}
+
+/// Every collected pod's results, in pod order (IP strings sorted).
+struct results_snapshot {
+  uint64_t round = 0;
+  std::vector<pod_results> pods;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, results_snapshot& x) {
+  return f(caf::meta::type_name("results_snapshot"), x.round, x.pods);
+}
+
+} // namespace netpol

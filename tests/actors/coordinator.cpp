@@ -1,0 +1,643 @@
+#define CAF_SUITE coordinator
+
+#include "actors/coordinator.hpp"
+
+#include "actors/pod_worker.hpp"
+#include "actors/simulated_pod_client.hpp"
+#include "messages/error.hpp"
+#include "support/actor_test.hpp"
+
+#include <algorithm>
+
+using namespace netpol;
+using namespace std::chrono_literals;
+
+namespace {
+
+using coordinator_type = std::remove_pointer_t<
+  coordinator_actor::stateful_pointer<coordinator_state>>;
+
+struct hung_worker_state {
+  static inline const char* name = "hung_worker";
+  std::vector<caf::typed_response_promise<pod_outcome>> pending;
+};
+
+/// A worker whose pod call never returns: only the coordinator's deadline
+/// can end its job.
+pod_worker_actor::behavior_type
+hung_worker(pod_worker_actor::stateful_pointer<hung_worker_state> self) {
+  auto hang = [self] {
+    auto promise = self->make_response_promise<pod_outcome>();
+    self->state.pending.push_back(promise);
+    return promise;
+  };
+  return {
+    [hang](deliver_atom, const pod_job&) { return hang(); },
+    [hang](collect_atom, const pod_job&) { return hang(); },
+  };
+}
+
+std::string connections_of(const std::string& ip) {
+  return R"([{"addresses":["10.9.9.9"],"ports":[8080],"netpol":"np-)" + ip
+         + R"("}])";
+}
+
+/// What a healthy client pod at `ip` reports: one connTest, nine digits.
+std::string results_of(const std::string& ip) {
+  return R"([{"address":"10.9.9.9","port":8080,"connectionidx":0,)"
+         R"("npname":"np-)"
+         + ip + R"(","timestamp":"2024-10-01T11:18:33.247061614Z"}])";
+}
+
+round_plan make_plan(const std::vector<std::string>& ips) {
+  round_plan plan;
+  for (auto& ip : ips)
+    plan.pods.push_back(pod_plan{ip, shared_bytes{connections_of(ip)}, 1});
+  return plan;
+}
+
+std::vector<std::string> ips(size_t count) {
+  std::vector<std::string> result;
+  for (size_t i = 1; i <= count; ++i)
+    result.push_back("10.0.0." + std::to_string(i));
+  return result;
+}
+
+size_t slot(pod_state x) {
+  return static_cast<size_t>(x);
+}
+
+struct fixture : test_coordinator_fixture<test::test_config> {
+  std::shared_ptr<simulated_pod_client> pods
+    = std::make_shared<simulated_pod_client>();
+  std::vector<pod_worker_actor> spawned;
+  proxy_settings settings;
+  coordinator_actor coord;
+  size_t hung_spawns = 0; // the first N workers spawned hang
+
+  fixture() {
+    settings.retries = 2; // three attempts per stage
+    settings.backoff_base = 100ms;
+    settings.backoff_cap = 250ms;
+  }
+
+  ~fixture() override {
+    if (coord)
+      caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  void start(uint32_t workers) {
+    settings.workers = workers;
+    coord = sys.spawn(coordinator, settings, [this](caf::actor_system& sys) {
+      auto worker = spawned.size() < hung_spawns
+                      ? sys.spawn(hung_worker)
+                      : sys.spawn(pod_worker, pods);
+      spawned.push_back(worker);
+      return worker;
+    });
+    consume_messages();
+  }
+
+  coordinator_state& state() {
+    return deref<coordinator_type>(coord).state;
+  }
+
+  uint32_t count(pod_state x) {
+    return state().counts[slot(x)];
+  }
+
+  /// Sends a request to the coordinator, lets every actor work (no timers
+  /// fire), and returns the reply.
+  template <class T, class... Ts>
+  T ask(Ts&&... xs) {
+    auto handle = self->request(coord, caf::infinite, std::forward<Ts>(xs)...);
+    consume_messages();
+    T result;
+    handle.receive([&](T& value) { result = std::move(value); },
+                   [&](caf::error& err) {
+                     CAF_FAIL("unexpected error: " << sys.render(err));
+                   });
+    return result;
+  }
+
+  /// Like ask, for requests that must fail.
+  template <class T, class... Ts>
+  caf::error ask_error(Ts&&... xs) {
+    auto handle = self->request(coord, caf::infinite, std::forward<Ts>(xs)...);
+    consume_messages();
+    caf::error result;
+    handle.receive([&](T&) { CAF_FAIL("expected an error"); },
+                   [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  round_status initiate(size_t pod_count) {
+    return ask<round_status>(initiate_atom_v, make_plan(ips(pod_count)));
+  }
+
+  round_status status() {
+    return ask<round_status>(status_atom_v);
+  }
+
+  pod_record& pod(const std::string& ip) {
+    for (auto& record : state().pods)
+      if (record.ip == ip)
+        return record;
+    CAF_FAIL("no pod " << ip);
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(coordinator_tests, fixture)
+
+TEST(a round delivers each pod its list and collects its results) {
+  start(2);
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  pods->set_results("10.0.0.2", results_of("10.0.0.2"));
+  auto plan = make_plan(ips(2));
+  auto conns1 = plan.pods[0].connections;
+  auto conns2 = plan.pods[1].connections;
+  MESSAGE("kube-burner initiates a round with two pods");
+  auto initiated = self->request(coord, caf::infinite, initiate_atom_v, plan);
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  MESSAGE("each idle worker takes one pod");
+  CHECK_EQUAL(state().current, phase::delivering);
+  CHECK_EQUAL(count(pod_state::delivering), 2u);
+  CHECK_EQUAL(state().busy.size(), 2u);
+  CHECK(state().idle.empty());
+  initiated.receive(
+    [&](round_status& st) {
+      CHECK_EQUAL(st.round, 1u);
+      CHECK_EQUAL(st.pods, 2u);
+      CHECK(!st.delivery_done());
+    },
+    [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  expect((deliver_atom, pod_job),
+         from(coord).to(spawned[0]).with(_, pod_job{1, 0, "10.0.0.1", conns1}));
+  expect((deliver_atom, pod_job),
+         from(coord).to(spawned[1]).with(_, pod_job{1, 1, "10.0.0.2", conns2}));
+  MESSAGE("the first pod answers 200: delivered, the round still runs");
+  expect((pod_outcome), from(spawned[0]).to(coord));
+  CHECK_EQUAL(count(pod_state::delivered), 1u);
+  CHECK_EQUAL(state().current, phase::delivering);
+  MESSAGE("the second pod answers 200: delivery is done");
+  expect((pod_outcome), from(spawned[1]).to(coord));
+  CHECK_EQUAL(count(pod_state::delivered), 2u);
+  CHECK_EQUAL(state().current, phase::delivered);
+  auto st = status();
+  CHECK(st.delivery_done());
+  CHECK(!st.collection_done());
+  CHECK_EQUAL(st.delivered, 2u);
+  MESSAGE("each pod got exactly its own list, once");
+  auto calls = pods->calls();
+  REQUIRE_EQUAL(calls.size(), 2u);
+  CHECK_EQUAL(calls[0].payload, connections_of("10.0.0.1"));
+  CHECK_EQUAL(calls[1].payload, connections_of("10.0.0.2"));
+  MESSAGE("kube-burner stops: the coordinator collects from both pods");
+  auto stopped = self->request(coord, caf::infinite, stop_atom_v);
+  expect((stop_atom), from(self).to(coord));
+  CHECK_EQUAL(state().current, phase::collecting);
+  CHECK_EQUAL(count(pod_state::collecting), 2u);
+  stopped.receive([&](round_status& st) { CHECK(!st.collection_done()); },
+                  [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  expect((collect_atom, pod_job),
+         from(coord).to(spawned[0]).with(_, pod_job{1, 0, "10.0.0.1", {}}));
+  expect((collect_atom, pod_job),
+         from(coord).to(spawned[1]).with(_, pod_job{1, 1, "10.0.0.2", {}}));
+  expect((pod_outcome), from(spawned[0]).to(coord));
+  CHECK_EQUAL(count(pod_state::collected), 1u);
+  expect((pod_outcome), from(spawned[1]).to(coord));
+  CHECK_EQUAL(state().current, phase::collected);
+  MESSAGE("the results are each pod's bytes, unchanged");
+  auto results = ask<results_snapshot>(results_atom_v);
+  REQUIRE_EQUAL(results.pods.size(), 2u);
+  CHECK_EQUAL(results.pods[0].ip, "10.0.0.1");
+  CHECK_EQUAL(results.pods[0].body.view(), results_of("10.0.0.1"));
+  CHECK_EQUAL(results.pods[1].ip, "10.0.0.2");
+  CHECK_EQUAL(results.pods[1].body.view(), results_of("10.0.0.2"));
+  auto report = ask<round_report>(report_atom_v, false);
+  CHECK_EQUAL(report.results_entries, 2u);
+  CHECK_EQUAL(report.calls, 4u);
+  CHECK_EQUAL(report.retries, 0u);
+  CHECK(report.problems.empty());
+}
+
+TEST(before any round status is false and stop and results are refused) {
+  start(2);
+  auto st = status();
+  CHECK_EQUAL(st.round, 0u);
+  CHECK_EQUAL(st.current, phase::idle);
+  CHECK(!st.delivery_done());
+  CHECK(!st.collection_done());
+  MESSAGE("stop before initiate is an error, not an instant 'done'");
+  CHECK_EQUAL(code_of(ask_error<round_status>(stop_atom_v)), errc::no_round);
+  CHECK_EQUAL(code_of(ask_error<results_snapshot>(results_atom_v)),
+              errc::results_not_ready);
+  CHECK_EQUAL(status().current, phase::idle);
+  CHECK(pods->calls().empty());
+}
+
+TEST(initiate while a round runs is refused and changes nothing) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
+  initiate(3);
+  CHECK_EQUAL(state().current, phase::delivering); // 10.0.0.1 backs off
+  auto err = ask_error<round_status>(initiate_atom_v, make_plan(ips(5)));
+  CHECK_EQUAL(code_of(err), errc::round_running);
+  CHECK_EQUAL(state().pods.size(), 3u);
+  CHECK_EQUAL(state().round, 1u);
+  MESSAGE("also refused once delivered, until the round is collected");
+  advance_time(100ms);
+  consume_messages();
+  CHECK_EQUAL(state().current, phase::delivered);
+  err = ask_error<round_status>(initiate_atom_v, make_plan(ips(5)));
+  CHECK_EQUAL(code_of(err), errc::round_running);
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(state().current, phase::collected);
+  MESSAGE("a new round starts after the last one finished");
+  pods->set_results("10.0.0.4", results_of("10.0.0.4"));
+  auto st = initiate(4);
+  CHECK_EQUAL(st.round, 2u);
+  CHECK_EQUAL(st.pods, 4u);
+  CHECK_EQUAL(state().current, phase::delivered);
+  CHECK_EQUAL(status().delivered, 4u);
+  CHECK_EQUAL(code_of(ask_error<results_snapshot>(results_atom_v)),
+              errc::results_not_ready);
+  ask<round_status>(stop_atom_v);
+  auto results = ask<results_snapshot>(results_atom_v);
+  CHECK_EQUAL(results.round, 2u);
+  CHECK_EQUAL(results.pods.size(), 4u);
+  CHECK_EQUAL(results.pods[3].body.view(), results_of("10.0.0.4"));
+}
+
+TEST(a second stop answers the status and changes nothing) {
+  start(2);
+  initiate(2);
+  auto first = ask<round_status>(stop_atom_v);
+  auto calls = pods->calls().size();
+  auto second = ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(second.current, phase::collected);
+  CHECK_EQUAL(pods->calls().size(), calls);
+  CHECK_EQUAL(first.round, second.round);
+}
+
+TEST(a refused pod is retried with exponential backoff) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery,
+               {sim_answer::refused, sim_answer::refused});
+  initiate(1);
+  MESSAGE("first attempt refused: the pod waits 100ms");
+  CHECK_EQUAL(count(pod_state::queued), 1u);
+  CHECK_EQUAL(status().in_backoff, 1u);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  advance_time(99ms);
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  advance_time(1ms);
+  consume_messages();
+  MESSAGE("second attempt refused after exactly 100ms: now it waits 200ms");
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 2u);
+  advance_time(199ms);
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 2u);
+  advance_time(1ms);
+  consume_messages();
+  MESSAGE("third attempt succeeds");
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 3u);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 3u);
+  CHECK_EQUAL(state().current, phase::delivered);
+  CHECK_EQUAL(ask<round_report>(report_atom_v, false).retries, 2u);
+}
+
+TEST(backoff doubles up to its cap) {
+  settings.retries = 5;
+  start(1);
+  pods->script("10.0.0.1", stage::delivery,
+               {sim_answer::reset, sim_answer::reset, sim_answer::reset,
+                sim_answer::reset});
+  initiate(1);
+  // 100ms, 200ms, then capped at 250ms twice.
+  for (auto delay : {100ms, 200ms, 250ms, 250ms}) {
+    auto before = pods->calls_to("10.0.0.1", stage::delivery);
+    advance_time(delay - 1ms);
+    consume_messages();
+    CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), before);
+    advance_time(1ms);
+    consume_messages();
+    CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), before + 1);
+  }
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
+}
+
+TEST(every retryable fault kind is retried until the pod answers) {
+  start(4);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
+  pods->script("10.0.0.2", stage::delivery, {sim_answer::reset});
+  pods->script("10.0.0.3", stage::delivery, {sim_answer::http_500});
+  pods->script("10.0.0.4", stage::delivery, {sim_answer::timeout});
+  initiate(4);
+  CHECK_EQUAL(count(pod_state::queued), 4u);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_error,
+              "connection refused or unreachable");
+  CHECK_EQUAL(pod("10.0.0.3").delivery_error, "HTTP 500: internal error");
+  advance_time(100ms);
+  consume_messages();
+  CHECK_EQUAL(count(pod_state::delivered), 4u);
+  CHECK_EQUAL(status().delivered, 4u);
+  for (auto& ip : ips(4))
+    CHECK_EQUAL(pods->calls_to(ip, stage::delivery), 2u);
+}
+
+TEST(a pod that rejects its list with 400 fails at once) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::http_400});
+  initiate(2);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::failed);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 1u);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_error, "HTTP 400: bad request");
+  CHECK_EQUAL(state().current, phase::delivered);
+  auto st = status();
+  CHECK_EQUAL(st.delivered, 1u);
+  CHECK_EQUAL(st.delivery_failed, 1u);
+}
+
+TEST(a pod out of retries fails and the round still finishes) {
+  start(2);
+  pods->script("10.0.0.2", stage::delivery,
+               {sim_answer::refused, sim_answer::refused, sim_answer::refused,
+                sim_answer::refused});
+  initiate(3);
+  advance_time(100ms);
+  consume_messages();
+  CHECK_EQUAL(state().current, phase::delivering);
+  advance_time(200ms);
+  consume_messages();
+  MESSAGE("three attempts (retries = 2), then failed; no fourth call");
+  CHECK_EQUAL(pod("10.0.0.2").state, pod_state::failed);
+  CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 3u);
+  CHECK_EQUAL(state().current, phase::delivered);
+  advance_time(10s);
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 3u);
+  auto report = ask<round_report>(report_atom_v, false);
+  REQUIRE_EQUAL(report.problems.size(), 1u);
+  CHECK_EQUAL(report.problems[0].ip, "10.0.0.2");
+  CHECK_EQUAL(report.problems[0].delivery_outcome, pod_state::failed);
+  CHECK_EQUAL(report.problems[0].delivery_attempts, 3u);
+}
+
+TEST(a delivery that ended in a timeout is unconfirmed and still collected) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery,
+               {sim_answer::timeout, sim_answer::refused,
+                sim_answer::refused});
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  initiate(2);
+  advance_time(100ms);
+  consume_messages();
+  advance_time(200ms);
+  consume_messages();
+  MESSAGE("the pod may have taken the first call: unconfirmed, not failed");
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
+  auto st = status();
+  CHECK_EQUAL(st.unconfirmed, 1u);
+  CHECK_EQUAL(st.delivery_failed, 0u);
+  CHECK(st.delivery_done());
+  MESSAGE("at stop its results are fetched like everyone's");
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
+  auto results = ask<results_snapshot>(results_atom_v);
+  REQUIRE_EQUAL(results.pods.size(), 2u);
+  CHECK_EQUAL(results.pods[0].body.view(), results_of("10.0.0.1"));
+}
+
+TEST(a pod that answered 200 is never sent its list again) {
+  start(2);
+  pods->script("10.0.0.1", stage::collection,
+               {sim_answer::http_500, sim_answer::reset});
+  initiate(2);
+  ask<round_status>(stop_atom_v);
+  advance_time(100ms);
+  consume_messages();
+  advance_time(200ms);
+  consume_messages();
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 3u);
+  for (auto& ip : ips(2))
+    CHECK_EQUAL(pods->calls_to(ip, stage::delivery), 1u);
+}
+
+TEST(collection reaches every pod whatever its delivery outcome) {
+  start(3);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::http_400});
+  pods->script("10.0.0.2", stage::delivery,
+               {sim_answer::refused, sim_answer::refused,
+                sim_answer::refused});
+  initiate(3);
+  advance_time(100ms);
+  consume_messages();
+  advance_time(200ms);
+  consume_messages();
+  CHECK_EQUAL(status().delivery_failed, 2u);
+  ask<round_status>(stop_atom_v);
+  for (auto& ip : ips(3))
+    CHECK_EQUAL(pods->calls_to(ip, stage::collection), 1u);
+  CHECK_EQUAL(count(pod_state::collected), 3u);
+  MESSAGE("delivery outcomes stay visible after collection");
+  auto st = status();
+  CHECK_EQUAL(st.delivered, 1u);
+  CHECK_EQUAL(st.delivery_failed, 2u);
+}
+
+TEST(malformed results are retried and a pod that keeps sending them fails) {
+  start(2);
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  pods->set_results("10.0.0.2", results_of("10.0.0.2"));
+  pods->script("10.0.0.1", stage::collection, {sim_answer::bad_json});
+  pods->script("10.0.0.2", stage::collection,
+               {sim_answer::bad_json, sim_answer::bad_json,
+                sim_answer::bad_json});
+  initiate(2);
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(count(pod_state::collect_queued), 2u);
+  CHECK_EQUAL(pod("10.0.0.1").collection_error.rfind("bad results body", 0),
+              0u);
+  advance_time(100ms);
+  consume_messages();
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
+  advance_time(200ms);
+  consume_messages();
+  CHECK_EQUAL(pod("10.0.0.2").state, pod_state::collect_failed);
+  CHECK_EQUAL(state().current, phase::collected);
+  MESSAGE("the failed pod is absent from the results, the other intact");
+  auto results = ask<results_snapshot>(results_atom_v);
+  REQUIRE_EQUAL(results.pods.size(), 1u);
+  CHECK_EQUAL(results.pods[0].ip, "10.0.0.1");
+  CHECK_EQUAL(results.pods[0].body.view(), results_of("10.0.0.1"));
+}
+
+TEST(a worker that crashes is replaced and its pod retried) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::crash});
+  initiate(2);
+  MESSAGE("the crash counts as an attempt; a fresh worker joins the pool");
+  CHECK_EQUAL(spawned.size(), 3u);
+  CHECK_EQUAL(state().worker_restarts, 1u);
+  CHECK_EQUAL(state().idle.size() + state().busy.size(), 2u);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_error.rfind("worker died", 0), 0u);
+  advance_time(100ms);
+  consume_messages();
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
+  CHECK_EQUAL(state().current, phase::delivered);
+  CHECK_EQUAL(state().idle.size(), 2u);
+}
+
+TEST(a pod that keeps killing workers fails after its attempt budget) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery,
+               {sim_answer::crash, sim_answer::crash, sim_answer::crash});
+  initiate(3);
+  advance_time(100ms);
+  consume_messages();
+  advance_time(200ms);
+  consume_messages();
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::failed);
+  CHECK_EQUAL(state().worker_restarts, 3u);
+  CHECK_EQUAL(count(pod_state::delivered), 2u);
+  CHECK_EQUAL(state().current, phase::delivered);
+  MESSAGE("the pool is back to full strength");
+  CHECK_EQUAL(state().idle.size(), 2u);
+  CHECK(state().busy.empty());
+}
+
+TEST(a worker killed with a job in its mailbox gets the job re-queued) {
+  start(2);
+  auto plan = make_plan(ips(2));
+  self->send(coord, initiate_atom_v, plan);
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  MESSAGE("kill the first worker before it reads its job");
+  auto victim = spawned[0];
+  // anon_send_exit queues behind the job; an urgent exit overtakes it.
+  victim->enqueue(nullptr, caf::make_message_id(caf::message_priority::high),
+                  caf::make_message(
+                    caf::exit_msg{victim.address(), caf::exit_reason::kill}),
+                  nullptr);
+  consume_messages();
+  CHECK_EQUAL(state().worker_restarts, 1u);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
+  advance_time(100ms);
+  consume_messages();
+  CHECK_EQUAL(count(pod_state::delivered), 2u);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  CHECK_EQUAL(state().idle.size(), 2u);
+}
+
+TEST(an idle worker that dies is replaced) {
+  start(3);
+  caf::anon_send_exit(spawned[1], caf::exit_reason::kill);
+  consume_messages();
+  CHECK_EQUAL(state().worker_restarts, 1u);
+  CHECK_EQUAL(state().idle.size(), 3u);
+  CHECK_EQUAL(spawned.size(), 4u);
+  initiate(6);
+  CHECK_EQUAL(count(pod_state::delivered), 6u);
+}
+
+TEST(a worker that never answers is retired at its deadline) {
+  hung_spawns = 1;
+  start(1);
+  initiate(1);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivering);
+  advance_time(settings.worker_deadline() - 1ms);
+  consume_messages();
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivering);
+  advance_time(1ms);
+  consume_messages();
+  MESSAGE("the call counts as a timeout; a fresh worker takes the retry");
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
+  CHECK(pod("10.0.0.1").delivery_timed_out);
+  CHECK_EQUAL(spawned.size(), 2u);
+  advance_time(100ms);
+  consume_messages();
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
+}
+
+TEST(the pool never runs more calls than it has workers) {
+  start(3);
+  for (auto& ip : ips(10))
+    if (ip != "10.0.0.5")
+      pods->script(ip, stage::delivery, {sim_answer::reset});
+  self->send(coord, initiate_atom_v, make_plan(ips(10)));
+  size_t steps = 0;
+  size_t most_busy = 0;
+  auto step = [&] {
+    ++steps;
+    auto busy = state().busy.size();
+    most_busy = std::max(most_busy, busy);
+    CHECK_LESS_OR_EQUAL(busy, 3u);
+    CHECK_EQUAL(count(pod_state::delivering) + count(pod_state::collecting),
+                busy);
+  };
+  while (consume_message())
+    step();
+  while (state().current == phase::delivering) {
+    advance_time(10ms);
+    while (consume_message())
+      step();
+  }
+  CHECK_EQUAL(most_busy, 3u);
+  CHECK_GREATER(steps, 20u);
+  CHECK_EQUAL(count(pod_state::delivered), 10u);
+}
+
+TEST(stop during delivery abandons pending attempts and collects everyone) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
+  initiate(3);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
+  CHECK(pod("10.0.0.1").awaiting_retry);
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_outcome, pod_state::failed);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
+  MESSAGE("the stale retry timer does not deliver after stop");
+  advance_time(1s);
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(status().in_backoff, 0u);
+}
+
+TEST(status counts follow every step) {
+  start(2);
+  pods->script("10.0.0.3", stage::delivery, {sim_answer::refused});
+  auto st = initiate(3);
+  CHECK_EQUAL(st.count(pod_state::delivering), 2u);
+  CHECK_EQUAL(st.count(pod_state::queued), 1u);
+  st = status();
+  CHECK_EQUAL(st.count(pod_state::delivered), 2u);
+  CHECK_EQUAL(st.count(pod_state::queued), 1u);
+  CHECK_EQUAL(st.in_backoff, 1u);
+  CHECK_EQUAL(st.current, phase::delivering);
+  advance_time(100ms);
+  consume_messages();
+  st = status();
+  CHECK_EQUAL(st.count(pod_state::delivered), 3u);
+  CHECK_EQUAL(st.in_backoff, 0u);
+  CHECK_EQUAL(st.current, phase::delivered);
+  MESSAGE("stop answers at once: two pods collecting, one waiting");
+  st = ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(st.count(pod_state::collecting), 2u);
+  CHECK_EQUAL(st.count(pod_state::collect_queued), 1u);
+  CHECK(!st.collection_done());
+  st = status();
+  CHECK_EQUAL(st.count(pod_state::collected), 3u);
+  CHECK_EQUAL(st.count(pod_state::delivered), 0u);
+  CHECK_EQUAL(st.delivered, 3u);
+  CHECK(st.collection_done());
+}
+
+FIXTURE_SCOPE_END()

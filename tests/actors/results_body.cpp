@@ -1,0 +1,74 @@
+#define CAF_SUITE results_body
+
+#include "actors/results_body.hpp"
+
+#include "support/test.hpp"
+
+using namespace netpol;
+
+namespace {
+
+const std::string entry
+  = R"({"address":"10.128.2.51","port":8080,"connectionidx":0,)"
+    R"("npname":"ingress-0-1","timestamp":"2024-10-01T11:18:33.247061614Z"})";
+
+} // namespace
+
+TEST(connTest arrays pass and are counted) {
+  auto check = validate_results_body("[]");
+  CHECK(check.ok);
+  CHECK_EQUAL(check.entries, 0u);
+  check = validate_results_body("[" + entry + "," + entry + "]\n");
+  CHECK(check.ok);
+  CHECK_EQUAL(check.entries, 2u);
+}
+
+TEST(unknown fields of any shape pass as in the Go decoder) {
+  auto check = validate_results_body(
+    R"([{"address":"a","extra":{"x":[1,{"y":null}]},"more":[["z"]]}])");
+  CHECK(check.ok);
+  CHECK_EQUAL(check.entries, 1u);
+}
+
+TEST(anything but an array of objects fails with a reason) {
+  for (auto body : {"{}", "\"x\"", "42", "null", "[1]", "[[]]", "[\"a\"]"}) {
+    auto check = validate_results_body(body);
+    CHECK(!check.ok);
+    CHECK(!check.error.empty());
+  }
+  CHECK_EQUAL(validate_results_body("[1]").error,
+              "entry 0 is not an object");
+}
+
+TEST(known fields must have the types kube-burner decodes) {
+  auto check = validate_results_body(R"([{"port":"8080"}])");
+  CHECK(!check.ok);
+  CHECK_EQUAL(check.error,
+              "entry 0: field \"port\" must be a integer, got a string");
+  CHECK(!validate_results_body(R"([{"connectionidx":1.5}])").ok);
+  CHECK(!validate_results_body(R"([{"address":7}])").ok);
+  CHECK(!validate_results_body(R"([{"npname":["x"]}])").ok);
+  CHECK(!validate_results_body(R"([{"timestamp":{}}])").ok);
+  CHECK(!validate_results_body(R"([{"timestamp":"yesterday"}])").ok);
+}
+
+TEST(broken JSON fails with the byte offset) {
+  auto check = validate_results_body(R"([{"address": "10.0.0.1", "port": 80,)");
+  CHECK(!check.ok);
+  CHECK_EQUAL(check.error.rfind("invalid JSON at byte", 0), 0u);
+  CHECK(!validate_results_body("").ok);
+  CHECK(!validate_results_body("[] []").ok);
+  CHECK(!validate_results_body("[{\"address\":\"\xff\"}]").ok);
+}
+
+TEST(RFC 3339 timestamps as Go writes them) {
+  CHECK(is_rfc3339("2024-10-01T11:18:33.247061614Z"));
+  CHECK(is_rfc3339("2024-10-01T11:18:33Z"));
+  CHECK(is_rfc3339("2024-10-01T11:18:33.5+02:00"));
+  CHECK(is_rfc3339("2024-10-01T11:18:33.123-07:30"));
+  CHECK(!is_rfc3339("2024-10-01 11:18:33Z"));
+  CHECK(!is_rfc3339("2024-10-01T11:18:33"));
+  CHECK(!is_rfc3339("2024-10-01T11:18:33.Z"));
+  CHECK(!is_rfc3339("2024-10-01T11:18:33+0200"));
+  CHECK(!is_rfc3339("2024-10-01T11:18:33ZZ"));
+}

@@ -1,0 +1,124 @@
+#define CAF_SUITE initiate_body
+
+#include "http_bridge/initiate_body.hpp"
+
+#include "messages/error.hpp"
+#include "support/test.hpp"
+
+#include <nlohmann/json.hpp>
+
+using namespace netpol;
+
+namespace {
+
+/// The error text for a body that must be refused as bad input.
+std::string refusal(std::string_view body, size_t max_pods = 100) {
+  auto plan = parse_initiate_body(body, max_pods);
+  if (plan) {
+    CAF_FAIL("accepted: " << body);
+  }
+  return detail_of(plan.error());
+}
+
+const std::string conn
+  = R"({"addresses":["10.128.2.51","10.128.2.52"],"ports":[8080],"netpol":"ingress-0-1"})";
+
+} // namespace
+
+TEST(a valid body becomes one pod plan per IP with its list re-encoded) {
+  auto body = R"({"10.128.2.50":[)" + conn + "," + conn
+              + R"(], "fd00::12":[], "10.128.2.49":[)" + conn + "]}";
+  auto plan = parse_initiate_body(body, 100);
+  REQUIRE(plan);
+  REQUIRE_EQUAL(plan->pods.size(), 3u);
+  // Ordered by IP string: the JSON object's key order.
+  CHECK_EQUAL(plan->pods[0].ip, "10.128.2.49");
+  CHECK_EQUAL(plan->pods[1].ip, "10.128.2.50");
+  CHECK_EQUAL(plan->pods[2].ip, "fd00::12");
+  CHECK_EQUAL(plan->pods[1].connection_count, 2u);
+  CHECK_EQUAL(plan->pods[2].connection_count, 0u);
+  CHECK_EQUAL(plan->pods[2].connections.view(), "[]");
+  auto sent = nlohmann::json::parse(plan->pods[1].connections.view());
+  auto original = nlohmann::json::parse(body)["10.128.2.50"];
+  CHECK_EQUAL(sent, original);
+}
+
+TEST(unknown connection fields are passed through to the pod) {
+  auto plan = parse_initiate_body(
+    R"({"10.0.0.1":[{"addresses":[],"ports":[1,65535],"netpol":"n","x":1}]})",
+    100);
+  REQUIRE(plan);
+  auto sent = nlohmann::json::parse(plan->pods[0].connections.view());
+  CHECK_EQUAL(sent[0]["x"], 1);
+}
+
+TEST(bodies that are not a JSON object are refused) {
+  CHECK_EQUAL(refusal("").rfind("body is not valid JSON", 0), 0u);
+  CHECK_EQUAL(refusal("{").rfind("body is not valid JSON", 0), 0u);
+  CHECK_EQUAL(refusal("{} x").rfind("body is not valid JSON", 0), 0u);
+  CHECK_EQUAL(refusal("[]"), "body must be a JSON object mapping pod IPs to "
+                             "connection arrays, got array");
+  CHECK_EQUAL(refusal("\"10.0.0.1\""),
+              "body must be a JSON object mapping pod IPs to connection "
+              "arrays, got string");
+}
+
+TEST(keys must be unique IP addresses) {
+  CHECK_EQUAL(refusal(R"({"pod-a":[]})"),
+              "key \"pod-a\" is not a pod IP address (IPv4 or IPv6)");
+  CHECK_EQUAL(refusal(R"({"":[]})"),
+              "key \"\" is not a pod IP address (IPv4 or IPv6)");
+  CHECK_EQUAL(refusal(R"({"10.0.0.1:9001":[]})"),
+              "key \"10.0.0.1:9001\" is not a pod IP address (IPv4 or IPv6)");
+  CHECK_EQUAL(refusal(R"({"[fd00::1]":[]})"),
+              "key \"[fd00::1]\" is not a pod IP address (IPv4 or IPv6)");
+  CHECK_EQUAL(refusal(R"({"10.0.0.256":[]})"),
+              "key \"10.0.0.256\" is not a pod IP address (IPv4 or IPv6)");
+  CHECK_EQUAL(refusal(R"({"10.0.0.1":[],"10.0.0.1":[]})"),
+              "pod \"10.0.0.1\" appears more than once");
+}
+
+TEST(every connection field is checked and the culprit named) {
+  CHECK_EQUAL(refusal(R"({"10.0.0.1":{}})"),
+              "pod \"10.0.0.1\": value must be an array of connections, got "
+              "object");
+  CHECK_EQUAL(refusal(R"({"10.0.0.1":[7]})"),
+              "pod \"10.0.0.1\": connection 0: must be an object, got number");
+  CHECK_EQUAL(refusal(R"({"10.0.0.1":[{"ports":[1],"netpol":"n"}]})"),
+              "pod \"10.0.0.1\": connection 0: \"addresses\" must be an "
+              "array of strings");
+  CHECK_EQUAL(
+    refusal(R"({"10.0.0.1":[{"addresses":[1],"ports":[1],"netpol":"n"}]})"),
+    "pod \"10.0.0.1\": connection 0: \"addresses\"[0] must be a string, got "
+    "number");
+  CHECK_EQUAL(
+    refusal(R"({"10.0.0.1":[{"addresses":[],"ports":"80","netpol":"n"}]})"),
+    "pod \"10.0.0.1\": connection 0: \"ports\" must be an array of integers");
+  for (auto port : {"0", "-1", "65536", "1.5", "\"80\"", "null"}) {
+    auto body = std::string{R"({"10.0.0.1":[{"addresses":[],"ports":[80,)"}
+                + port + R"(],"netpol":"n"}]})";
+    CHECK_EQUAL(refusal(body),
+                std::string{"pod \"10.0.0.1\": connection 0: \"ports\"[1] "
+                            "must be an integer from 1 to 65535, got "}
+                  + port);
+  }
+  CHECK_EQUAL(
+    refusal(R"({"10.0.0.1":[{"addresses":[],"ports":[80],"netpol":3}]})"),
+    "pod \"10.0.0.1\": connection 0: \"netpol\" must be a string");
+}
+
+TEST(too many pods is refused as too large) {
+  auto plan = parse_initiate_body(R"({"10.0.0.1":[],"10.0.0.2":[]})", 1);
+  REQUIRE(!plan);
+  CHECK_EQUAL(code_of(plan.error()), errc::too_large);
+}
+
+TEST(ip addresses) {
+  CHECK(is_ip_address("10.0.0.1"));
+  CHECK(is_ip_address("::1"));
+  CHECK(is_ip_address("fd00:10:128::2:51"));
+  CHECK(!is_ip_address("localhost"));
+  CHECK(!is_ip_address("10.0.0"));
+  CHECK(!is_ip_address(" 10.0.0.1"));
+  CHECK(!is_ip_address("fe80::1%eth0"));
+}

@@ -1,0 +1,16 @@
+// Common test prelude: CAF's unit test framework with VAST-style short names.
+#pragma once
+
+#include <caf/test/unit_test.hpp>
+
+#define MESSAGE CAF_MESSAGE
+#define CHECK CAF_CHECK
+#define CHECK_EQUAL CAF_CHECK_EQUAL
+#define CHECK_NOT_EQUAL CAF_CHECK_NOT_EQUAL
+#define CHECK_LESS_OR_EQUAL CAF_CHECK_LESS_OR_EQUAL
+#define CHECK_GREATER CAF_CHECK_GREATER
+#define REQUIRE CAF_REQUIRE
+#define REQUIRE_EQUAL CAF_REQUIRE_EQUAL
+#define TEST CAF_TEST
+#define FIXTURE_SCOPE CAF_TEST_FIXTURE_SCOPE
+#define FIXTURE_SCOPE_END CAF_TEST_FIXTURE_SCOPE_END
