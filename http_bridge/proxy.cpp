@@ -69,6 +69,14 @@ void proxy_server::stop() {
     server_->stop();
 }
 
+coordinator_actor spawn_coordinator(caf::actor_system& sys,
+                                    const proxy_settings& settings) {
+  auto client = std::make_shared<http_pod_client>(settings);
+  return sys.spawn(coordinator, settings, [client](caf::actor_system& sys) {
+    return sys.spawn<caf::detached>(pod_worker, client);
+  });
+}
+
 void configure_logging(const std::string& level) {
   spdlog::set_pattern("%Y/%m/%d %H:%M:%S %v");
   spdlog::set_level(spdlog::level::from_str(level));
@@ -87,11 +95,7 @@ int run_proxy(const proxy_options& opts) {
   caf::actor_system_config cfg;
   register_types(cfg);
   caf::actor_system sys{cfg};
-  auto client = std::make_shared<http_pod_client>(opts.settings);
-  auto coord = sys.spawn(coordinator, opts.settings,
-                         [client](caf::actor_system& sys) {
-                           return sys.spawn<caf::detached>(pod_worker, client);
-                         });
+  auto coord = spawn_coordinator(sys, opts.settings);
   int exit_code = 0;
   {
     proxy_server server{sys, coord, opts.bridge};

@@ -38,6 +38,11 @@ private:
   std::atomic<int> listen_fd_{-1};
 };
 
+/// Spawns the production coordinator: detached workers (a thread each, since
+/// pod calls block) sharing one real HTTP pod client.
+coordinator_actor spawn_coordinator(caf::actor_system& sys,
+                                    const proxy_settings& settings);
+
 /// The process: actor system, coordinator with detached workers, the server,
 /// graceful shutdown on SIGTERM/SIGINT. Returns the exit code.
 int run_proxy(const proxy_options& options);

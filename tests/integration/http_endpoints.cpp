@@ -1,0 +1,150 @@
+#define CAF_SUITE http_endpoints
+
+#include "proxy_fixture.hpp"
+#include "support/test.hpp"
+
+using namespace netpol;
+using namespace netpol::test;
+using podsim::fault;
+using json = nlohmann::json;
+
+namespace {
+
+struct fixture : proxy_fixture {
+  /// Round number and phase, to prove a refused request changed nothing.
+  std::pair<int, std::string> round_and_phase() {
+    auto [status, report] = get_json("/status");
+    REQUIRE_EQUAL(status, 200);
+    return {report["round"].get<int>(), report["phase"].get<std::string>()};
+  }
+
+  /// Sends a request and checks its status and JSON error code.
+  void expect_refusal(const char* method, const std::string& path,
+                      const std::string& body, int status,
+                      const std::string& code) {
+    auto cli = client();
+    httplib::Request req;
+    req.method = method;
+    req.path = path;
+    req.body = body;
+    if (!body.empty())
+      req.set_header("Content-Type", "application/json");
+    auto res = cli.send(req);
+    REQUIRE(res);
+    CHECK_EQUAL(res->status, status);
+    CHECK_EQUAL(res->get_header_value("Content-Type"), "application/json");
+    auto j = json::parse(res->body);
+    CHECK_EQUAL(j["error"], code);
+    CHECK(!j["message"].get<std::string>().empty());
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(http_endpoints_tests, fixture)
+
+TEST(before a round status is false and stop and results answer 409) {
+  start(pods_with(fault::none, 2, "127.22.0.1"));
+  auto [status, body] = get_json("/checkConnectionsStatus");
+  CHECK_EQUAL(status, 200);
+  CHECK_EQUAL(body["result"], false);
+  auto stop_status = get_json("/checkStopStatus").second;
+  CHECK_EQUAL(stop_status["result"], false);
+  expect_refusal("GET", "/stop", "", 409, "no_round");
+  expect_refusal("POST", "/stop", "", 409, "no_round");
+  expect_refusal("GET", "/results", "", 409, "results_not_ready");
+  CHECK_EQUAL(round_and_phase(), std::make_pair(0, std::string{"idle"}));
+  CHECK_EQUAL(get_json("/healthz").first, 200);
+  auto ready = get_json("/readyz").second;
+  CHECK_EQUAL(ready["phase"], "idle");
+}
+
+TEST(bad initiate bodies get 400 or 413 and change nothing) {
+  start(pods_with(fault::none, 2, "127.22.1.1"));
+  expect_refusal("POST", "/initiate", "{not json", 400, "bad_input");
+  expect_refusal("POST", "/initiate", "[]", 400, "bad_input");
+  expect_refusal("POST", "/initiate", R"({"pod-1":[]})", 400, "bad_input");
+  expect_refusal("POST", "/initiate",
+                 R"({"127.22.1.1":[{"addresses":[],"ports":[70000],"netpol":"n"}]})",
+                 400, "bad_input");
+  expect_refusal("POST", "/initiate", std::string(options.bridge.max_body_bytes + 1, ' '),
+                 413, "too_large");
+  CHECK_EQUAL(round_and_phase(), std::make_pair(0, std::string{"idle"}));
+  CHECK(fleet->snapshot()[0].check_calls == 0);
+  MESSAGE("the error names the offending key");
+  auto cli = client();
+  auto res = cli.Post("/initiate", R"({"127.22.1.1":[], "10.0.0.x":[]})",
+                      "application/json");
+  REQUIRE(res);
+  CHECK_EQUAL(res->status, 400);
+  CHECK_NOT_EQUAL(res->body.find("10.0.0.x"), std::string::npos);
+}
+
+TEST(wrong methods get 405 with Allow and unknown paths 404) {
+  start(pods_with(fault::none, 1, "127.22.2.1"));
+  expect_refusal("GET", "/initiate", "", 405, "method_not_allowed");
+  expect_refusal("DELETE", "/stop", "", 405, "method_not_allowed");
+  expect_refusal("PUT", "/results", "x", 405, "method_not_allowed");
+  expect_refusal("POST", "/checkConnectionsStatus", "{}", 405,
+                 "method_not_allowed");
+  expect_refusal("GET", "/nowhere", "", 404, "not_found");
+  expect_refusal("POST", "/initiate/extra", "{}", 404, "not_found");
+  auto cli = client();
+  auto res = cli.Get("/initiate");
+  REQUIRE(res);
+  CHECK_EQUAL(res->get_header_value("Allow"), "POST");
+  MESSAGE("query strings are ignored where they mean nothing");
+  CHECK_EQUAL(get_json("/checkConnectionsStatus?verbose=1").first, 200);
+  CHECK_EQUAL(round_and_phase(), std::make_pair(0, std::string{"idle"}));
+}
+
+TEST(a running round refuses initiate and results and a finished one not) {
+  auto first = pods_with(fault::none, 3, "127.22.3.1");
+  auto second = pods_with(fault::none, 2, "127.22.4.1");
+  auto all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  start(all);
+  auto body_for = [&](const std::vector<podsim::pod_spec>& group) {
+    auto whole = initiate_body(1);
+    json part = json::object();
+    for (auto& spec : group)
+      part[spec.ip] = whole[spec.ip];
+    return part.dump();
+  };
+  auto cli = client();
+  auto res = cli.Post("/initiate", body_for(first), "application/json");
+  REQUIRE(res);
+  CHECK_EQUAL(res->status, 200);
+  poll_until_done("/checkConnectionsStatus");
+  MESSAGE("initiate during the round: 409, the round is untouched");
+  expect_refusal("POST", "/initiate", body_for(second), 409, "round_running");
+  expect_refusal("GET", "/results", "", 409, "results_not_ready");
+  CHECK_EQUAL(round_and_phase(), std::make_pair(1, std::string{"delivered"}));
+  auto report = get_json("/status").second;
+  CHECK_EQUAL(report["pods"], 3);
+  res = cli.Post("/stop", "", "application/json");
+  REQUIRE(res);
+  CHECK_EQUAL(res->status, 200);
+  poll_until_done("/checkStopStatus");
+  MESSAGE("a second stop is harmless");
+  CHECK_EQUAL(cli.Get("/stop")->status, 200);
+  CHECK_EQUAL(json::parse(cli.Get("/results")->body).size(), 3u);
+  MESSAGE("after collection a new round starts");
+  res = cli.Post("/initiate", body_for(second), "application/json");
+  REQUIRE(res);
+  CHECK_EQUAL(res->status, 200);
+  poll_until_done("/checkConnectionsStatus");
+  CHECK_EQUAL(round_and_phase(), std::make_pair(2, std::string{"delivered"}));
+  CHECK_EQUAL(cli.Get("/stop")->status, 200);
+  poll_until_done("/checkStopStatus");
+  auto results = json::parse(cli.Get("/results")->body);
+  CHECK_EQUAL(results.size(), 2u);
+  CHECK(results.contains(second[0].ip));
+  for (auto& pod : fleet->snapshot())
+    CHECK_EQUAL(pod.check_calls, 1u);
+  MESSAGE("per-pod detail on request");
+  report = get_json("/status?pods=1").second;
+  CHECK_EQUAL(report["pod_details"].size(), 2u);
+}
+
+FIXTURE_SCOPE_END()

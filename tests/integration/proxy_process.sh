@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The netpol-proxy executable as an operator runs it: flags, startup log
+# lines, serving on the listen address, graceful exit on SIGTERM and SIGINT.
+# Usage: proxy_process.sh <path to netpol-proxy>
+set -u
+proxy=$1
+passes=0
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; passes=$((passes + 1)); }
+
+"$proxy" --help > help.txt 2>&1 && pass "--help exits 0" || fail "--help exit code"
+grep -q "NETPOL_PROXY_WORKERS" help.txt && pass "--help names env variables" \
+  || fail "--help lacks env variables"
+if "$proxy" --request-timeout forever > /dev/null 2>&1; then
+  fail "a bad duration was accepted"
+else
+  pass "a bad duration exits non-zero"
+fi
+
+# Port 0 lets the kernel pick a free port; the startup line names it.
+started_port() {
+  sed -n 's/.* Client server started on :\([0-9]*\)$/\1/p' "$1"
+}
+
+for signal in TERM INT; do
+  log=proxy-$signal.log
+  "$proxy" --listen 127.0.0.1:0 --log-level info > "$log" 2>&1 &
+  pid=$!
+  up=0
+  for _ in $(seq 1 100); do
+    port=$(started_port "$log")
+    if [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/healthz" > /dev/null 2>&1; then up=1; break; fi
+    sleep 0.05
+  done
+  [ $up = 1 ] && pass "serves /healthz (SIG$signal run)" || fail "never answered /healthz"
+  body=$(curl -s "http://127.0.0.1:$port/checkConnectionsStatus")
+  [[ $body == '{"result":false,'* ]] && pass "status before a round is false" \
+    || fail "unexpected status body: $body"
+  start=$(date +%s%N)
+  kill -$signal $pid
+  waited=0
+  while kill -0 $pid 2> /dev/null && [ $waited -lt 100 ]; do sleep 0.1; waited=$((waited + 1)); done
+  if kill -0 $pid 2> /dev/null; then
+    fail "still running 10s after SIG$signal"; kill -9 $pid
+  else
+    wait $pid; rc=$?
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    [ $rc = 0 ] && pass "SIG$signal: exit 0 after ${ms}ms" || fail "SIG$signal: exit code $rc"
+  fi
+  grep -Eq '^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} Client server started on :'$port'$' "$log" \
+    && pass "startup line in the original format" || fail "startup line missing: $(head -3 "$log")"
+  grep -q "Wait for Connections from kube-burner.." "$log" && pass "waiting line" || fail "waiting line missing"
+  grep -q "Received SIG$signal, shutting down" "$log" && pass "shutdown line" || fail "shutdown line missing"
+done
+
+# A port already taken: a clear error, non-zero exit.
+"$proxy" --listen 127.0.0.1:0 > holder.log 2>&1 &
+holder=$!
+for _ in $(seq 1 100); do port=$(started_port holder.log); [ -n "$port" ] && break; sleep 0.05; done
+if timeout 5 "$proxy" --listen 127.0.0.1:$port > taken.log 2>&1; then
+  fail "started on a taken port"
+else
+  grep -q "Cannot listen on 127.0.0.1:$port" taken.log && pass "taken port is reported" \
+    || fail "no clear error for a taken port: $(cat taken.log)"
+fi
+kill $holder 2> /dev/null; wait $holder 2> /dev/null
+
+echo "$passes passed, $failures failed"
+[ $failures = 0 ]
