@@ -79,10 +79,33 @@ void install_routes(httplib::Server& server, caf::actor_system& sys,
     };
   };
   auto max_pods = cfg.max_pods;
-  server.Post("/initiate", [&sys, coord, timeout, max_pods](
-                             const httplib::Request& req,
-                             httplib::Response& res) {
-    auto plan = parse_initiate_body(req.body, max_pods);
+  auto max_body = cfg.max_body_bytes;
+  // The content-reader form: httplib would otherwise parse bodies sent as
+  // application/x-www-form-urlencoded (curl's default) and refuse them over
+  // 8 KiB. We read the bytes ourselves, whatever the content type.
+  server.Post("/initiate", [&sys, coord, timeout, max_pods, max_body](
+                             const httplib::Request&, httplib::Response& res,
+                             const httplib::ContentReader& read) {
+    std::string body;
+    bool too_large = false;
+    bool complete = read([&](const char* data, size_t size) {
+      if (body.size() + size > max_body) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, size);
+      return true;
+    });
+    // httplib enforces the same limit against Content-Length and says 413.
+    if (too_large || res.status == 413)
+      return reply_error(res, make_error(errc::too_large,
+                                         "request body larger than "
+                                           + std::to_string(max_body)
+                                           + " bytes (--max-body)"));
+    if (!complete)
+      return reply_error(res, make_error(errc::bad_input,
+                                         "the request body ended early"));
+    auto plan = parse_initiate_body(body, max_pods);
     if (!plan)
       return reply_error(res, plan.error());
     auto status = ask<round_status>(sys, coord, timeout, initiate_atom_v,
@@ -101,7 +124,10 @@ void install_routes(httplib::Server& server, caf::actor_system& sys,
     reply_json(res, 200, status_json(*status, status->collection_done()));
   };
   server.Get("/stop", stop);
-  server.Post("/stop", stop);
+  // A body, if any, is ignored and never read.
+  server.Post("/stop", [stop](const httplib::Request& req,
+                              httplib::Response& res,
+                              const httplib::ContentReader&) { stop(req, res); });
   server.Get("/results", [&sys, coord, timeout](const httplib::Request&,
                                                 httplib::Response& res) {
     auto snapshot = ask<results_snapshot>(sys, coord, timeout, results_atom_v);
@@ -167,13 +193,16 @@ void install_routes(httplib::Server& server, caf::actor_system& sys,
     if (methods.count("GET") == 0)
       server.Get(path, refuse);
     if (methods.count("POST") == 0)
-      server.Post(path, refuse);
+      server.Post(path, [refuse](const httplib::Request& req,
+                                 httplib::Response& res,
+                                 const httplib::ContentReader&) {
+        refuse(req, res);
+      });
     server.Put(path, refuse);
     server.Patch(path, refuse);
     server.Delete(path, refuse);
     server.Options(path, refuse);
   }
-  auto max_body = cfg.max_body_bytes;
   // httplib answers some errors itself (404, 413, malformed requests) with
   // an empty body: give those a JSON body too.
   server.set_error_handler([max_body](const httplib::Request& req,

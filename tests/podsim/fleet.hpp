@@ -1,0 +1,134 @@
+#pragma once
+// A simulated fleet of netpolvalidator client pods (see /work/shared/protocol.md,
+// section 2) served from one process on loopback addresses 127.x.y.z, all on the
+// same TCP port.
+//
+// Each pod answers like the real client:
+//   POST /check    JSON array of {"addresses":[string],"ports":[int],"netpol":string}.
+//                  200 "Check Request received, processing...\n" when accepted,
+//                  400 when the body is not such an array. A pod accepts /check once;
+//                  a second /check after acceptance hangs (never answered until the
+//                  fleet stops), as the real client's does, and is counted in
+//                  pod_report::duplicate_checks.
+//   GET /results   200 with a JSON array of connTest objects, "[]\n" before /check.
+//                  The results are generated when /check is accepted: for connection
+//                  index i, each address, each port, one
+//                  {"address":..,"port":..,"connectionidx":i,"npname":..,"timestamp":..}
+//                  with an RFC 3339 UTC timestamp with nine fractional digits (wall
+//                  clock at /check time plus 1 ms per entry). The same bytes are served
+//                  on every call; like Go's json.Encoder, the body ends with "\n".
+// Other paths answer 404, other methods 405. Malformed requests answer 400 (431 for
+// heads over 64 KiB, 413 for bodies over 64 MiB, 501 for Transfer-Encoding) at once,
+// without latency or fault, and the connection is closed.
+//
+// Pods are told apart by the local address of the accepted connection.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace podsim {
+
+enum class fault {
+    none,               // healthy
+    down,               // nothing listening: connection refused (per_pod) / reset (shared)
+    hang,               // reads each request, never answers (until the fleet stops)
+    reset,              // reads each request, then closes with RST
+    http_500,           // answers every request with 500
+    flaky,              // the first `failures` requests (any path) answer 500, then healthy
+    slow,               // healthy, but every answer is delayed by `delay`
+    bad_json,           // /check accepted; /results serves truncated (invalid) JSON
+    reject_check,       // /check answers 400 and is never accepted
+    crash_after_check,  // answers /check 200, then stops: later connections are refused
+                        // (per_pod) or reset (shared), open ones are reset
+};
+
+// Names are the enumerator names ("http_500"); parse_fault also accepts '-' for '_'.
+std::string to_string(fault kind);
+std::optional<fault> parse_fault(std::string_view name);
+
+struct pod_profile {
+    fault kind = fault::none;
+    int failures = 0;                    // flaky: how many requests fail first
+    std::chrono::milliseconds delay{0};  // slow: extra delay of every answer
+    // Network delay of every answer (including resets), plus a uniform random
+    // 0..jitter drawn from a RNG seeded with fleet_options::seed.
+    std::chrono::milliseconds latency{0};
+    std::chrono::milliseconds jitter{0};
+};
+
+struct pod_spec {
+    std::string ip;  // dotted IPv4, unique within the fleet
+    pod_profile profile;
+};
+
+enum class listen_mode {
+    // One listening socket per pod, bound to the pod's address. Down and crashed
+    // pods have no socket, so connecting to them is refused, as for a real pod.
+    per_pod,
+    // One socket bound to 0.0.0.0:port; every 127/8 address reaches it. Scales to
+    // any number of pods with one file descriptor, but a connection cannot be
+    // refused once the kernel has completed it: down pods, crashed pods and
+    // addresses that are not pods of the fleet are accepted and reset (RST), so
+    // they look like "connection reset", not "connection refused".
+    shared,
+};
+
+struct fleet_options {
+    uint16_t port = 9001;  // 0 picks a free port (see fleet::port())
+    listen_mode mode = listen_mode::per_pod;
+    unsigned threads = 1;  // epoll loops; 0 counts as 1
+    uint64_t seed = 1;     // latency jitter
+};
+
+struct pod_report {
+    std::string ip;
+    fault kind = fault::none;
+    std::size_t check_calls = 0;       // every POST /check the pod read, whatever it answered
+    std::size_t duplicate_checks = 0;  // POST /check after acceptance (each one hangs)
+    bool accepted_check = false;
+    std::size_t results_calls = 0;     // every GET /results the pod read, whatever it answered
+    std::string check_body;            // bytes of the accepted /check body
+    std::string results_body;          // exact bytes /results serves now (after /check:
+                                       // the generated results; truncated for bad_json)
+    std::size_t results_entries = 0;   // connTest entries generated at /check
+};
+
+class fleet {
+public:
+    // Throws std::invalid_argument for an IP that is not dotted IPv4 or appears twice.
+    fleet(fleet_options opts, std::vector<pod_spec> pods);
+    ~fleet();  // stops if running
+    fleet(const fleet&) = delete;
+    fleet& operator=(const fleet&) = delete;
+
+    // Raises the RLIMIT_NOFILE soft limit to the hard limit, binds and starts
+    // serving in background thread(s). On failure (port in use, address not
+    // available, too many files, already started) returns false with a message.
+    // A fleet can be started once.
+    bool start(std::string& error);
+
+    // Closes every socket (hung connections are released) and joins the threads.
+    void stop();
+
+    std::vector<pod_report> snapshot() const;  // thread-safe, in pod order
+
+    // The bound port once started (resolves port 0), the requested one before.
+    uint16_t port() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+// `count` consecutive addresses from `first` (which must be in 127.0.0.0/8),
+// skipping addresses whose last byte is 0 or 255. Throws std::invalid_argument if
+// `first` is not a 127/8 IPv4 address or the range would leave 127.0.0.0/8.
+std::vector<std::string> loopback_addresses(std::size_t count, std::string_view first = "127.1.0.1");
+
+}  // namespace podsim
