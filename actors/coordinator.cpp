@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <tuple>
 
 namespace netpol {
 
@@ -229,8 +230,21 @@ void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
                 pod.ip, pod.collection_attempts, pod.collection_error);
 }
 
+/// Counts the call for /metrics: outcome, retry, latency.
+void record_call(coordinator_state& st, stage kind, const pod_outcome& out) {
+  auto& m = st.totals;
+  auto s = static_cast<size_t>(kind);
+  ++m.calls[s * call_status_count + static_cast<size_t>(out.status)];
+  auto secs = std::chrono::duration<double>(out.elapsed).count();
+  m.latency_sum[s] += secs;
+  for (size_t i = 0; i < call_latency_bucket_count; ++i)
+    if (secs <= call_latency_buckets[i])
+      ++m.latency_buckets[s * call_latency_bucket_count + i];
+}
+
 void settle(self_pointer self, const busy_worker& job, pod_outcome& out) {
   auto& st = self->state;
+  record_call(st, job.kind, out);
   // Rounds restart only once every pod is terminal, so nothing of an
   // earlier round can be in flight; the guard keeps that an invariant.
   if (job.round != st.round || job.pod >= st.pods.size())
@@ -299,8 +313,10 @@ void start_call(self_pointer self, uint32_t index, pod_worker_actor worker) {
                                              : stage::collection;
   auto& attempts = kind == stage::delivery ? pod.delivery_attempts
                                            : pod.collection_attempts;
-  if (attempts > 0)
+  if (attempts > 0) {
     ++st.retries;
+    ++st.totals.retries[static_cast<size_t>(kind)];
+  }
   ++attempts;
   ++st.calls;
   set_state(st, pod,
@@ -336,6 +352,7 @@ void dispatch(self_pointer self) {
 void start_round(self_pointer self, round_plan& plan) {
   auto& st = self->state;
   ++st.round;
+  ++st.totals.rounds;
   st.current = phase::delivering;
   st.stop_requested = false;
   st.pods.clear();
@@ -413,22 +430,41 @@ caf::result<round_status> stop_round(self_pointer self) {
   return make_status(st);
 }
 
-round_report make_report(self_pointer self, bool all_pods) {
+/// Delivery and collection time of the round so far.
+std::pair<caf::timespan, caf::timespan> phase_durations(self_pointer self) {
   auto& st = self->state;
   auto now = self->clock().now();
+  caf::timespan delivery{0};
+  caf::timespan collection{0};
+  if (st.current != phase::idle)
+    delivery = (st.current == phase::delivering ? now : st.delivered_at)
+               - st.started_at;
+  if (st.stop_requested)
+    collection = (st.current == phase::collected ? st.collected_at : now)
+                 - st.stop_at;
+  return {delivery, collection};
+}
+
+proxy_metrics make_metrics(self_pointer self) {
+  auto& st = self->state;
+  auto result = st.totals;
+  result.status = make_status(st);
+  result.workers = st.settings.workers;
+  result.worker_restarts = st.worker_restarts;
+  std::tie(result.delivery_duration, result.collection_duration)
+    = phase_durations(self);
+  result.results_bytes = st.results_bytes;
+  result.results_entries = st.results_entries;
+  return result;
+}
+
+round_report make_report(self_pointer self, bool all_pods) {
+  auto& st = self->state;
   round_report result;
   result.status = make_status(st);
   result.started_unix_ms = st.started_unix_ms;
-  if (st.current != phase::idle)
-    result.delivery_duration = (st.current == phase::delivering
-                                  ? now
-                                  : st.delivered_at)
-                               - st.started_at;
-  if (st.stop_requested)
-    result.collection_duration = (st.current == phase::collected
-                                    ? st.collected_at
-                                    : now)
-                                 - st.stop_at;
+  std::tie(result.delivery_duration, result.collection_duration)
+    = phase_durations(self);
   result.calls = st.calls;
   result.retries = st.retries;
   result.worker_restarts = st.worker_restarts;
@@ -514,6 +550,9 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
         if (pod.state == pod_state::collected)
           result.pods.push_back(pod_results{pod.ip, pod.results});
       return result;
+    },
+    [self](metrics_atom) -> caf::result<proxy_metrics> {
+      return make_metrics(self);
     },
     [self](retry_atom, uint64_t round, uint32_t index) {
       auto& st = self->state;

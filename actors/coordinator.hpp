@@ -54,6 +54,7 @@ struct coordinator_state {
   std::deque<pod_worker_actor> idle;
   std::unordered_map<caf::actor_id, busy_worker> busy;
   uint64_t worker_restarts = 0;
+  proxy_metrics totals; // counters since start (its status is filled on ask)
 
   // -- the round --------------------------------------------------------------
   uint64_t round = 0;

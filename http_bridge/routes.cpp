@@ -1,6 +1,7 @@
 #include "http_bridge/routes.hpp"
 
 #include "http_bridge/initiate_body.hpp"
+#include "http_bridge/metrics_text.hpp"
 #include "http_bridge/status_map.hpp"
 #include "http_bridge/wire.hpp"
 #include "messages/error.hpp"
@@ -154,6 +155,14 @@ void install_routes(httplib::Server& server, caf::actor_system& sys,
       return reply_error(res, report.error());
     reply_json(res, 200, report_json(*report));
   });
+  server.Get("/metrics", [&sys, coord, timeout](const httplib::Request&,
+                                                httplib::Response& res) {
+    auto metrics = ask<proxy_metrics>(sys, coord, timeout, metrics_atom_v);
+    if (!metrics)
+      return reply_error(res, metrics.error());
+    res.set_content(prometheus_text(*metrics, NETPOL_PROXY_VERSION),
+                    "text/plain; version=0.0.4; charset=utf-8");
+  });
   // Liveness and readiness both ask the coordinator: a proxy whose
   // coordinator stopped answering can't serve kube-burner either.
   auto probe = [&sys, coord](const httplib::Request&, httplib::Response& res) {
@@ -177,6 +186,7 @@ void install_routes(httplib::Server& server, caf::actor_system& sys,
     {"/status", {"GET"}},
     {"/healthz", {"GET"}},
     {"/readyz", {"GET"}},
+    {"/metrics", {"GET"}},
   };
   for (auto& [path, methods] : allowed) {
     std::string allow;

@@ -30,6 +30,8 @@ using coordinator_actor = caf::typed_actor<
   caf::replies_to<report_atom, bool>::with<round_report>,
   // Answers every collected pod's results (results_not_ready before).
   caf::replies_to<results_atom>::with<results_snapshot>,
+  // Answers the counters since start, for /metrics.
+  caf::replies_to<metrics_atom>::with<proxy_metrics>,
   // Internal: a pod's backoff expired (round, pod index).
   caf::reacts_to<retry_atom, uint64_t, uint32_t>>;
 

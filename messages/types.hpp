@@ -267,4 +267,47 @@ typename Inspector::result_type inspect(Inspector& f, results_snapshot& x) {
   return f(caf::meta::type_name("results_snapshot"), x.round, x.pods);
 }
 
+/// Upper bounds (seconds) of the pod call latency histogram buckets.
+inline constexpr double call_latency_buckets[]
+  = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+     0.25,  0.5,    1.0,   2.5,  5.0,   10.0, 30.0};
+constexpr size_t call_latency_bucket_count
+  = sizeof(call_latency_buckets) / sizeof(double);
+constexpr size_t call_status_count = 8;
+constexpr size_t stage_count = 2;
+
+/// Counters since the proxy started, for /metrics.
+struct proxy_metrics {
+  round_status status; // the current (or last) round
+  uint32_t workers = 0;
+  uint64_t rounds = 0;
+  uint64_t worker_restarts = 0;
+  std::vector<uint64_t> retries = std::vector<uint64_t>(stage_count, 0);
+  // calls[stage * call_status_count + status]
+  std::vector<uint64_t> calls
+    = std::vector<uint64_t>(stage_count * call_status_count, 0);
+  // Cumulative Prometheus buckets per stage, then the +Inf count is the sum
+  // of calls for that stage: latency_buckets[stage * bucket_count + i].
+  std::vector<uint64_t> latency_buckets
+    = std::vector<uint64_t>(stage_count * call_latency_bucket_count, 0);
+  std::vector<double> latency_sum = std::vector<double>(stage_count, 0.0);
+  caf::timespan delivery_duration{0};
+  caf::timespan collection_duration{0};
+  uint64_t results_bytes = 0;
+  uint64_t results_entries = 0;
+
+  uint64_t calls_of(stage s, call_status x) const {
+    return calls[static_cast<size_t>(s) * call_status_count
+                 + static_cast<size_t>(x)];
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, proxy_metrics& x) {
+  return f(caf::meta::type_name("proxy_metrics"), x.status, x.workers,
+           x.rounds, x.worker_restarts, x.retries, x.calls, x.latency_buckets,
+           x.latency_sum, x.delivery_duration, x.collection_duration,
+           x.results_bytes, x.results_entries);
+}
+
 } // namespace netpol

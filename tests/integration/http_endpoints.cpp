@@ -145,6 +145,18 @@ TEST(a running round refuses initiate and results and a finished one not) {
   CHECK(results.contains(second[0].ip));
   for (auto& pod : fleet->snapshot())
     CHECK_EQUAL(pod.check_calls, 1u);
+  MESSAGE("/metrics counts both rounds' calls");
+  auto metrics = cli.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK_EQUAL(metrics->status, 200);
+  CHECK_NOT_EQUAL(metrics->body.find("netpol_proxy_rounds_total 2\n"),
+                  std::string::npos);
+  CHECK_NOT_EQUAL(
+    metrics->body.find("netpol_proxy_pod_calls_total{stage=\"delivery\","
+                       "outcome=\"ok\"} 5\n"),
+    std::string::npos);
+  CHECK_NOT_EQUAL(metrics->body.find("netpol_proxy_pods{state=\"collected\"} 2\n"),
+                  std::string::npos);
   MESSAGE("per-pod detail on request");
   report = get_json("/status?pods=1").second;
   CHECK_EQUAL(report["pod_details"].size(), 2u);
