@@ -35,3 +35,13 @@ test: build
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# make deploy-check  proves the image's runtime stage without a container engine:
+# a debootstrap'd bookworm root (cached in $(BUILD_DIR)/deploy-check) with exactly
+# deploy/runtime-packages.txt runs the proxy as uid 1000 through a simulated
+# round. Needs root and a Debian mirror; not part of `make test` or CI.
+.PHONY: deploy-check
+deploy-check: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target netpol-proxy netpol-podsim
+	$(SUDO) env BUILD_DIR="$(abspath $(BUILD_DIR))" deploy/check-runtime.sh

@@ -10,6 +10,12 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
+/// Pod answers can put any bytes into error texts: never let a byte that is
+/// not UTF-8 turn a status answer into an exception.
+std::string dump(const ordered_json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 double seconds(caf::timespan x) {
   return std::chrono::duration<double>(x).count();
 }
@@ -65,7 +71,7 @@ std::string status_json(const round_status& status, bool done) {
   ordered_json j;
   j["result"] = done;
   j.update(summary(status));
-  return j.dump() + "\n";
+  return dump(j) + "\n";
 }
 
 std::string report_json(const round_report& report) {
@@ -90,16 +96,14 @@ std::string report_json(const round_report& report) {
       pods.push_back(detail_json(pod));
     j["pod_details"] = std::move(pods);
   }
-  return j.dump(2) + "\n";
+  return dump(j, 2) + "\n";
 }
 
 std::string error_json(std::string_view code, std::string_view message) {
   ordered_json j;
   j["error"] = code;
   j["message"] = message;
-  // Replace, don't throw, on bytes that are not UTF-8 (echoed user input).
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-         + "\n";
+  return dump(j) + "\n";
 }
 
 results_writer::results_writer(results_snapshot snapshot)

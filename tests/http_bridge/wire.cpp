@@ -77,3 +77,13 @@ TEST(error bodies are JSON even for hostile bytes) {
   auto j = nlohmann::json::parse(body);
   CHECK_EQUAL(j["error"], "bad_input");
 }
+
+TEST(status reports survive error texts that are not UTF-8) {
+  round_report report;
+  pod_detail pod;
+  pod.ip = "10.0.0.1";
+  pod.collection_error = "bad results body: last read: '\"caf\xe9'";
+  report.problems.push_back(pod);
+  auto j = nlohmann::json::parse(report_json(report));
+  CHECK_EQUAL(j["problems"][0]["pod"], "10.0.0.1");
+}
