@@ -8,7 +8,7 @@ ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := $(shell sed -e 's/\#.*//' deploy/build-packages.txt)
 
-.PHONY: all deps build run test clean
+.PHONY: all deps build run test test-asan test-tsan clean
 
 all: build
 
@@ -33,8 +33,23 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 300
 
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, and
+# under ThreadSanitizer, each in its own build directory.
+test-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETPOL_SANITIZE=address
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure --timeout 600 $(CTEST_ARGS)
+
+test-tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETPOL_SANITIZE=thread
+	cmake --build build-tsan -j$(JOBS)
+	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure --timeout 600 $(CTEST_ARGS)
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-asan build-tsan
 
 # make deploy-check  proves the image's runtime stage without a container engine:
 # a debootstrap'd bookworm root (cached in $(BUILD_DIR)/deploy-check) with exactly

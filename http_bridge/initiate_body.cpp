@@ -15,36 +15,301 @@ namespace {
 using json = nlohmann::json;
 
 std::string json_string(const std::string& text) {
-  return json(text).dump();
+  return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-/// Checks one connection object; returns an empty string when it is valid.
-std::string check_connection(const json& conn) {
-  if (!conn.is_object())
-    return std::string{"must be an object, got "} + conn.type_name();
-  auto addresses = conn.find("addresses");
-  if (addresses == conn.end() || !addresses->is_array())
-    return "\"addresses\" must be an array of strings";
-  for (size_t i = 0; i < addresses->size(); ++i)
-    if (!(*addresses)[i].is_string())
-      return "\"addresses\"[" + std::to_string(i) + "] must be a string, got "
-             + (*addresses)[i].type_name();
-  auto ports = conn.find("ports");
-  if (ports == conn.end() || !ports->is_array())
-    return "\"ports\" must be an array of integers";
-  for (size_t i = 0; i < ports->size(); ++i) {
-    auto& port = (*ports)[i];
-    bool ok = port.is_number_integer() && port.get<int64_t>() >= 1
-              && port.get<int64_t>() <= 65535;
-    if (!ok)
-      return "\"ports\"[" + std::to_string(i)
-             + "] must be an integer from 1 to 65535, got " + port.dump();
+/// Validates an /initiate body in one SAX pass and writes each pod's
+/// connection array, compact, as it goes: no DOM of what can be hundreds of
+/// megabytes. Depths: 1 the top object, 2 a pod's array, 3 a connection
+/// object, 4 a known field's array, deeper only inside unknown fields.
+class initiate_sax : public json::json_sax_t {
+public:
+  explicit initiate_sax(size_t max_pods) : max_pods_(max_pods) {
   }
-  auto netpol = conn.find("netpol");
-  if (netpol == conn.end() || !netpol->is_string())
-    return "\"netpol\" must be a string";
-  return {};
-}
+
+  round_plan plan;
+  caf::error error;
+
+  bool null() override {
+    return scalar("null", "null");
+  }
+  bool boolean(bool val) override {
+    return scalar("boolean", val ? "true" : "false");
+  }
+  bool number_integer(number_integer_t val) override {
+    return integer(val, std::to_string(val));
+  }
+  bool number_unsigned(number_unsigned_t val) override {
+    return integer(val <= 65535 ? static_cast<int64_t>(val) : -1,
+                   std::to_string(val));
+  }
+  bool number_float(number_float_t, const string_t& text) override {
+    if (depth_ == 4 && field_ == "ports")
+      return fail_port(text);
+    return scalar("number", text);
+  }
+  bool string(string_t& val) override {
+    if (depth_ == 4 && field_ == "ports")
+      return fail_port(json_string(val));
+    if (depth_ == 3 && field_ == "addresses")
+      return fail_connection("\"addresses\" must be an array of strings");
+    if (depth_ == 3 && field_ == "ports")
+      return fail_connection("\"ports\" must be an array of integers");
+    if (depth_ == 3 && field_ == "netpol")
+      have_netpol_ = true;
+    return scalar("string", json_string(val));
+  }
+  bool binary(binary_t&) override {
+    return fail(make_error(errc::bad_input, "unexpected binary value"));
+  }
+  bool start_object(std::size_t) override {
+    switch (depth_) {
+      case 0:
+        break;
+      case 1:
+        return fail_pod_value("object");
+      case 2:
+        have_addresses_ = have_ports_ = have_netpol_ = false;
+        separate();
+        out() += '{';
+        first_ = true;
+        break;
+      case 3:
+        if (!known_field_container_ok())
+          return false;
+        [[fallthrough]];
+      default:
+        if (!element_container_ok("object"))
+          return false;
+        separate();
+        out() += '{';
+        first_ = true;
+    }
+    ++depth_;
+    return true;
+  }
+  bool key(string_t& val) override {
+    if (depth_ == 1) {
+      if (!keys_.insert(val).second)
+        return fail(make_error(errc::bad_input, "pod " + json_string(val)
+                                                  + " appears more than once"));
+      if (!is_ip_address(val))
+        return fail(make_error(errc::bad_input,
+                               "key " + json_string(val)
+                                 + " is not a pod IP address (IPv4 or IPv6)"));
+      if (plan.pods.size() == max_pods_)
+        return fail(make_error(errc::too_large,
+                               "body names more than "
+                                 + std::to_string(max_pods_)
+                                 + " pods (--max-pods)"));
+      pod_plan pod;
+      pod.ip = val;
+      plan.pods.push_back(std::move(pod));
+      current_.clear();
+      return true;
+    }
+    if (depth_ == 3)
+      field_ = val;
+    separate();
+    out() += json_string(val);
+    out() += ':';
+    first_ = true; // the value follows the colon without a comma
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    if (depth_ == 2) {
+      if (!have_addresses_)
+        return fail_connection("\"addresses\" must be an array of strings");
+      if (!have_ports_)
+        return fail_connection("\"ports\" must be an array of integers");
+      if (!have_netpol_)
+        return fail_connection("\"netpol\" must be a string");
+      ++connection_;
+      field_.clear();
+    }
+    if (depth_ >= 2) {
+      out() += '}';
+      first_ = false;
+    }
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    switch (depth_) {
+      case 0:
+        return fail(make_error(errc::bad_input,
+                               "body must be a JSON object mapping pod IPs "
+                               "to connection arrays, got array"));
+      case 1:
+        connection_ = 0;
+        current_ = "[";
+        first_ = true;
+        break;
+      case 2:
+        return fail_connection("must be an object, got array");
+      case 3:
+        if (field_ == "addresses")
+          have_addresses_ = true;
+        else if (field_ == "ports")
+          have_ports_ = true;
+        else if (field_ == "netpol")
+          return fail_connection("\"netpol\" must be a string");
+        element_ = 0;
+        [[fallthrough]];
+      default:
+        if (!element_container_ok("array"))
+          return false;
+        separate();
+        out() += '[';
+        first_ = true;
+    }
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    if (depth_ == 1) {
+      current_ += ']';
+      auto& pod = plan.pods.back();
+      pod.connection_count = connection_;
+      pod.connections = shared_bytes{std::move(current_)};
+      current_ = std::string{};
+      return true;
+    }
+    out() += ']';
+    first_ = false;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    if (!error)
+      error = make_error(errc::bad_input,
+                         std::string{"body is not valid JSON: "} + ex.what());
+    return false;
+  }
+
+private:
+  std::string& out() {
+    return current_;
+  }
+
+  /// Writes the comma between siblings.
+  void separate() {
+    if (!first_)
+      current_ += ',';
+    first_ = false;
+  }
+
+  bool scalar(const char* type, const std::string& text) {
+    switch (depth_) {
+      case 0:
+        return fail(make_error(errc::bad_input,
+                               std::string{"body must be a JSON object "
+                                           "mapping pod IPs to connection "
+                                           "arrays, got "}
+                                 + type));
+      case 1:
+        return fail_pod_value(type);
+      case 2:
+        return fail_connection(std::string{"must be an object, got "} + type);
+      case 3:
+        if (field_ == "addresses")
+          return fail_connection("\"addresses\" must be an array of strings");
+        if (field_ == "ports")
+          return fail_connection("\"ports\" must be an array of integers");
+        if (field_ == "netpol" && std::string_view{type} != "string")
+          return fail_connection("\"netpol\" must be a string");
+        break;
+      case 4:
+        if (field_ == "addresses" && std::string_view{type} != "string")
+          return fail_connection("\"addresses\"[" + std::to_string(element_)
+                                 + "] must be a string, got " + type);
+        if (field_ == "ports")
+          return fail_port(text);
+        ++element_;
+        break;
+      default:
+        break;
+    }
+    separate();
+    out() += text;
+    return true;
+  }
+
+  bool integer(int64_t value, const std::string& text) {
+    if (depth_ == 4 && field_ == "ports") {
+      if (value < 1 || value > 65535)
+        return fail_port(text);
+      ++element_;
+      separate();
+      out() += text;
+      return true;
+    }
+    return scalar("number", text);
+  }
+
+  /// An object where a known field's value starts (depth 3).
+  bool known_field_container_ok() {
+    if (field_ == "addresses")
+      return fail_connection("\"addresses\" must be an array of strings");
+    if (field_ == "ports")
+      return fail_connection("\"ports\" must be an array of integers");
+    if (field_ == "netpol")
+      return fail_connection("\"netpol\" must be a string");
+    return true;
+  }
+
+  /// A container inside a known field's array (depth 4).
+  bool element_container_ok(const char* type) {
+    if (depth_ != 4)
+      return true;
+    if (field_ == "addresses")
+      return fail_connection("\"addresses\"[" + std::to_string(element_)
+                             + "] must be a string, got "
+                             + std::string{type});
+    if (field_ == "ports")
+      return fail_port(type);
+    return true;
+  }
+
+  bool fail_port(const std::string& text) {
+    return fail_connection("\"ports\"[" + std::to_string(element_)
+                           + "] must be an integer from 1 to 65535, got "
+                           + text);
+  }
+
+  bool fail_pod_value(const char* type) {
+    return fail(make_error(errc::bad_input,
+                           "pod " + json_string(plan.pods.back().ip)
+                             + ": value must be an array of connections, got "
+                             + type));
+  }
+
+  bool fail_connection(const std::string& problem) {
+    return fail(make_error(errc::bad_input,
+                           "pod " + json_string(plan.pods.back().ip)
+                             + ": connection " + std::to_string(connection_)
+                             + ": " + problem));
+  }
+
+  bool fail(caf::error err) {
+    if (!error)
+      error = std::move(err);
+    return false;
+  }
+
+  size_t max_pods_;
+  size_t depth_ = 0;
+  std::unordered_set<std::string> keys_;
+  std::string current_; // the pod array being written
+  bool first_ = true;   // no sibling written yet at this level
+  std::string field_;   // the connection field being read (depth 3)
+  bool have_addresses_ = false;
+  bool have_ports_ = false;
+  bool have_netpol_ = false;
+  uint32_t connection_ = 0; // index within the pod's array
+  size_t element_ = 0;      // index within addresses or ports
+};
 
 } // namespace
 
@@ -56,63 +321,13 @@ bool is_ip_address(const std::string& text) {
 
 caf::expected<round_plan> parse_initiate_body(std::string_view body,
                                               size_t max_pods) {
-  // The parser keeps only the last of duplicate keys; the callback sees
-  // each one, so a duplicate pod is an error rather than a lost pod.
-  std::unordered_set<std::string> keys;
-  std::string duplicate;
-  auto on_event = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (depth == 1 && event == json::parse_event_t::key && duplicate.empty()
-        && !keys.insert(parsed.get<std::string>()).second)
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  json doc;
-  try {
-    doc = json::parse(body.begin(), body.end(), on_event);
-  } catch (const json::parse_error& ex) {
-    return make_error(errc::bad_input,
-                      std::string{"body is not valid JSON: "} + ex.what());
+  initiate_sax sax{max_pods};
+  if (!json::sax_parse(body.begin(), body.end(), &sax)) {
+    if (sax.error)
+      return std::move(sax.error);
+    return make_error(errc::bad_input, "body is not valid JSON");
   }
-  if (!doc.is_object())
-    return make_error(errc::bad_input,
-                      std::string{"body must be a JSON object mapping pod IPs "
-                                  "to connection arrays, got "}
-                        + doc.type_name());
-  if (!duplicate.empty())
-    return make_error(errc::bad_input,
-                      "pod " + json_string(duplicate) + " appears more than once");
-  if (doc.size() > max_pods)
-    return make_error(errc::too_large,
-                      "body names " + std::to_string(doc.size())
-                        + " pods; the limit is " + std::to_string(max_pods)
-                        + " (--max-pods)");
-  round_plan plan;
-  plan.pods.reserve(doc.size());
-  for (auto& [ip, connections] : doc.items()) {
-    if (!is_ip_address(ip))
-      return make_error(errc::bad_input,
-                        "key " + json_string(ip)
-                          + " is not a pod IP address (IPv4 or IPv6)");
-    if (!connections.is_array())
-      return make_error(errc::bad_input,
-                        "pod " + json_string(ip)
-                          + ": value must be an array of connections, got "
-                          + connections.type_name());
-    for (size_t i = 0; i < connections.size(); ++i) {
-      auto problem = check_connection(connections[i]);
-      if (!problem.empty())
-        return make_error(errc::bad_input, "pod " + json_string(ip)
-                                             + ": connection "
-                                             + std::to_string(i) + ": "
-                                             + problem);
-    }
-    pod_plan pod;
-    pod.ip = ip;
-    pod.connection_count = static_cast<uint32_t>(connections.size());
-    pod.connections = shared_bytes{connections.dump()};
-    plan.pods.push_back(std::move(pod));
-  }
-  return plan;
+  return std::move(sax.plan);
 }
 
 } // namespace netpol

@@ -256,7 +256,7 @@ typename Inspector::result_type inspect(Inspector& f, pod_results& x) {
   return f(caf::meta::type_name("pod_results"), x.ip, x.body);
 }
 
-/// Every collected pod's results, in pod order (IP strings sorted).
+/// Every collected pod's results, in the order /initiate named the pods.
 struct results_snapshot {
   uint64_t round = 0;
   std::vector<pod_results> pods;

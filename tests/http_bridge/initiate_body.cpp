@@ -31,14 +31,15 @@ TEST(a valid body becomes one pod plan per IP with its list re-encoded) {
   auto plan = parse_initiate_body(body, 100);
   REQUIRE(plan);
   REQUIRE_EQUAL(plan->pods.size(), 3u);
-  // Ordered by IP string: the JSON object's key order.
-  CHECK_EQUAL(plan->pods[0].ip, "10.128.2.49");
-  CHECK_EQUAL(plan->pods[1].ip, "10.128.2.50");
-  CHECK_EQUAL(plan->pods[2].ip, "fd00::12");
-  CHECK_EQUAL(plan->pods[1].connection_count, 2u);
-  CHECK_EQUAL(plan->pods[2].connection_count, 0u);
-  CHECK_EQUAL(plan->pods[2].connections.view(), "[]");
-  auto sent = nlohmann::json::parse(plan->pods[1].connections.view());
+  // In the order kube-burner sent them.
+  CHECK_EQUAL(plan->pods[0].ip, "10.128.2.50");
+  CHECK_EQUAL(plan->pods[1].ip, "fd00::12");
+  CHECK_EQUAL(plan->pods[2].ip, "10.128.2.49");
+  CHECK_EQUAL(plan->pods[0].connection_count, 2u);
+  CHECK_EQUAL(plan->pods[1].connection_count, 0u);
+  CHECK_EQUAL(plan->pods[1].connections.view(), "[]");
+  CHECK_EQUAL(plan->pods[2].connections.view(), "[" + conn + "]");
+  auto sent = nlohmann::json::parse(plan->pods[0].connections.view());
   auto original = nlohmann::json::parse(body)["10.128.2.50"];
   CHECK_EQUAL(sent, original);
 }
@@ -105,6 +106,30 @@ TEST(every connection field is checked and the culprit named) {
   CHECK_EQUAL(
     refusal(R"({"10.0.0.1":[{"addresses":[],"ports":[80],"netpol":3}]})"),
     "pod \"10.0.0.1\": connection 0: \"netpol\" must be a string");
+}
+
+TEST(nested values where strings or ports belong are refused) {
+  CHECK_EQUAL(
+    refusal(R"({"10.0.0.1":[{"addresses":[["a"]],"ports":[1],"netpol":"n"}]})"),
+    "pod \"10.0.0.1\": connection 0: \"addresses\"[0] must be a string, got "
+    "array");
+  CHECK_EQUAL(
+    refusal(R"({"10.0.0.1":[{"addresses":[],"ports":[80,{}],"netpol":"n"}]})"),
+    "pod \"10.0.0.1\": connection 0: \"ports\"[1] must be an integer from 1 "
+    "to 65535, got object");
+  CHECK_EQUAL(
+    refusal(R"({"10.0.0.1":[{"addresses":[],"ports":[],"netpol":{"a":1}}]})"),
+    "pod \"10.0.0.1\": connection 0: \"netpol\" must be a string");
+  CHECK_EQUAL(
+    refusal(R"({"10.0.0.1":[{"addresses":[],"ports":[],"netpol":"n"},[]]})"),
+    "pod \"10.0.0.1\": connection 1: must be an object, got array");
+  MESSAGE("unknown fields may hold anything and are kept");
+  auto plan = parse_initiate_body(
+    R"({"10.0.0.1":[{"x":{"y":[1,{"z":null}]},"addresses":["a"],"ports":[1],"netpol":"n","w":[true,1.5e3]}]})",
+    100);
+  REQUIRE(plan);
+  CHECK_EQUAL(plan->pods[0].connections.view(),
+              R"([{"x":{"y":[1,{"z":null}]},"addresses":["a"],"ports":[1],"netpol":"n","w":[true,1.5e3]}])");
 }
 
 TEST(too many pods is refused as too large) {
