@@ -60,3 +60,47 @@ deploy-check: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 	cmake --build $(BUILD_DIR) -j$(JOBS) --target netpol-proxy netpol-podsim
 	$(SUDO) env BUILD_DIR="$(abspath $(BUILD_DIR))" deploy/check-runtime.sh
+
+# make fuzz-build  builds the libFuzzer targets (tests/fuzz) with clang, ASan
+#                  and UBSan in $(FUZZ_BUILD_DIR), installing
+#                  deploy/fuzz-packages.txt if missing. Not part of `make test`.
+# make fuzz        replays tests/fuzz/regressions, then fuzzes each target for
+#                  FUZZ_SECONDS on a copy of its seed corpus; fails on any crash.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+FUZZ_PACKAGES := $(shell sed -e 's/\#.*//' deploy/fuzz-packages.txt)
+
+.PHONY: fuzz-deps fuzz-build fuzz
+fuzz-deps: deps
+	@missing=""; \
+	for pkg in $(FUZZ_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+fuzz-build: fuzz-deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) -DNETPOL_FUZZ=ON \
+	  -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g"
+	cmake --build $(FUZZ_BUILD_DIR) -j$(JOBS) --target netpol-fuzz
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# make lab  builds netpol-lab and runs every shipped scenario (tests/lab/scenarios)
+# into LAB_OUT: report.md, summary.json and one SVG per scenario; proxy logs and
+# /status samples under LAB_OUT/logs (docs/experiments.md). Takes about 5 minutes.
+LAB_OUT ?= docs/lab
+LAB_ORDER := clean dead-5pct hung hung-short-timeouts slow-tail slow-node everything large-shared ci
+LAB_SCENARIOS ?= $(foreach s,$(LAB_ORDER),tests/lab/scenarios/$(s).json) \
+  $(filter-out $(foreach s,$(LAB_ORDER),tests/lab/scenarios/$(s).json),$(wildcard tests/lab/scenarios/*.json))
+.PHONY: lab
+lab: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target netpol-lab
+	$(BUILD_DIR)/tests/lab/netpol-lab $(LAB_SCENARIOS) --out $(LAB_OUT)

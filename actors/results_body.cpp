@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <limits>
 
 namespace netpol {
 
@@ -30,10 +31,21 @@ public:
   bool boolean(bool) override {
     return scalar("boolean");
   }
-  bool number_integer(number_integer_t) override {
+  bool number_integer(number_integer_t val) override {
+    if (depth_ == 2 && key_ == "port"
+        && (val < std::numeric_limits<int32_t>::min()
+            || val > std::numeric_limits<int32_t>::max()))
+      return fail_range(std::to_string(val));
     return scalar("integer");
   }
-  bool number_unsigned(number_unsigned_t) override {
+  bool number_unsigned(number_unsigned_t val) override {
+    // kube-burner decodes port as int32 and connectionidx as int.
+    if (depth_ == 2
+        && ((key_ == "port" && val > std::numeric_limits<int32_t>::max())
+            || (key_ == "connectionidx"
+                && val > static_cast<uint64_t>(
+                     std::numeric_limits<int64_t>::max()))))
+      return fail_range(std::to_string(val));
     return scalar("integer");
   }
   bool number_float(number_float_t, const string_t&) override {
@@ -101,18 +113,26 @@ private:
 
   /// Checks the type of a value at entry level against the known fields.
   bool known_type_ok(std::string_view type) {
-    auto want = [&](std::string_view expected) {
+    // Go leaves a field at its zero value for null.
+    if (type == "null")
+      return true;
+    auto want = [&](std::string_view expected, const char* article) {
       if (type == expected)
         return true;
       return fail("entry " + std::to_string(entries - 1) + ": field \"" + key_
-                  + "\" must be a " + std::string{expected} + ", got a "
-                  + std::string{type});
+                  + "\" must be " + article + std::string{expected}
+                  + ", got " + std::string{type});
     };
     if (key_ == "address" || key_ == "npname" || key_ == "timestamp")
-      return want("string");
+      return want("string", "a ");
     if (key_ == "port" || key_ == "connectionidx")
-      return want("integer");
+      return want("integer", "an ");
     return true;
+  }
+
+  bool fail_range(const std::string& value) {
+    return fail("entry " + std::to_string(entries - 1) + ": field \"" + key_
+                + "\" out of range: " + value);
   }
 
   bool fail(std::string why) {
@@ -128,11 +148,30 @@ private:
 } // namespace
 
 bool is_rfc3339(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS
-  if (!digits(s, 0, 4) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2)
-      || s[7] != '-' || !digits(s, 8, 2) || (s[10] != 'T' && s[10] != 't')
-      || !digits(s, 11, 2) || s[13] != ':' || !digits(s, 14, 2)
-      || s[16] != ':' || !digits(s, 17, 2))
+  // The form and ranges Go's time.Time.UnmarshalJSON accepts:
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±hh:mm), uppercase T and Z.
+  if (s.size() < 20 || !digits(s, 0, 4) || s[4] != '-' || !digits(s, 5, 2)
+      || s[7] != '-' || !digits(s, 8, 2) || s[10] != 'T' || !digits(s, 11, 2)
+      || s[13] != ':' || !digits(s, 14, 2) || s[16] != ':'
+      || !digits(s, 17, 2))
+    return false;
+  auto num = [&](size_t pos, size_t count) {
+    int result = 0;
+    for (size_t i = pos; i < pos + count; ++i)
+      result = result * 10 + (s[i] - '0');
+    return result;
+  };
+  int year = num(0, 4);
+  int month = num(5, 2);
+  int day = num(8, 2);
+  static constexpr int days_in[] = {31, 28, 31, 30, 31, 30,
+                                    31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || day < 1)
+    return false;
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (day > days_in[month - 1] + (month == 2 && leap ? 1 : 0))
+    return false;
+  if (num(11, 2) > 23 || num(14, 2) > 59 || num(17, 2) > 59)
     return false;
   size_t pos = 19;
   if (s[pos] == '.') {
@@ -144,12 +183,13 @@ bool is_rfc3339(std::string_view s) {
   }
   if (pos == s.size())
     return false;
-  if (s[pos] == 'Z' || s[pos] == 'z')
+  if (s[pos] == 'Z')
     return pos + 1 == s.size();
   if (s[pos] != '+' && s[pos] != '-')
     return false;
   return s.size() == pos + 6 && digits(s, pos + 1, 2) && s[pos + 3] == ':'
-         && digits(s, pos + 4, 2);
+         && digits(s, pos + 4, 2) && num(pos + 1, 2) <= 23
+         && num(pos + 4, 2) <= 59;
 }
 
 results_check validate_results_body(std::string_view body) {

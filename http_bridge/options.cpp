@@ -21,7 +21,9 @@ std::optional<caf::timespan> parse_duration(std::string_view text) {
     if (pos == start)
       return std::nullopt;
     std::string number{text.substr(start, pos - start)};
-    if (number.find('.') != number.rfind('.') || number == ".")
+    // Longer numbers mean nothing here, and std::stold throws on overflow.
+    if (number.find('.') != number.rfind('.') || number == "."
+        || number.size() > 32)
       return std::nullopt;
     size_t unit_start = pos;
     while (pos < text.size()

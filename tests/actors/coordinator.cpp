@@ -23,10 +23,14 @@ struct hung_worker_state {
 };
 
 /// A worker whose pod call never returns: only the coordinator's deadline
-/// can end its job.
+/// can end its job. Counts the jobs it swallowed. (It takes an argument also
+/// because CAF 0.17.6 dereferences a null tuple pointer when an actor is
+/// spawned without any, which UBSan rightly reports.)
 pod_worker_actor::behavior_type
-hung_worker(pod_worker_actor::stateful_pointer<hung_worker_state> self) {
-  auto hang = [self] {
+hung_worker(pod_worker_actor::stateful_pointer<hung_worker_state> self,
+            std::shared_ptr<size_t> swallowed) {
+  auto hang = [self, swallowed] {
+    ++*swallowed;
     auto promise = self->make_response_promise<pod_outcome>();
     self->state.pending.push_back(promise);
     return promise;
@@ -74,6 +78,7 @@ struct fixture : test_coordinator_fixture<test::test_config> {
   proxy_settings settings;
   coordinator_actor coord;
   size_t hung_spawns = 0; // the first N workers spawned hang
+  std::shared_ptr<size_t> swallowed = std::make_shared<size_t>(0);
 
   fixture() {
     settings.retries = 2; // three attempts per stage
@@ -91,7 +96,7 @@ struct fixture : test_coordinator_fixture<test::test_config> {
     settings.workers = workers;
     coord = sys.spawn(coordinator, settings, [this](caf::actor_system& sys) {
       auto worker = spawned.size() < hung_spawns
-                      ? sys.spawn(hung_worker)
+                      ? sys.spawn(hung_worker, swallowed)
                       : sys.spawn(pod_worker, pods);
       spawned.push_back(worker);
       return worker;
@@ -557,6 +562,7 @@ TEST(a worker that never answers is retired at its deadline) {
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivering);
   advance_time(1ms);
   consume_messages();
+  CHECK_EQUAL(*swallowed, 1u);
   MESSAGE("the call counts as a timeout; a fresh worker takes the retry");
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
   CHECK(pod("10.0.0.1").delivery_timed_out);

@@ -44,12 +44,23 @@ TEST(known fields must have the types kube-burner decodes) {
   auto check = validate_results_body(R"([{"port":"8080"}])");
   CHECK(!check.ok);
   CHECK_EQUAL(check.error,
-              "entry 0: field \"port\" must be a integer, got a string");
+              "entry 0: field \"port\" must be an integer, got string");
   CHECK(!validate_results_body(R"([{"connectionidx":1.5}])").ok);
   CHECK(!validate_results_body(R"([{"address":7}])").ok);
   CHECK(!validate_results_body(R"([{"npname":["x"]}])").ok);
   CHECK(!validate_results_body(R"([{"timestamp":{}}])").ok);
+  CHECK(!validate_results_body(R"([{"timestamp":"2024-13-45T25:61:61Z"}])").ok);
   CHECK(!validate_results_body(R"([{"timestamp":"yesterday"}])").ok);
+}
+
+TEST(values kube-burner cannot decode fail and null passes as in Go) {
+  CHECK(validate_results_body(R"([{"port":null,"timestamp":null}])").ok);
+  CHECK(validate_results_body(R"([{"port":2147483647,"connectionidx":-1}])").ok);
+  auto check = validate_results_body(R"([{"port":2147483648}])");
+  CHECK(!check.ok);
+  CHECK_EQUAL(check.error, "entry 0: field \"port\" out of range: 2147483648");
+  CHECK(!validate_results_body(R"([{"port":-2147483649}])").ok);
+  CHECK(!validate_results_body(R"([{"connectionidx":9223372036854775808}])").ok);
 }
 
 TEST(broken JSON fails with the byte offset) {
@@ -71,4 +82,14 @@ TEST(RFC 3339 timestamps as Go writes them) {
   CHECK(!is_rfc3339("2024-10-01T11:18:33.Z"));
   CHECK(!is_rfc3339("2024-10-01T11:18:33+0200"));
   CHECK(!is_rfc3339("2024-10-01T11:18:33ZZ"));
+  MESSAGE("Go checks ranges and wants uppercase T and Z");
+  CHECK(is_rfc3339("2024-02-29T23:59:59Z"));
+  CHECK(!is_rfc3339("2023-02-29T00:00:00Z"));
+  CHECK(!is_rfc3339("2024-13-01T00:00:00Z"));
+  CHECK(!is_rfc3339("2024-04-31T00:00:00Z"));
+  CHECK(!is_rfc3339("2024-10-01T24:00:00Z"));
+  CHECK(!is_rfc3339("2024-10-01T11:60:00Z"));
+  CHECK(!is_rfc3339("2024-10-01T11:18:60Z"));
+  CHECK(!is_rfc3339("2024-10-01T11:18:33+24:00"));
+  CHECK(!is_rfc3339("2024-10-01t11:18:33z"));
 }

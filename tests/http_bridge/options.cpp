@@ -30,6 +30,9 @@ TEST(durations) {
   CHECK_EQUAL(parse_duration("0s"), caf::timespan{0});
   for (auto bad : {"", "10", "s", "10x", "-1s", "1..5s", "ms", "1s 2s"})
     CHECK(!parse_duration(bad));
+  MESSAGE("numbers too long for a long double are refused, not thrown");
+  CHECK(!parse_duration(std::string(5000, '9') + "s"));
+  CHECK(!parse_duration("0." + std::string(5000, '0') + "1s"));
 }
 
 TEST(sizes) {

@@ -130,7 +130,7 @@ TEST(a running round refuses initiate and results and a finished one not) {
   CHECK_EQUAL(res->status, 200);
   poll_until_done("/checkStopStatus");
   MESSAGE("a second stop is harmless");
-  CHECK_EQUAL(cli.Get("/stop")->status, 200);
+  CHECK_EQUAL(http_status(cli.Get("/stop")), 200);
   CHECK_EQUAL(json::parse(cli.Get("/results")->body).size(), 3u);
   MESSAGE("after collection a new round starts");
   res = cli.Post("/initiate", body_for(second), "application/json");
@@ -138,7 +138,7 @@ TEST(a running round refuses initiate and results and a finished one not) {
   CHECK_EQUAL(res->status, 200);
   poll_until_done("/checkConnectionsStatus");
   CHECK_EQUAL(round_and_phase(), std::make_pair(2, std::string{"delivered"}));
-  CHECK_EQUAL(cli.Get("/stop")->status, 200);
+  CHECK_EQUAL(http_status(cli.Get("/stop")), 200);
   poll_until_done("/checkStopStatus");
   auto results = json::parse(cli.Get("/results")->body);
   CHECK_EQUAL(results.size(), 2u);

@@ -161,7 +161,8 @@ TEST(faulty pods are reported and the round still finishes) {
     }
   }
   MESSAGE("the flaky pod took its list on the second call, once");
-  auto& flaky = report_of(fleet->snapshot(), ip_of(fault::flaky));
+  auto pods_now = fleet->snapshot();
+  auto& flaky = report_of(pods_now, ip_of(fault::flaky));
   CHECK_EQUAL(flaky.check_calls, 2u);
   CHECK(flaky.accepted_check);
 }

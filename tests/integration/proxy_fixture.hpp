@@ -58,6 +58,12 @@ struct proxy_fixture {
                                       const std::string& ip) const;
 };
 
+/// The status of an answer, or -1 when none came. A copy: CHECK macros
+/// bind references, and a temporary Result dies before they compare.
+inline int http_status(const httplib::Result& res) {
+  return res ? res->status : -1;
+}
+
 /// Specs for `count` pods from `first`, all with `kind`.
 std::vector<podsim::pod_spec> pods_with(podsim::fault kind, size_t count,
                                         std::string_view first);

@@ -1,0 +1,59 @@
+// Runs one scenario end to end: the simulated fleet in this process, the real
+// proxy as a child process, one kube-burner round driven over HTTP while
+// /status is sampled, then the fleet's own account of what every pod saw.
+#pragma once
+
+#include "podsim/fleet.hpp"
+#include "podsim/scenario.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace netpol::lab {
+
+/// One GET /status taken during the round.
+struct sample {
+  double seconds = 0;           // since POST /initiate was sent
+  std::string phase;            // the proxy's round phase
+  std::vector<uint32_t> states; // pods per pod_state, in the enum's order
+  uint32_t waiting_retry = 0;   // pods waiting out a backoff
+  uint64_t calls = 0;
+  uint64_t retries = 0;
+};
+
+struct run_options {
+  std::string proxy_path;                            // netpol-proxy binary
+  std::string log_dir;                               // <name>.proxy.log
+  std::chrono::milliseconds sample_interval{100};    // GET /status
+  std::chrono::milliseconds poll_interval{100};      // check*Status
+  std::chrono::seconds max_wait{600};                // per phase, at most
+};
+
+struct run_result {
+  std::string error;             // why the round failed to run; empty if it ran
+  std::vector<podsim::pod_spec> pods;
+  std::string initiate_body;
+  bool delivery_done = false;    // /checkConnectionsStatus said true
+  bool collection_done = false;  // /checkStopStatus said true
+  double stop_sent_at = -1;      // seconds since POST /initiate; -1: not sent
+  double wall_seconds = 0;       // the whole scenario, start-up included
+  std::vector<sample> samples;
+  nlohmann::json status;         // the last GET /status?pods=1
+  bool have_results = false;
+  std::string results_body;      // GET /results, as received
+  std::vector<podsim::pod_report> fleet; // after the round
+  std::string proxy_log;         // path of the proxy's log
+  std::string proxy_exit;        // how the proxy ended after SIGTERM
+};
+
+/// Runs the scenario; never throws for a failing proxy (see run_result::error).
+run_result run_scenario(const podsim::scenario& s, const run_options& opts);
+
+/// The proxy flags for a scenario (the lab adds --listen and --client-port).
+std::vector<std::string> proxy_flags(const podsim::scenario& s);
+
+} // namespace netpol::lab
