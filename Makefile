@@ -8,7 +8,7 @@ ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := $(shell sed -e 's/\#.*//' deploy/build-packages.txt)
 
-.PHONY: all deps build run test test-asan test-tsan clean
+.PHONY: all deps build run test test-asan test-tsan soak clean
 
 all: build
 
@@ -47,6 +47,13 @@ test-tsan: deps
 	cmake --build build-tsan -j$(JOBS)
 	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure --timeout 600 $(CTEST_ARGS)
+
+# One proxy process, SOAK_ROUNDS rounds against a simulated fleet with
+# faults: every round's results checked, RSS and open fds must stay flat.
+SOAK_ROUNDS ?= 100
+soak: build
+	$(BUILD_DIR)/tests/lab/netpol-lab --rounds $(SOAK_ROUNDS) --out $(BUILD_DIR)/soak \
+	  --proxy $(BUILD_DIR)/netpol-proxy tests/lab/scenarios/soak.json
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan

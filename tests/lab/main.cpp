@@ -53,6 +53,80 @@ std::string now_utc() {
 
 } // namespace
 
+/// --rounds: one proxy process, many rounds. Every round must pass the same
+/// checks as a single run; after a warm-up, the proxy's RSS and open file
+/// descriptors must stay flat (a leak per round shows within 100 rounds).
+int soak(const podsim::scenario& s, const std::string& file,
+         const run_options& opts, int rounds, const std::string& out_dir) {
+  constexpr int warm_up = 5;
+  std::string csv = "round,seconds,ok,rss_kb,open_fds\n";
+  long warm_rss = -1;
+  long warm_fds = -1;
+  long first_rss = -1;
+  long first_fds = -1;
+  long last_rss = -1;
+  long last_fds = -1;
+  long peak_rss = 0;
+  int failed_rounds = 0;
+  int ran = 0;
+  auto started = std::chrono::steady_clock::now();
+  auto error = run_soak(s, opts, rounds, [&](soak_round& r) {
+    auto report = analyse(s, file, r.run);
+    bool ok = report.ok();
+    ++ran;
+    if (!ok)
+      ++failed_rounds;
+    if (r.round == 1) {
+      first_rss = r.rss_kb;
+      first_fds = r.open_fds;
+    }
+    if (r.round == warm_up) {
+      warm_rss = r.rss_kb;
+      warm_fds = r.open_fds;
+    }
+    last_rss = r.rss_kb;
+    last_fds = r.open_fds;
+    peak_rss = std::max(peak_rss, r.rss_kb);
+    csv += std::to_string(r.round) + "," + std::to_string(r.run.wall_seconds)
+           + "," + (ok ? "1" : "0") + "," + std::to_string(r.rss_kb) + ","
+           + std::to_string(r.open_fds) + "\n";
+    std::cerr << "netpol-lab: round " << r.round << "/" << rounds << ": "
+              << (ok ? "ok" : "FAILED") << ", "
+              << static_cast<int>(r.run.wall_seconds * 1000) << " ms, rss "
+              << r.rss_kb / 1024.0 << " MB, fds " << r.open_fds
+              << (ok ? "" : " (" + (report.error.empty()
+                                      ? std::to_string(report.problems.size())
+                                          + " integrity problems"
+                                      : report.error)
+                              + ")")
+              << std::endl;
+    return failed_rounds < 3; // stop early once it is clearly broken
+  });
+  if (!error.empty()) {
+    std::cerr << "netpol-lab: soak could not run: " << error << "\n";
+    return 1;
+  }
+  write_file(fs::path{out_dir} / (s.name + ".soak.csv"), csv);
+  // Allowances: allocator caches and thread stacks settle within a few
+  // rounds; a leak of even 1 KB per pod and round would exceed these.
+  bool rss_flat = warm_rss < 0 || last_rss <= warm_rss + warm_rss / 10 + 2048;
+  bool fds_flat = warm_fds < 0 || last_fds <= warm_fds + 2;
+  auto seconds = std::chrono::duration<double>(
+                   std::chrono::steady_clock::now() - started)
+                   .count();
+  std::cout << "soak " << s.name << ": " << ran << " rounds of " << s.pods
+            << " pods in " << static_cast<int>(seconds) << " s, "
+            << failed_rounds << " failed; RSS first " << first_rss / 1024.0
+            << " MB, after round " << warm_up << " " << warm_rss / 1024.0
+            << " MB, last " << last_rss / 1024.0 << " MB, peak "
+            << peak_rss / 1024.0 << " MB" << (rss_flat ? "" : " (GROWING)")
+            << "; open fds first " << first_fds << ", after round " << warm_up
+            << " " << warm_fds << ", last " << last_fds
+            << (fds_flat ? "" : " (GROWING)") << "\n";
+  bool ok = ran == rounds && failed_rounds == 0 && rss_flat && fds_flat;
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"netpol-lab: runs fault-injection scenarios against "
                "netpol-proxy and reports what the proxy did with each pod"};
@@ -76,6 +150,14 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--sample-interval", sample_text,
                  "Time between GET /status samples")
+    ->capture_default_str();
+  int rounds = 1;
+  app
+    .add_option("--rounds", rounds,
+                "Soak: run one scenario this many rounds against one proxy "
+                "process, checking every round's results and that the "
+                "proxy's memory and open files do not grow")
+    ->check(CLI::Range(1, 100000))
     ->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -121,6 +203,14 @@ int main(int argc, char** argv) {
   opts.log_dir = (fs::path{out_dir} / "logs").string();
   opts.sample_interval = *sample_interval;
   opts.max_wait = std::chrono::duration_cast<std::chrono::seconds>(*max_wait);
+
+  if (rounds > 1) {
+    if (plans.size() != 1) {
+      std::cerr << "netpol-lab: --rounds takes exactly one scenario\n";
+      return 2;
+    }
+    return soak(plans[0], files[0], opts, rounds, out_dir);
+  }
 
   std::vector<scenario_report> reports;
   for (size_t i = 0; i < plans.size(); ++i) {

@@ -41,6 +41,11 @@ public:
     return pid_ > 0;
   }
 
+  /// The child's process id (for /proc sampling); -1 when not running.
+  pid_t pid() const {
+    return pid_;
+  }
+
 private:
   /// Reaps the child if it has exited; returns its end as text.
   std::optional<std::string> reap(bool block);

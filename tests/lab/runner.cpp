@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -251,6 +254,86 @@ run_result run_scenario(const podsim::scenario& s, const run_options& opts) {
   fleet.stop();
   out.wall_seconds = since(began);
   return out;
+}
+
+namespace {
+
+long proc_rss_kb(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+long proc_open_fds(pid_t pid) {
+  std::error_code ec;
+  long count = 0;
+  for (auto it = std::filesystem::directory_iterator{
+         "/proc/" + std::to_string(pid) + "/fd", ec};
+       !ec && it != std::filesystem::directory_iterator{}; it.increment(ec))
+    ++count;
+  return ec ? -1 : count;
+}
+
+} // namespace
+
+std::string run_soak(const podsim::scenario& s, const run_options& opts,
+                     int rounds,
+                     const std::function<bool(soak_round&)>& each) {
+  auto pods = podsim::place_faults(s);
+  std::vector<std::string> ips;
+  for (auto& pod : pods)
+    ips.push_back(pod.ip);
+  auto initiate = podsim::initiate_body(ips, s.connections_per_pod);
+  podsim::fleet_options fleet_opts;
+  fleet_opts.port = 0; // the first fleet picks; later ones reuse its port
+  fleet_opts.mode = s.mode;
+  fleet_opts.threads = s.threads;
+  fleet_opts.seed = s.seed;
+  auto fleet = std::make_unique<podsim::fleet>(fleet_opts, pods);
+  std::string error;
+  if (!fleet->start(error))
+    return "starting the fleet: " + error;
+  fleet_opts.port = fleet->port();
+  proxy_process proxy;
+  auto log = opts.log_dir + "/" + s.name + ".soak.proxy.log";
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--client-port",
+                                std::to_string(fleet_opts.port)};
+  auto flags = proxy_flags(s);
+  args.insert(args.end(), flags.begin(), flags.end());
+  if (!proxy.start(opts.proxy_path, args, log, error))
+    return error;
+  auto port = proxy.wait_for_port(std::chrono::seconds(10), error);
+  if (!port)
+    return error;
+  for (int round = 1; round <= rounds; ++round) {
+    if (!fleet) {
+      fleet = std::make_unique<podsim::fleet>(fleet_opts, pods);
+      if (!fleet->start(error))
+        return "round " + std::to_string(round) + ": starting the fleet: "
+               + error;
+    }
+    soak_round r;
+    r.round = round;
+    r.run.pods = pods;
+    r.run.initiate_body = initiate;
+    r.run.proxy_log = log;
+    auto began = clock_type::now();
+    drive(*port, s, opts, r.run);
+    r.run.fleet = fleet->snapshot();
+    r.run.wall_seconds = since(began);
+    fleet.reset(); // stops it; hung connections are released
+    r.rss_kb = proc_rss_kb(proxy.pid());
+    r.open_fds = proc_open_fds(proxy.pid());
+    if (!each(r))
+      break;
+  }
+  auto grace = s.proxy.connect_timeout + s.proxy.request_timeout
+               + std::chrono::seconds(5);
+  proxy.stop(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+  return {};
 }
 
 } // namespace netpol::lab

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,22 @@ struct run_result {
 
 /// Runs the scenario; never throws for a failing proxy (see run_result::error).
 run_result run_scenario(const podsim::scenario& s, const run_options& opts);
+
+/// One round of a soak: the round as run_scenario reports it, plus the
+/// proxy's resources afterwards.
+struct soak_round {
+  int round = 0;
+  run_result run;
+  long rss_kb = 0;   // VmRSS of the proxy after the round
+  long open_fds = 0; // entries of /proc/<pid>/fd after the round
+};
+
+/// Runs `rounds` rounds of the scenario against ONE proxy process, with a
+/// fresh fleet each round (a client pod takes /check once), and calls `each`
+/// after every round; `each` returning false ends the soak early. Returns an
+/// error text if the fleet or the proxy could not be started.
+std::string run_soak(const podsim::scenario& s, const run_options& opts,
+                     int rounds, const std::function<bool(soak_round&)>& each);
 
 /// The proxy flags for a scenario (the lab adds --listen and --client-port).
 std::vector<std::string> proxy_flags(const podsim::scenario& s);
