@@ -8,7 +8,7 @@ ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := $(shell sed -e 's/\#.*//' deploy/build-packages.txt)
 
-.PHONY: all deps build run test test-asan test-tsan soak clean
+.PHONY: all deps build run test test-asan test-tsan soak bench clean
 
 all: build
 
@@ -54,6 +54,10 @@ SOAK_ROUNDS ?= 100
 soak: build
 	$(BUILD_DIR)/tests/lab/netpol-lab --rounds $(SOAK_ROUNDS) --out $(BUILD_DIR)/soak \
 	  --proxy $(BUILD_DIR)/netpol-proxy tests/lab/scenarios/soak.json
+
+# The performance cases (docs/performance.md); BENCH=quick skips the scale run.
+bench: build
+	tests/bench/bench.sh $(BUILD_DIR) $(BENCH)
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <thread>
@@ -69,6 +70,15 @@ void proxy_server::stop() {
     server_->stop();
 }
 
+void configure_actor_system(caf::actor_system_config& cfg) {
+  register_types(cfg);
+  // Work stealing parks idle scheduler threads in 10 ms sleeps once they
+  // have been idle a while, and every pod call passes through the
+  // coordinator: at 20 ms pods that added ~3 ms per call. The sharing
+  // policy wakes a thread at once (condition variable).
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+}
+
 coordinator_actor spawn_coordinator(caf::actor_system& sys,
                                     const proxy_settings& settings) {
   auto client = std::make_shared<http_pod_client>(settings);
@@ -84,6 +94,11 @@ void configure_logging(const std::string& level) {
 }
 
 int run_proxy(const proxy_options& opts) {
+  // glibc gives each thread that allocates its own arena (up to 8 per core);
+  // with 20 workers and 16 server threads passing buffers around, freed
+  // memory fragments across arenas and RSS creeps up round after round
+  // (15 → 35 MB over 100 soak rounds). Two arenas keep it flat (make soak).
+  mallopt(M_ARENA_MAX, 2);
   configure_logging(opts.log_level);
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t signals;
@@ -93,7 +108,7 @@ int run_proxy(const proxy_options& opts) {
   sigaddset(&signals, SIGUSR1); // raised by ourselves if serving fails
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   caf::actor_system_config cfg;
-  register_types(cfg);
+  configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   auto coord = spawn_coordinator(sys, opts.settings);
   int exit_code = 0;

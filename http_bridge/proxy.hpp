@@ -38,6 +38,9 @@ private:
   std::atomic<int> listen_fd_{-1};
 };
 
+/// Our types, and the scheduler settings the proxy runs with.
+void configure_actor_system(caf::actor_system_config& cfg);
+
 /// Spawns the production coordinator: detached workers (a thread each, since
 /// pod calls block) sharing one real HTTP pod client.
 coordinator_actor spawn_coordinator(caf::actor_system& sys,

@@ -54,7 +54,7 @@ void proxy_fixture::start(std::vector<podsim::pod_spec> fleet_pods) {
 
 void proxy_fixture::start_proxy() {
   cfg = std::make_unique<caf::actor_system_config>();
-  register_types(*cfg);
+  configure_actor_system(*cfg);
   sys = std::make_unique<caf::actor_system>(*cfg);
   coordinator = spawn_coordinator(*sys, options.settings);
   server = std::make_unique<proxy_server>(*sys, coordinator, options.bridge);
