@@ -12,9 +12,10 @@ PACKAGES := $(shell sed -e 's/\#.*//' deploy/build-packages.txt)
 
 all: build
 
-deps:
+# $(call install_missing,PACKAGES): apt-get installs those not installed yet.
+define install_missing
 	@missing=""; \
-	for pkg in $(PACKAGES); do \
+	for pkg in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -22,6 +23,10 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(PACKAGES))
 
 build: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
@@ -84,15 +89,7 @@ FUZZ_PACKAGES := $(shell sed -e 's/\#.*//' deploy/fuzz-packages.txt)
 
 .PHONY: fuzz-deps fuzz-build fuzz
 fuzz-deps: deps
-	@missing=""; \
-	for pkg in $(FUZZ_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "Installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install_missing,$(FUZZ_PACKAGES))
 
 fuzz-build: fuzz-deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) -DNETPOL_FUZZ=ON \

@@ -255,35 +255,28 @@ TEST(stop results and initiate answer right in every phase) {
   auto first_round = specs;
   specs.insert(specs.end(), next.begin(), next.end());
   start(specs);
-  auto body_for = [&](const std::vector<podsim::pod_spec>& group) {
-    auto whole = initiate_body(1);
-    json part = json::object();
-    for (auto& spec : group)
-      part[spec.ip] = whole[spec.ip];
-    return part.dump();
-  };
   MESSAGE("idle");
   CHECK_EQUAL(status_of("GET", "/results"), 409);
   CHECK_EQUAL(status_of("GET", "/stop"), 409);
-  CHECK_EQUAL(status_of("POST", "/initiate", body_for(first_round)), 200);
+  CHECK_EQUAL(status_of("POST", "/initiate", initiate_body_for(first_round)), 200);
   MESSAGE("delivering: the hung pod keeps delivery open for seconds");
   auto before = round_state();
   CHECK_EQUAL(before["phase"], "delivering");
   CHECK_EQUAL(status_of("GET", "/results"), 409);
-  CHECK_EQUAL(status_of("POST", "/initiate", body_for(next)), 409);
+  CHECK_EQUAL(status_of("POST", "/initiate", initiate_body_for(next)), 409);
   auto during = round_state();
   CHECK_EQUAL(during["round"], before["round"]);
   CHECK_EQUAL(during["pods"], before["pods"]);
   poll_until_done("/checkConnectionsStatus");
   MESSAGE("delivered");
   CHECK_EQUAL(status_of("GET", "/results"), 409);
-  CHECK_EQUAL(status_of("POST", "/initiate", body_for(next)), 409);
+  CHECK_EQUAL(status_of("POST", "/initiate", initiate_body_for(next)), 409);
   CHECK_EQUAL(status_of("GET", "/stop"), 200);
   MESSAGE("collecting: the hung pod keeps collection open");
   auto collecting = report();
   CHECK_EQUAL(collecting["phase"], "collecting");
   CHECK_EQUAL(status_of("GET", "/results"), 409);
-  CHECK_EQUAL(status_of("POST", "/initiate", body_for(next)), 409);
+  CHECK_EQUAL(status_of("POST", "/initiate", initiate_body_for(next)), 409);
   CHECK_EQUAL(status_of("POST", "/stop"), 200);
   poll_until_done("/checkStopStatus");
   MESSAGE("collected");
@@ -291,7 +284,7 @@ TEST(stop results and initiate answer right in every phase) {
   CHECK_EQUAL(status_of("GET", "/stop"), 200);
   auto collected = report();
   CHECK_EQUAL(collected["round"], 1);
-  CHECK_EQUAL(status_of("POST", "/initiate", body_for(next)), 200);
+  CHECK_EQUAL(status_of("POST", "/initiate", initiate_body_for(next)), 200);
   auto next_round = report();
   CHECK_EQUAL(next_round["round"], 2);
   for (auto& pod : fleet->snapshot())

@@ -104,23 +104,16 @@ TEST(a running round refuses initiate and results and a finished one not) {
   auto all = first;
   all.insert(all.end(), second.begin(), second.end());
   start(all);
-  auto body_for = [&](const std::vector<podsim::pod_spec>& group) {
-    auto whole = initiate_body(1);
-    json part = json::object();
-    for (auto& spec : group)
-      part[spec.ip] = whole[spec.ip];
-    return part.dump();
-  };
   auto cli = client();
   MESSAGE("the body is JSON whatever the content type (curl sends a form "
           "type by default)");
-  auto padded = body_for(first) + std::string(16 * 1024, ' ');
+  auto padded = initiate_body_for(first) + std::string(16 * 1024, ' ');
   auto res = cli.Post("/initiate", padded, "application/x-www-form-urlencoded");
   REQUIRE(res);
   CHECK_EQUAL(res->status, 200);
   poll_until_done("/checkConnectionsStatus");
   MESSAGE("initiate during the round: 409, the round is untouched");
-  expect_refusal("POST", "/initiate", body_for(second), 409, "round_running");
+  expect_refusal("POST", "/initiate", initiate_body_for(second), 409, "round_running");
   expect_refusal("GET", "/results", "", 409, "results_not_ready");
   CHECK_EQUAL(round_and_phase(), std::make_pair(1, std::string{"delivered"}));
   auto report = get_json("/status").second;
@@ -133,7 +126,7 @@ TEST(a running round refuses initiate and results and a finished one not) {
   CHECK_EQUAL(http_status(cli.Get("/stop")), 200);
   CHECK_EQUAL(json::parse(cli.Get("/results")->body).size(), 3u);
   MESSAGE("after collection a new round starts");
-  res = cli.Post("/initiate", body_for(second), "application/json");
+  res = cli.Post("/initiate", initiate_body_for(second), "application/json");
   REQUIRE(res);
   CHECK_EQUAL(res->status, 200);
   poll_until_done("/checkConnectionsStatus");

@@ -87,6 +87,15 @@ nlohmann::json proxy_fixture::initiate_body(size_t per_pod) const {
   return body;
 }
 
+std::string proxy_fixture::initiate_body_for(
+  const std::vector<podsim::pod_spec>& group) const {
+  auto whole = initiate_body(1);
+  auto part = nlohmann::json::object();
+  for (auto& spec : group)
+    part[spec.ip] = whole[spec.ip];
+  return part.dump();
+}
+
 std::pair<int, nlohmann::json>
 proxy_fixture::get_json(const std::string& path) {
   auto cli = client();

@@ -45,6 +45,10 @@ struct proxy_fixture {
   /// The /initiate body for the fleet: `per_pod` connections per pod.
   nlohmann::json initiate_body(size_t per_pod = 2) const;
 
+  /// The /initiate body for some of the fleet's pods (one connection each):
+  /// a fleet can serve several rounds when each round names other pods.
+  std::string initiate_body_for(const std::vector<podsim::pod_spec>& group) const;
+
   /// GETs `path` every 20ms until its JSON has "result": true (at most
   /// `limit`); returns the last body.
   nlohmann::json poll_until_done(const std::string& path,
