@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One kube-burner round against a simulated fleet on loopback, timed.
 # Usage: round_bench.sh BUILD_DIR PODS LATENCY [RESULTS_PER_POD] [WORKERS]
-# Prints one line: phase times as the proxy measured them, the /results
-# transfer, status-poll latency percentiles during both phases, the proxy's
-# peak RSS and CPU seconds, and the bytes of the /initiate body and results.
+# Environment: FLEET_THREADS (fleet event loops, default 1), FLOOR=1 (first
+# time the same calls from plain threads, netpol-bench-floor, on a fresh
+# fleet), STATUS_POLL=0 (no status poller).
+# Prints one line of key=value: phase times as the proxy measured them, the
+# /results transfer, status-poll latency percentiles during both phases, the
+# proxy's peak RSS and CPU seconds, and the bytes of the /initiate body.
 set -euo pipefail
 build=$1 pods=$2 latency=$3 per_pod=${4:-20} workers=${5:-20}
 work=$(mktemp -d)
@@ -12,36 +15,55 @@ trap 'kill $poller_pid $proxy_pid $fleet_pid 2>/dev/null || true; rm -rf "$work"
 
 started_port() { sed -n "s/.* Client server started on :\([0-9]*\)$/\1/p" "$1"; }
 
-fleet_port=$((20000 + RANDOM % 20000))
-mode=per-pod; [ "$pods" -gt 15000 ] && mode=shared
-"$build/tests/podsim/netpol-podsim" --pods "$pods" --port "$fleet_port" --mode $mode \
-  --latency "$latency" --connections-per-pod "$per_pod" \
-  --write-initiate "$work/initiate.json" > "$work/fleet.log" 2>&1 &
-fleet_pid=$!
-for _ in $(seq 1 600); do grep -q "^netpol-podsim:" "$work/fleet.log" && break; sleep 0.05; done
-grep -q "^netpol-podsim:" "$work/fleet.log" || { echo "fleet did not start:"; cat "$work/fleet.log"; exit 1; }
+# Starts a fleet on a random port: sets fleet_pid and fleet_port, writes
+# $work/initiate.json. Above 15,000 pods the pods share one socket.
+start_fleet() {
+  fleet_port=$((20000 + RANDOM % 20000))
+  local mode=per-pod
+  [ "$pods" -gt 15000 ] && mode=shared
+  "$build/tests/podsim/netpol-podsim" --pods "$pods" --port "$fleet_port" --mode $mode \
+    --threads "${FLEET_THREADS:-1}" --latency "$latency" --connections-per-pod "$per_pod" \
+    --write-initiate "$work/initiate.json" > "$work/fleet.log" 2>&1 &
+  fleet_pid=$!
+  for _ in $(seq 1 600); do grep -q "^netpol-podsim:" "$work/fleet.log" && break; sleep 0.05; done
+  grep -q "^netpol-podsim:" "$work/fleet.log" || { echo "fleet did not start:"; cat "$work/fleet.log"; exit 1; }
+}
+stop_fleet() { kill "$fleet_pid"; wait "$fleet_pid" 2>/dev/null || true; fleet_pid=""; }
+
+floor=""
+if [ "${FLOOR:-0}" = 1 ]; then
+  start_fleet
+  floor=$("$build/tests/netpol-bench-floor" --initiate "$work/initiate.json" \
+            --client-port "$fleet_port" --workers "$workers")
+  stop_fleet
+fi
+start_fleet
 "$build/netpol-proxy" --listen 127.0.0.1:0 --client-port "$fleet_port" --workers "$workers" \
   --max-body 1GiB > "$work/proxy.log" 2>&1 &
 proxy_pid=$!
 for _ in $(seq 1 200); do port=$(started_port "$work/proxy.log"); [ -n "$port" ] && break; sleep 0.05; done
 [ -n "$port" ] || { echo "proxy did not start:"; cat "$work/proxy.log"; exit 1; }
 url=http://127.0.0.1:$port
-poll() { while ! curl -s "$url/$1" | grep -q '"result":true'; do sleep 0.01; done; }
+# Phase times come from the proxy's own clock, so this wait can be lazy: a
+# fast curl loop would take CPU from the phase being measured.
+poll() { while ! curl -s "$url/$1" | grep -q '"result":true'; do sleep 0.2; done; }
 
-# Status latency as kube-burner and operators see it, during both phases.
-( while :; do
-    curl -s -o /dev/null -w '%{time_total}\n' "$url/checkConnectionsStatus"
-    curl -s -o /dev/null -w '%{time_total}\n' "$url/status"
-    sleep 0.02
-  done > "$work/status-times.txt" ) &
-poller_pid=$!
+# Status latency as kube-burner and operators see it, during both phases:
+# a new connection per request, both endpoints every 20 ms. STATUS_POLL=0
+# leaves the poller out.
+: > "$work/status-times.txt"
+if [ "${STATUS_POLL:-1}" != 0 ]; then
+  "$build/tests/netpol-status-poller" --port "$port" > "$work/status-times.txt" &
+  poller_pid=$!
+fi
 
-curl -s -o /dev/null --fail -X POST -H 'Content-Type: application/json' \
-  --data-binary @"$work/initiate.json" "$url/initiate"
+# The POST's own time: upload, validation and the hand-over to the coordinator.
+initiate_seconds=$(curl -s -o /dev/null --fail -w '%{time_total}' -X POST \
+  -H 'Content-Type: application/json' --data-binary @"$work/initiate.json" "$url/initiate")
 poll checkConnectionsStatus
 curl -s -o /dev/null --fail "$url/stop"
 poll checkStopStatus
-kill $poller_pid; wait $poller_pid 2>/dev/null || true; poller_pid=""
+if [ -n "$poller_pid" ]; then kill $poller_pid; wait $poller_pid 2>/dev/null || true; poller_pid=""; fi
 transfer=$(curl -s -o "$work/results.json" -w '%{size_download} %{time_total}' "$url/results")
 status=$(curl -s "$url/status")
 field() { echo "$status" | sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" | head -1; }
@@ -49,12 +71,17 @@ rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$proxy_pid/status)
 ticks=$(awk '{print $14 + $15}' /proc/$proxy_pid/stat)
 hz=$(getconf CLK_TCK)
 read -r bytes seconds <<< "$transfer"
-p99=$(sort -n "$work/status-times.txt" | awk '{a[NR]=$1} END {i=int(NR*0.99); if (i<1) i=1; printf "%.2f", a[i]*1000}')
-p50=$(sort -n "$work/status-times.txt" | awk '{a[NR]=$1} END {i=int(NR*0.5); if (i<1) i=1; printf "%.2f", a[i]*1000}')
-polls=$(wc -l < "$work/status-times.txt")
+percentile() {
+  { grep -E '^[0-9.]+$' "$work/status-times.txt" || true; } | sort -n |
+    awk -v q="$1" '{a[NR]=$1} END {if (NR == 0) {print "-"; exit}
+      i=int(NR*q); if (i<1) i=1; printf "%.2f", a[i]}'
+}
+p99=$(percentile 0.99) p50=$(percentile 0.5)
+polls=$(grep -cE '^[0-9.]+$' "$work/status-times.txt" || true)
+failed_polls=$(grep -c '^failed' "$work/status-times.txt" || true)
 init_bytes=$(stat -c %s "$work/initiate.json")
-printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs status_p50=%sms status_p99=%sms polls=%s initiate=%.1fMB collected=%s\n' \
+printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs status_p50=%sms status_p99=%sms polls=%s failed_polls=%s initiate=%.1fMB/%.3fs collected=%s %s\n' \
   "$pods" "$latency" "$workers" "$(field results_entries)" "$(field delivery_seconds)" \
   "$(field collection_seconds)" "$(echo "$bytes / 1048576" | bc -l)" "$seconds" \
-  $((rss_kb / 1024)) "$(echo "$ticks / $hz" | bc -l)" "$p50" "$p99" "$polls" \
-  "$(echo "$init_bytes / 1048576" | bc -l)" "$(field collected)"
+  $((rss_kb / 1024)) "$(echo "$ticks / $hz" | bc -l)" "$p50" "$p99" "$polls" "$failed_polls" \
+  "$(echo "$init_bytes / 1048576" | bc -l)" "$initiate_seconds" "$(field collected)" "$floor"

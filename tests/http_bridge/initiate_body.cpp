@@ -147,3 +147,15 @@ TEST(ip addresses) {
   CHECK(!is_ip_address(" 10.0.0.1"));
   CHECK(!is_ip_address("fe80::1%eth0"));
 }
+
+TEST(strings are re-encoded exactly as the JSON library would write them) {
+  // Plain strings take a fast path; these need escapes or are not ASCII.
+  auto body = std::string{R"({"10.0.0.1":[{"addresses":["a\"b","c\\d"],)"}
+              + R"("ports":[80],"netpol":"tab\there\u0001\u007f é ✓",)"
+              + R"("x\n":"\/"}]})";
+  auto plan = parse_initiate_body(body, 100);
+  REQUIRE(plan);
+  // ordered_json keeps the fields in the order sent, as the proxy does.
+  auto expected = nlohmann::ordered_json::parse(body)["10.0.0.1"].dump();
+  CHECK_EQUAL(plan->pods[0].connections.view(), expected);
+}
