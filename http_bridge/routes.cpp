@@ -16,13 +16,17 @@ namespace netpol {
 
 namespace {
 
-/// One request/reply with the coordinator from an HTTP handler thread.
+/// One request/reply with the coordinator from an HTTP handler thread. Sent
+/// as urgent so a status poll does not queue behind the workers'
+/// replies waiting in its mailbox.
 template <class T, class... Ts>
 caf::expected<T> ask(caf::actor_system& sys, const coordinator_actor& coord,
                      caf::timespan timeout, Ts&&... xs) {
   caf::expected<T> result = make_error(errc::unavailable);
   caf::scoped_actor self{sys};
-  self->request(coord, timeout, std::forward<Ts>(xs)...)
+  self
+    ->template request<caf::message_priority::high>(coord, timeout,
+                                                    std::forward<Ts>(xs)...)
     .receive([&](T& value) { result = std::move(value); },
              [&](caf::error& err) { result = std::move(err); });
   return result;

@@ -70,6 +70,8 @@ TEST(broken JSON fails with the byte offset) {
   CHECK(!validate_results_body("").ok);
   CHECK(!validate_results_body("[] []").ok);
   CHECK(!validate_results_body("[{\"address\":\"\xff\"}]").ok);
+  // nlohmann's parser stops at a NUL and took this; Go's decoder does not.
+  CHECK(!validate_results_body(std::string{"[]\0garbage", 10}).ok);
 }
 
 TEST(RFC 3339 timestamps as Go writes them) {
@@ -92,4 +94,29 @@ TEST(RFC 3339 timestamps as Go writes them) {
   CHECK(!is_rfc3339("2024-10-01T11:18:60Z"));
   CHECK(!is_rfc3339("2024-10-01T11:18:33+24:00"));
   CHECK(!is_rfc3339("2024-10-01t11:18:33z"));
+}
+
+TEST(the scanner reads JSON by the same rules as the JSON library) {
+  MESSAGE("accepted: a byte order mark, escapes, any number form elsewhere");
+  CHECK(validate_results_body("\xEF\xBB\xBF[]").ok);
+  CHECK(validate_results_body(R"([{"x":[1.5e3,-0,true,null,{"y":"\u00e9\ud83d\ude00"}]}])").ok);
+  CHECK(validate_results_body(" [ { \"npname\" : \"caf\xC3\xA9\" } ] \n").ok);
+  MESSAGE("an escaped key is the field it spells");
+  CHECK_EQUAL(validate_results_body(R"([{"\u0070ort":"80"}])").error,
+              "entry 0: field \"port\" must be an integer, got string");
+  MESSAGE("refused: what nlohmann::json refuses too");
+  for (std::string body :
+       {"[{\"x\":01}]", "[-]", "[1.]", "[1e]", "[{\"x\":1e400}]", "[{\"x\":nul}]",
+        "[{\"x\":\"\\ud800\"}]", "[{\"x\":\"\\udc00\"}]", "[{\"x\":\"\\q\"}]",
+        "[{\"x\":\"\xC0\xAF\"}]", "[{\"x\":\"\xED\xA0\x80\"}]",
+        "[{\"x\":\"\xF4\x90\x80\x80\"}]", "[{\"x\":\"a\tb\"}]", "\xEF\xBB[]",
+        "[{\"x\":1,}]", "[{}", "[{\"x\"}]", "[{1:2}]"}) {
+    auto check = validate_results_body(body);
+    CHECK(!check.ok);
+    CHECK_EQUAL(check.error.rfind("invalid JSON at byte", 0), 0u);
+  }
+  MESSAGE("a value nested a million deep is read without recursion");
+  std::string deep = "[{\"x\":" + std::string(1000000, '[')
+                     + std::string(1000000, ']') + "}]";
+  CHECK(validate_results_body(deep).ok);
 }

@@ -12,6 +12,7 @@
 //   DOM keeps only the last value, the validator (like Go's decoder) checks
 //   every occurrence, so it may refuse;
 // - validator not ok => its error text is non-empty;
+// - a raw NUL byte makes the reference refuse (see check_with_dom);
 // - is_rfc3339 agrees with the regex on every string at entry level and on
 //   the raw input.
 #include "actors/results_body.hpp"
@@ -139,6 +140,11 @@ reference check_with_dom(std::string_view body) {
   };
   json doc = json::parse(body.begin(), body.end(), on_event, false);
   if (doc.is_discarded())
+    return ref;
+  // nlohmann stops reading at a NUL byte, so it accepts "[]\0anything";
+  // Go's decoder refuses any raw NUL (outside strings it is no JSON, inside
+  // one an unescaped control character), and so must the validator.
+  if (body.find('\0') != std::string_view::npos)
     return ref;
   ref.parsed = true;
   if (!doc.is_array())
