@@ -60,9 +60,11 @@ soak: build
 	$(BUILD_DIR)/tests/lab/netpol-lab --rounds $(SOAK_ROUNDS) --out $(BUILD_DIR)/soak \
 	  --proxy $(BUILD_DIR)/netpol-proxy tests/lab/scenarios/soak.json
 
-# The performance cases (docs/performance.md); BENCH=quick skips the scale run.
+# The performance cases (docs/performance.md); BENCH=quick skips the scale run,
+# REPEAT=n runs each case n times and reports medians.
+REPEAT ?= 1
 bench: build
-	tests/bench/bench.sh $(BUILD_DIR) $(BENCH)
+	REPEAT=$(REPEAT) tests/bench/bench.sh $(BUILD_DIR) $(BENCH)
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan

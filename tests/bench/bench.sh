@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
 # make bench: the performance cases of docs/performance.md as one table.
 # Usage: bench.sh BUILD_DIR [quick]   (quick: the first four cases)
-# Each case is one round_bench.sh run; its raw line is printed as it ends, the
-# table at the end. The fleet runs two event loops (FLEET_THREADS overrides).
+# Each case is REPEAT (default 1) round_bench.sh runs; each raw line is
+# printed as it ends, the table at the end, with each figure the median over
+# the runs (these machines are noisy). The fleet runs two event loops
+# (FLEET_THREADS overrides).
 set -euo pipefail
 build=$1
 here=$(dirname "$0")
 export FLEET_THREADS=${FLEET_THREADS:-2}
+repeat=${REPEAT:-1}
 lines=$(mktemp)
 trap 'rm -f "$lines"' EXIT
 
+case_number=0
 run() { # FLOOR PODS LATENCY RESULTS_PER_POD WORKERS
   local floor=$1; shift
-  echo "== $*" >&2
-  FLOOR=$floor "$here/round_bench.sh" "$build" "$@" | tee -a "$lines" >&2
+  case_number=$((case_number + 1))
+  for i in $(seq 1 "$repeat"); do
+    echo "== case $case_number: $* (run $i of $repeat)" >&2
+    FLOOR=$floor "$here/round_bench.sh" "$build" "$@" |
+      sed "s/^/case=$case_number /" | tee -a "$lines" >&2
+  done
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo)," \
      "$(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1), Linux $(uname -r)," \
-     "fleet threads $FLEET_THREADS"
+     "fleet threads $FLEET_THREADS, median of $repeat run(s) per case"
 # 1. Latency-bound: no proxy beats N x L / W; the floor is the same calls
 #    from plain threads on this machine.
 run 1 2000 20ms 20 20
@@ -31,8 +39,9 @@ if [ "${2:-}" != quick ]; then
   for pods in 1000 5000 20000 75000; do run 0 $pods 0ms 20 20; done
 fi
 
-# The table: ratios to the limit (N x L / W) and to the floor, and the peak
-# RSS against the memory bound 1.3 x (results + /initiate) + 40 MB.
+# The table: ratios to the limit (N x L / W) and to the floor, the peak RSS
+# against the memory bound 1.3 x (results + /initiate) + 40 MB, and the
+# proxy's CPU seconds: whole run (delivery incl. /initiate / collection).
 awk '
 function get(line, key,   m) {
   if (match(line, " " key "=[^ ]*")) {
@@ -43,23 +52,45 @@ function get(line, key,   m) {
   return ""
 }
 function ratio(x, y) { return (y == "" || y + 0 == 0) ? "-" : sprintf("%.2f", x / y) }
-BEGIN {
-  print "| pods x results | L | W | deliver | collect | limit | ratio d/c | floor d/c | vs floor d/c | /results | RSS / bound | CPU | status p99 |"
-  print "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+# Median of the values stored under v[c, key, 1..n[c]].
+function median(c, key,   i, j, k, t, a, count) {
+  count = 0
+  for (i = 1; i <= n[c]; i++) if (v[c, key, i] != "") a[++count] = v[c, key, i] + 0
+  if (count == 0) return ""
+  for (i = 2; i <= count; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+  k = int((count + 1) / 2)
+  return (count % 2) ? a[k] : (a[k] + a[k + 1]) / 2
 }
 {
   line = " " $0
-  pods = get(line, "pods"); lat = get(line, "latency"); w = get(line, "workers")
-  per_pod = get(line, "entries") / pods
-  d = get(line, "deliver"); c = get(line, "collect")
+  c = get(line, "case")
+  if (!(c in n)) order[++cases] = c
+  i = ++n[c]
   split(get(line, "results"), r, "/"); sub(/s$/, "", r[2])
-  l = lat / 1000 * pods / w
-  fd = get(line, "floor_deliver"); fc = get(line, "floor_collect")
-  bound = 1.3 * (r[1] + get(line, "initiate")) + 40
-  printf "| %d x %d | %s ms | %d | %.2f s | %.2f s | %s | %s / %s | %s | %s / %s | %.2f s (%.0f MB) | %d / %.0f MB | %.2f s | %s ms |\n",
-    pods, per_pod, lat, w, d, c, (l > 0 ? sprintf("%.2f s", l) : "-"),
-    ratio(d, l > 0 ? l : ""), ratio(c, l > 0 ? l : ""),
-    (fd == "" ? "-" : sprintf("%.2f / %.2f s", fd, fc)),
-    ratio(d, fd), ratio(c, fc), r[2], r[1], get(line, "rss"), bound,
-    get(line, "cpu"), get(line, "status_p99")
+  v[c, "results_mb", i] = r[1]; v[c, "results_s", i] = r[2]
+  split(get(line, "initiate"), q, "/")
+  v[c, "initiate_mb", i] = q[1]
+  for (k = 1; k <= nkeys; k++) v[c, keys[k], i] = get(line, keys[k])
+}
+BEGIN {
+  nkeys = split("pods latency workers entries deliver collect rss cpu cpu_deliver cpu_collect status_p99 floor_deliver floor_collect", keys, " ")
+  print "| pods x results | L | W | deliver | collect | limit | ratio d/c | floor d/c | vs floor d/c | /results | RSS / bound | CPU all (d/c) | status p99 |"
+  print "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+}
+END {
+  for (x = 1; x <= cases; x++) {
+    c = order[x]
+    pods = median(c, "pods"); lat = median(c, "latency"); w = median(c, "workers")
+    d = median(c, "deliver"); cl = median(c, "collect")
+    fd = median(c, "floor_deliver"); fc = median(c, "floor_collect")
+    l = lat / 1000 * pods / w
+    bound = 1.3 * (median(c, "results_mb") + median(c, "initiate_mb")) + 40
+    printf "| %d x %d | %s ms | %d | %.2f s | %.2f s | %s | %s / %s | %s | %s / %s | %.2f s (%.0f MB) | %d / %.0f MB | %.2f s (%.2f / %.2f) | %.2f ms |\n",
+      pods, median(c, "entries") / pods, lat, w, d, cl, (l > 0 ? sprintf("%.2f s", l) : "-"),
+      ratio(d, l > 0 ? l : ""), ratio(cl, l > 0 ? l : ""),
+      (fd == "" ? "-" : sprintf("%.2f / %.2f s", fd, fc)),
+      ratio(d, fd), ratio(cl, fc), median(c, "results_s"), median(c, "results_mb"),
+      median(c, "rss"), bound, median(c, "cpu"), median(c, "cpu_deliver"),
+      median(c, "cpu_collect"), median(c, "status_p99")
+  }
 }' "$lines"

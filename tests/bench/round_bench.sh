@@ -57,19 +57,24 @@ if [ "${STATUS_POLL:-1}" != 0 ]; then
   poller_pid=$!
 fi
 
+# The proxy's CPU seconds so far (user + system).
+hz=$(getconf CLK_TCK)
+cpu_now() { awk -v hz="$hz" '{printf "%.2f", ($14 + $15) / hz}' /proc/$proxy_pid/stat; }
+cpu_start=$(cpu_now)
 # The POST's own time: upload, validation and the hand-over to the coordinator.
 initiate_seconds=$(curl -s -o /dev/null --fail -w '%{time_total}' -X POST \
   -H 'Content-Type: application/json' --data-binary @"$work/initiate.json" "$url/initiate")
 poll checkConnectionsStatus
+cpu_delivered=$(cpu_now)
 curl -s -o /dev/null --fail "$url/stop"
 poll checkStopStatus
+cpu_collected=$(cpu_now)
 if [ -n "$poller_pid" ]; then kill $poller_pid; wait $poller_pid 2>/dev/null || true; poller_pid=""; fi
 transfer=$(curl -s -o "$work/results.json" -w '%{size_download} %{time_total}' "$url/results")
 status=$(curl -s "$url/status")
 field() { echo "$status" | sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" | head -1; }
 rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$proxy_pid/status)
 ticks=$(awk '{print $14 + $15}' /proc/$proxy_pid/stat)
-hz=$(getconf CLK_TCK)
 read -r bytes seconds <<< "$transfer"
 percentile() {
   { grep -E '^[0-9.]+$' "$work/status-times.txt" || true; } | sort -n |
@@ -80,8 +85,9 @@ p99=$(percentile 0.99) p50=$(percentile 0.5)
 polls=$(grep -cE '^[0-9.]+$' "$work/status-times.txt" || true)
 failed_polls=$(grep -c '^failed' "$work/status-times.txt" || true)
 init_bytes=$(stat -c %s "$work/initiate.json")
-printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs status_p50=%sms status_p99=%sms polls=%s failed_polls=%s initiate=%.1fMB/%.3fs collected=%s %s\n' \
+printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs cpu_deliver=%.2fs cpu_collect=%.2fs status_p50=%sms status_p99=%sms polls=%s failed_polls=%s initiate=%.1fMB/%.3fs collected=%s %s\n' \
   "$pods" "$latency" "$workers" "$(field results_entries)" "$(field delivery_seconds)" \
   "$(field collection_seconds)" "$(echo "$bytes / 1048576" | bc -l)" "$seconds" \
-  $((rss_kb / 1024)) "$(echo "$ticks / $hz" | bc -l)" "$p50" "$p99" "$polls" "$failed_polls" \
+  $((rss_kb / 1024)) "$(echo "$ticks / $hz" | bc -l)" \
+  "$(echo "$cpu_delivered - $cpu_start" | bc -l)" "$(echo "$cpu_collected - $cpu_delivered" | bc -l)" "$p50" "$p99" "$polls" "$failed_polls" \
   "$(echo "$init_bytes / 1048576" | bc -l)" "$initiate_seconds" "$(field collected)" "$floor"
