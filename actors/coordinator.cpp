@@ -157,6 +157,9 @@ void queue_collection(coordinator_state& st, uint32_t index) {
 void end_delivery(coordinator_state& st, pod_record& pod, pod_state outcome) {
   set_state(st, pod, outcome);
   pod.delivery_outcome = outcome;
+  // The list is never sent again: freeing it now leaves room for the
+  // results, so a round's peak holds one of the two, not both.
+  pod.connections = {};
   switch (outcome) {
     case pod_state::delivered:
       ++st.delivered;

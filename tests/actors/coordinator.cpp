@@ -187,6 +187,9 @@ TEST(a round delivers each pod its list and collects its results) {
   expect((pod_outcome), from(spawned[0]).to(coord));
   CHECK_EQUAL(count(pod_state::delivered), 1u);
   CHECK_EQUAL(state().current, phase::delivering);
+  MESSAGE("its list, never sent again, is released; the other pod's is kept");
+  CHECK_EQUAL(state().pods[0].connections.size(), 0u);
+  CHECK_EQUAL(state().pods[1].connections.view(), conns2.view());
   MESSAGE("the second pod answers 200: delivery is done");
   expect((pod_outcome), from(spawned[1]).to(coord));
   CHECK_EQUAL(count(pod_state::delivered), 2u);
@@ -378,10 +381,13 @@ TEST(a pod out of retries fails and the round still finishes) {
   advance_time(100ms);
   consume_messages();
   CHECK_EQUAL(state().current, phase::delivering);
+  MESSAGE("a pod waiting to retry keeps its list");
+  CHECK_NOT_EQUAL(pod("10.0.0.2").connections.size(), 0u);
   advance_time(200ms);
   consume_messages();
   MESSAGE("three attempts (retries = 2), then failed; no fourth call");
   CHECK_EQUAL(pod("10.0.0.2").state, pod_state::failed);
+  CHECK_EQUAL(pod("10.0.0.2").connections.size(), 0u);
   CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 3u);
   CHECK_EQUAL(state().current, phase::delivered);
   advance_time(10s);
