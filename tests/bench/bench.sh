@@ -71,6 +71,8 @@ function median(c, key,   i, j, k, t, a, count) {
   split(get(line, "initiate"), q, "/")
   v[c, "initiate_mb", i] = q[1]
   for (k = 1; k <= nkeys; k++) v[c, keys[k], i] = get(line, keys[k])
+  # A run that did not collect every pod measured something else.
+  if (get(line, "collected") != get(line, "pods")) lost[c]++
 }
 BEGIN {
   nkeys = split("pods latency workers entries deliver collect rss cpu cpu_deliver cpu_collect status_p99 floor_deliver floor_collect", keys, " ")
@@ -85,8 +87,9 @@ END {
     fd = median(c, "floor_deliver"); fc = median(c, "floor_collect")
     l = lat / 1000 * pods / w
     bound = 1.3 * (median(c, "results_mb") + median(c, "initiate_mb")) + 40
-    printf "| %d x %d | %s ms | %d | %.2f s | %.2f s | %s | %s / %s | %s | %s / %s | %.2f s (%.0f MB) | %d / %.0f MB | %.2f s (%.2f / %.2f) | %.2f ms |\n",
-      pods, median(c, "entries") / pods, lat, w, d, cl, (l > 0 ? sprintf("%.2f s", l) : "-"),
+    if (c in lost) printf "WARNING: case %s: %d of %d runs did not collect every pod\n", c, lost[c], n[c] > "/dev/stderr"
+    printf "| %d x %d%s | %s ms | %d | %.2f s | %.2f s | %s | %s / %s | %s | %s / %s | %.2f s (%.0f MB) | %d / %.0f MB | %.2f s (%.2f / %.2f) | %.2f ms |\n",
+      pods, median(c, "entries") / pods, (c in lost ? " (runs lost pods!)" : ""), lat, w, d, cl, (l > 0 ? sprintf("%.2f s", l) : "-"),
       ratio(d, l > 0 ? l : ""), ratio(cl, l > 0 ? l : ""),
       (fd == "" ? "-" : sprintf("%.2f / %.2f s", fd, fc)),
       ratio(d, fd), ratio(cl, fc), median(c, "results_s"), median(c, "results_mb"),

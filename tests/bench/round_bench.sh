@@ -3,7 +3,8 @@
 # Usage: round_bench.sh BUILD_DIR PODS LATENCY [RESULTS_PER_POD] [WORKERS]
 # Environment: FLEET_THREADS (fleet event loops, default 1), FLOOR=1 (first
 # time the same calls from plain threads, netpol-bench-floor, on a fresh
-# fleet), STATUS_POLL=0 (no status poller).
+# fleet), STATUS_POLL=0 (no status poller), KEEP_LOGS=DIR (copy the proxy
+# and fleet logs and the status times there).
 # Prints one line of key=value: phase times as the proxy measured them, the
 # /results transfer, status-poll latency percentiles during both phases, the
 # proxy's peak RSS and CPU seconds, and the bytes of the /initiate body.
@@ -11,22 +12,40 @@ set -euo pipefail
 build=$1 pods=$2 latency=$3 per_pod=${4:-20} workers=${5:-20}
 work=$(mktemp -d)
 proxy_pid="" fleet_pid="" poller_pid=""
-trap 'kill $poller_pid $proxy_pid $fleet_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+keep_logs() {
+  [ -n "${KEEP_LOGS:-}" ] || return 0
+  mkdir -p "$KEEP_LOGS" && cp "$work"/*.log "$work"/status-times.txt "$KEEP_LOGS"/ 2>/dev/null || true
+}
+trap 'kill $poller_pid $proxy_pid $fleet_pid 2>/dev/null || true; keep_logs; rm -rf "$work"' EXIT
 
 started_port() { sed -n "s/.* Client server started on :\([0-9]*\)$/\1/p" "$1"; }
 
 # Starts a fleet on a random port: sets fleet_pid and fleet_port, writes
-# $work/initiate.json. Above 15,000 pods the pods share one socket.
+# $work/initiate.json. Above 15,000 pods the pods share one socket. Ports
+# are drawn below the kernel's ephemeral range, whose ports the previous
+# runs' connections may still hold in TIME_WAIT; a fleet that cannot bind
+# is retried on another port.
 start_fleet() {
-  fleet_port=$((20000 + RANDOM % 20000))
-  local mode=per-pod
+  local mode=per-pod low attempt
   [ "$pods" -gt 15000 ] && mode=shared
-  "$build/tests/podsim/netpol-podsim" --pods "$pods" --port "$fleet_port" --mode $mode \
-    --threads "${FLEET_THREADS:-1}" --latency "$latency" --connections-per-pod "$per_pod" \
-    --write-initiate "$work/initiate.json" > "$work/fleet.log" 2>&1 &
-  fleet_pid=$!
-  for _ in $(seq 1 600); do grep -q "^netpol-podsim:" "$work/fleet.log" && break; sleep 0.05; done
-  grep -q "^netpol-podsim:" "$work/fleet.log" || { echo "fleet did not start:"; cat "$work/fleet.log"; exit 1; }
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+  for attempt in 1 2 3 4 5; do
+    fleet_port=$((10000 + RANDOM % (low - 10000)))
+    "$build/tests/podsim/netpol-podsim" --pods "$pods" --port "$fleet_port" --mode $mode \
+      --threads "${FLEET_THREADS:-1}" --latency "$latency" --connections-per-pod "$per_pod" \
+      --write-initiate "$work/initiate.json" > "$work/fleet.log" 2>&1 &
+    fleet_pid=$!
+    for _ in $(seq 1 600); do
+      grep -q "^netpol-podsim: .* pods on " "$work/fleet.log" && return 0
+      kill -0 "$fleet_pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    echo "fleet did not start on port $fleet_port (attempt $attempt): $(cat "$work/fleet.log")" >&2
+    kill "$fleet_pid" 2>/dev/null || true
+    wait "$fleet_pid" 2>/dev/null || true
+  done
+  echo "fleet did not start"
+  exit 1
 }
 stop_fleet() { kill "$fleet_pid"; wait "$fleet_pid" 2>/dev/null || true; fleet_pid=""; }
 
