@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <tuple>
 
@@ -67,12 +68,6 @@ pod_detail make_detail(const pod_record& pod) {
   result.collected_after = pod.collected_after;
   result.results_entries = pod.results_entries;
   return result;
-}
-
-bool has_problem(const pod_record& pod) {
-  return pod.delivery_outcome == pod_state::unconfirmed
-         || pod.delivery_outcome == pod_state::failed
-         || pod.state == pod_state::collect_failed;
 }
 
 std::string describe(const pod_outcome& out) {
@@ -154,7 +149,19 @@ void queue_collection(coordinator_state& st, uint32_t index) {
   st.ready.push_back(index);
 }
 
-void end_delivery(coordinator_state& st, pod_record& pod, pod_state outcome) {
+/// Remembers a pod that failed or is unconfirmed, once, for /status.
+void note_problem(coordinator_state& st, uint32_t index) {
+  auto& pod = st.pods[index];
+  if (pod.listed_as_problem)
+    return;
+  pod.listed_as_problem = true;
+  st.problem_pods.push_back(index);
+}
+
+void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome) {
+  auto& pod = st.pods[index];
+  if (outcome != pod_state::delivered)
+    note_problem(st, index);
   set_state(st, pod, outcome);
   pod.delivery_outcome = outcome;
   // The list is never sent again: freeing it now leaves room for the
@@ -176,7 +183,7 @@ void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
   auto& st = self->state;
   auto& pod = st.pods[index];
   if (out.status == call_status::ok) {
-    end_delivery(st, pod, pod_state::delivered);
+    end_delivery(st, index, pod_state::delivered);
     pod.delivered_after = self->clock().now() - st.started_at;
     spdlog::info("Connections sent to {} successfully",
                  pod_url(pod.ip, st.settings.client_port, "/check"));
@@ -191,12 +198,12 @@ void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
         && !st.stop_requested) {
       schedule_retry(self, index, pod_state::queued, pod.delivery_attempts);
     } else if (pod.delivery_timed_out) {
-      end_delivery(st, pod, pod_state::unconfirmed);
+      end_delivery(st, index, pod_state::unconfirmed);
       spdlog::warn("Pod {}: delivery unconfirmed after {} attempts, it may "
                    "hold the connections (last error: {})",
                    pod.ip, pod.delivery_attempts, pod.delivery_error);
     } else {
-      end_delivery(st, pod, pod_state::failed);
+      end_delivery(st, index, pod_state::failed);
       spdlog::error("Pod {}: delivery failed after {} attempts: {}", pod.ip,
                     pod.delivery_attempts, pod.delivery_error);
     }
@@ -229,6 +236,7 @@ void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
     return;
   }
   set_state(st, pod, pod_state::collect_failed);
+  note_problem(st, index);
   spdlog::error("Pod {}: collecting results failed after {} attempts: {}",
                 pod.ip, pod.collection_attempts, pod.collection_error);
 }
@@ -361,6 +369,7 @@ void start_round(self_pointer self, round_plan& plan) {
   st.pods.clear();
   st.pods.reserve(plan.pods.size());
   st.ready.clear();
+  st.problem_pods.clear();
   st.counts.fill(0);
   st.in_backoff = 0;
   st.delivered = st.unconfirmed = st.delivery_failed = 0;
@@ -421,7 +430,7 @@ caf::result<round_status> stop_round(self_pointer self) {
         pod.delivery_error = "round stopped before delivery";
       else
         pod.delivery_error += "; round stopped before the next attempt";
-      end_delivery(st, pod,
+      end_delivery(st, index,
                    pod.delivery_timed_out ? pod_state::unconfirmed
                                           : pod_state::failed);
     }
@@ -473,12 +482,16 @@ round_report make_report(self_pointer self, bool all_pods) {
   result.worker_restarts = st.worker_restarts;
   result.results_bytes = st.results_bytes;
   result.results_entries = st.results_entries;
-  for (auto& pod : st.pods) {
-    if (has_problem(pod))
-      result.problems.push_back(make_detail(pod));
-    if (all_pods)
+  // From the list kept as pods fail, not a scan of every pod: status polls
+  // stay cheap in rounds of tens of thousands of pods.
+  result.problems_total = static_cast<uint32_t>(st.problem_pods.size());
+  auto listed = all_pods ? st.problem_pods.size()
+                         : std::min(st.problem_pods.size(), max_listed_problems);
+  for (size_t i = 0; i < listed; ++i)
+    result.problems.push_back(make_detail(st.pods[st.problem_pods[i]]));
+  if (all_pods)
+    for (auto& pod : st.pods)
       result.pods.push_back(make_detail(pod));
-  }
   return result;
 }
 

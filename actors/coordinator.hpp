@@ -13,6 +13,11 @@
 
 namespace netpol {
 
+/// `/status` lists at most this many problem pods (and counts them all):
+/// when every pod of a 75,000-pod round fails, a full list would make each
+/// status poll a 15 MB answer. `?pods=1` lists every pod.
+constexpr size_t max_listed_problems = 100;
+
 /// Spawns one pod worker: detached with the real client in production,
 /// scheduled with a simulated client in tests.
 using worker_factory = std::function<pod_worker_actor(caf::actor_system&)>;
@@ -28,6 +33,7 @@ struct pod_record {
   uint32_t collection_attempts = 0;
   bool awaiting_retry = false;     // a retry timer is pending
   bool delivery_timed_out = false; // the pod may hold the list after all
+  bool listed_as_problem = false;  // in coordinator_state::problem_pods
   std::string delivery_error;
   std::string collection_error;
   caf::timespan delivered_after{0};
@@ -63,6 +69,7 @@ struct coordinator_state {
   std::vector<pod_record> pods;
   std::array<uint32_t, pod_state_count> counts{};
   std::deque<uint32_t> ready; // pods whose next call can start now
+  std::vector<uint32_t> problem_pods; // failed or unconfirmed, in that order
   uint32_t in_backoff = 0;
   uint32_t delivered = 0;
   uint32_t unconfirmed = 0;

@@ -86,6 +86,7 @@ std::string report_json(const round_report& report) {
   j["worker_restarts"] = report.worker_restarts;
   j["results_entries"] = report.results_entries;
   j["results_bytes"] = report.results_bytes;
+  j["problems_total"] = report.problems_total;
   auto problems = ordered_json::array();
   for (auto& pod : report.problems)
     problems.push_back(detail_json(pod));

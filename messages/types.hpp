@@ -233,7 +233,8 @@ struct round_report {
   uint64_t worker_restarts = 0;         // since the proxy started
   uint64_t results_bytes = 0;
   uint64_t results_entries = 0;
-  std::vector<pod_detail> problems; // pods not delivered or not collected
+  uint32_t problems_total = 0;      // pods not delivered or not collected
+  std::vector<pod_detail> problems; // the first of them (all with `pods`)
   std::vector<pod_detail> pods;     // every pod, only when asked for
 };
 
@@ -241,8 +242,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, round_report& x) {
   return f(caf::meta::type_name("round_report"), x.status, x.started_unix_ms,
            x.delivery_duration, x.collection_duration, x.calls, x.retries,
-           x.worker_restarts, x.results_bytes, x.results_entries, x.problems,
-           x.pods);
+           x.worker_restarts, x.results_bytes, x.results_entries,
+           x.problems_total, x.problems, x.pods);
 }
 
 /// One collected pod's results, shared with the bridge for streaming.

@@ -400,6 +400,34 @@ TEST(a pod out of retries fails and the round still finishes) {
   CHECK_EQUAL(report.problems[0].delivery_attempts, 3u);
 }
 
+TEST(status lists the first problem pods and counts them all) {
+  start(4);
+  auto count = max_listed_problems + 5;
+  for (auto& ip : ips(count))
+    pods->script(ip, stage::delivery, {sim_answer::http_400});
+  pods->script("10.0.0.1", stage::collection, {sim_answer::http_400});
+  initiate(count);
+  CHECK_EQUAL(state().current, phase::delivered);
+  MESSAGE("every pod failed; a status lists the first ones, counts them all");
+  auto report = ask<round_report>(report_atom_v, false);
+  CHECK_EQUAL(report.problems_total, count);
+  CHECK_EQUAL(report.problems.size(), max_listed_problems);
+  MESSAGE("asked for every pod, it lists every problem too");
+  auto full = ask<round_report>(report_atom_v, true);
+  CHECK_EQUAL(full.problems.size(), count);
+  CHECK_EQUAL(full.pods.size(), count);
+  MESSAGE("a pod that then fails collection too is still one problem");
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collect_failed);
+  auto after = ask<round_report>(report_atom_v, true);
+  CHECK_EQUAL(after.problems_total, count);
+  CHECK_EQUAL(after.problems.size(), count);
+  MESSAGE("a new round starts with none");
+  initiate(1);
+  CHECK_EQUAL(ask<round_report>(report_atom_v, false).problems_total, 0u);
+}
+
 TEST(a delivery that ended in a timeout is unconfirmed and still collected) {
   start(2);
   pods->script("10.0.0.1", stage::delivery,

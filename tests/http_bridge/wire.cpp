@@ -84,6 +84,8 @@ TEST(status reports survive error texts that are not UTF-8) {
   pod.ip = "10.0.0.1";
   pod.collection_error = "bad results body: last read: '\"caf\xe9'";
   report.problems.push_back(pod);
+  report.problems_total = 250; // more than are listed
   auto j = nlohmann::json::parse(report_json(report));
   CHECK_EQUAL(j["problems"][0]["pod"], "10.0.0.1");
+  CHECK_EQUAL(j["problems_total"], 250);
 }
