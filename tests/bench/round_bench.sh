@@ -93,7 +93,7 @@ transfer=$(curl -s -o "$work/results.json" -w '%{size_download} %{time_total}' "
 status=$(curl -s "$url/status")
 field() { echo "$status" | sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" | head -1; }
 rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$proxy_pid/status)
-ticks=$(awk '{print $14 + $15}' /proc/$proxy_pid/stat)
+cpu_total=$(cpu_now)
 read -r bytes seconds <<< "$transfer"
 percentile() {
   { grep -E '^[0-9.]+$' "$work/status-times.txt" || true; } | sort -n |
@@ -107,6 +107,6 @@ init_bytes=$(stat -c %s "$work/initiate.json")
 printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs cpu_deliver=%.2fs cpu_collect=%.2fs status_p50=%sms status_p99=%sms polls=%s failed_polls=%s initiate=%.1fMB/%.3fs collected=%s %s\n' \
   "$pods" "$latency" "$workers" "$(field results_entries)" "$(field delivery_seconds)" \
   "$(field collection_seconds)" "$(echo "$bytes / 1048576" | bc -l)" "$seconds" \
-  $((rss_kb / 1024)) "$(echo "$ticks / $hz" | bc -l)" \
+  $((rss_kb / 1024)) "$cpu_total" \
   "$(echo "$cpu_delivered - $cpu_start" | bc -l)" "$(echo "$cpu_collected - $cpu_delivered" | bc -l)" "$p50" "$p99" "$polls" "$failed_polls" \
   "$(echo "$init_bytes / 1048576" | bc -l)" "$initiate_seconds" "$(field collected)" "$floor"
