@@ -1,6 +1,6 @@
 #include "actors/coordinator.hpp"
 
-#include "actors/http_pod_client.hpp"
+#include "actors/pod_client.hpp"
 #include "messages/error.hpp"
 
 #include <caf/all.hpp>
@@ -179,6 +179,19 @@ void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome) {
   }
 }
 
+/// Whether a failed /check may be sent again: only when it provably never
+/// reached the pod (protocol.md §7: the real client takes /check once, and a
+/// second one can duplicate its tests), or the pod answered 5xx.
+enum class after_failed_check { retry, give_up, unconfirmed };
+
+after_failed_check classify_failed_check(const pod_outcome& out) {
+  if (out.status == call_status::http_error)
+    return out.http_status >= 500 ? after_failed_check::retry
+                                  : after_failed_check::give_up;
+  return out.request_sent ? after_failed_check::unconfirmed
+                          : after_failed_check::retry;
+}
+
 void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
   auto& st = self->state;
   auto& pod = st.pods[index];
@@ -189,19 +202,17 @@ void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
                  pod_url(pod.ip, st.settings.client_port, "/check"));
   } else {
     pod.delivery_error = describe(out);
-    if (out.status == call_status::timeout)
-      pod.delivery_timed_out = true;
-    // A 4xx means the pod rejected the list itself: asking again won't help.
-    bool retryable = out.status != call_status::http_error
-                     || out.http_status >= 500;
-    if (retryable && pod.delivery_attempts < st.settings.max_attempts()
-        && !st.stop_requested) {
-      schedule_retry(self, index, pod_state::queued, pod.delivery_attempts);
-    } else if (pod.delivery_timed_out) {
+    auto next = classify_failed_check(out);
+    if (next == after_failed_check::unconfirmed) {
       end_delivery(st, index, pod_state::unconfirmed);
-      spdlog::warn("Pod {}: delivery unconfirmed after {} attempts, it may "
-                   "hold the connections (last error: {})",
+      spdlog::warn("Pod {}: delivery unconfirmed after attempt {}: the "
+                   "request was sent but not answered ({}); it may hold the "
+                   "connections and is not sent them again",
                    pod.ip, pod.delivery_attempts, pod.delivery_error);
+    } else if (next == after_failed_check::retry
+               && pod.delivery_attempts < st.settings.max_attempts()
+               && !st.stop_requested) {
+      schedule_retry(self, index, pod_state::queued, pod.delivery_attempts);
     } else {
       end_delivery(st, index, pod_state::failed);
       spdlog::error("Pod {}: delivery failed after {} attempts: {}", pod.ip,
@@ -283,29 +294,34 @@ void job_done(self_pointer self, caf::actor_id worker, pod_outcome& out) {
 }
 
 /// The worker died with a call in flight, or never answered: count the call
-/// as a failed attempt and put a fresh worker in its place.
+/// as a failed attempt and put a fresh worker in its place. Called from the
+/// request's error handler only: every request ends in an answer or an error
+/// (at the latest at its deadline), so the DOWN message of a busy worker is
+/// left to it.
 void worker_lost(self_pointer self, caf::actor_id worker,
                  const caf::error& reason) {
   auto& st = self->state;
   auto i = st.busy.find(worker);
   if (i == st.busy.end())
-    return; // the request error and the DOWN message both report a crash
+    return;
   auto job = std::move(i->second);
   st.busy.erase(i);
   pod_outcome out;
-  if (reason == caf::sec::request_timeout) {
-    // Stuck in a call its own timeouts should have ended: retire it.
+  if (reason == caf::sec::request_receiver_down) {
+    // Gone before it read the job: the call was never made.
+    out.status = call_status::worker_crashed;
+    out.detail = "worker died before the call";
+  } else if (reason == caf::sec::request_timeout) {
+    // Stuck in a call its own deadline should have ended: retire it.
     self->demonitor(job.handle.address());
     self->send_exit(job.handle, caf::exit_reason::kill);
     out.status = call_status::timeout;
+    out.request_sent = true; // nobody knows how far it got
     out.detail = "worker gave no answer within "
-                 + std::to_string(std::chrono::duration_cast<
-                                    std::chrono::milliseconds>(
-                                    st.settings.worker_deadline())
-                                    .count())
-                 + "ms";
+                 + describe_duration(st.settings.worker_deadline());
   } else {
     out.status = call_status::worker_crashed;
+    out.request_sent = true; // it died during the call: maybe after sending
     out.detail = "worker died: " + self->system().render(reason);
   }
   ++st.worker_restarts;
@@ -430,9 +446,7 @@ caf::result<round_status> stop_round(self_pointer self) {
         pod.delivery_error = "round stopped before delivery";
       else
         pod.delivery_error += "; round stopped before the next attempt";
-      end_delivery(st, index,
-                   pod.delivery_timed_out ? pod_state::unconfirmed
-                                          : pod_state::failed);
+      end_delivery(st, index, pod_state::failed);
     }
     if (is_delivery_terminal(pod.state))
       queue_collection(st, index);
@@ -508,10 +522,8 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto id = msg.source.id();
-    if (st.busy.count(id) > 0) {
-      worker_lost(self, id, msg.reason);
-      return;
-    }
+    if (st.busy.count(id) > 0)
+      return; // its request's error settles the call (worker_lost)
     for (auto i = st.idle.begin(); i != st.idle.end(); ++i) {
       if ((*i)->id() == id) {
         st.idle.erase(i);

@@ -31,9 +31,8 @@ struct pod_record {
   pod_state delivery_outcome = pod_state::queued;
   uint32_t delivery_attempts = 0;
   uint32_t collection_attempts = 0;
-  bool awaiting_retry = false;     // a retry timer is pending
-  bool delivery_timed_out = false; // the pod may hold the list after all
-  bool listed_as_problem = false;  // in coordinator_state::problem_pods
+  bool awaiting_retry = false;    // a retry timer is pending
+  bool listed_as_problem = false; // in coordinator_state::problem_pods
   std::string delivery_error;
   std::string collection_error;
   caf::timespan delivered_after{0};

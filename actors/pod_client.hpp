@@ -1,10 +1,13 @@
 // The seam between the actors and the network: one blocking call to one pod.
-// http_pod_client talks HTTP; simulated_pod_client (tests) answers from a
+// curl_pod_client talks HTTP; simulated_pod_client (tests) answers from a
 // script, so every fault is reproducible without a socket.
 #pragma once
 
 #include "messages/types.hpp"
 
+#include <caf/timespan.hpp>
+
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,5 +28,11 @@ public:
 };
 
 using pod_client_ptr = std::shared_ptr<pod_client>;
+
+/// `http://10.0.0.1:9001/check`, brackets around IPv6 hosts.
+std::string pod_url(const std::string& ip, uint16_t port, std::string_view path);
+
+/// `10s`, `1500ms`: a timeout as error texts show it.
+std::string describe_duration(caf::timespan x);
 
 } // namespace netpol

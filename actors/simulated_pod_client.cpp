@@ -51,6 +51,10 @@ pod_outcome simulated_pod_client::answer(const std::string& ip, stage kind,
     i->second.pop_front();
   }
   pod_outcome out;
+  // Every answer but these came after the whole request was written.
+  out.request_sent = next != sim_answer::refused
+                     && next != sim_answer::connect_timeout
+                     && next != sim_answer::send_reset;
   switch (next) {
     case sim_answer::ok:
       out.status = call_status::ok;
@@ -64,13 +68,25 @@ pod_outcome simulated_pod_client::answer(const std::string& ip, stage kind,
       out.status = call_status::refused;
       out.detail = "connection refused or unreachable";
       break;
+    case sim_answer::connect_timeout:
+      out.status = call_status::timeout;
+      out.detail = "no connection within 3s";
+      break;
+    case sim_answer::send_reset:
+      out.status = call_status::reset;
+      out.detail = "connection reset while sending";
+      break;
     case sim_answer::reset:
       out.status = call_status::reset;
       out.detail = "connection closed before an answer";
       break;
     case sim_answer::timeout:
       out.status = call_status::timeout;
-      out.detail = "no answer within 10s";
+      out.detail = "no answer within 13s";
+      break;
+    case sim_answer::bad_answer:
+      out.status = call_status::bad_answer;
+      out.detail = "header line longer than 8192 bytes";
       break;
     case sim_answer::http_500:
       out.status = call_status::http_error;

@@ -1,4 +1,4 @@
-// The in-memory twin of http_pod_client, for deterministic actor tests: each
+// The in-memory twin of curl_pod_client, for deterministic actor tests: each
 // pod answers from a script, and every call is recorded.
 #pragma once
 
@@ -14,14 +14,17 @@ namespace netpol {
 
 /// One scripted answer of a simulated pod.
 enum class sim_answer {
-  ok,        // 200 (and for /results the pod's configured body)
-  refused,   // connection refused
-  reset,     // connection reset
-  timeout,   // no answer within the timeout
-  http_500,  // 500 Internal Server Error
-  http_400,  // 400 Bad Request
-  bad_json,  // 200 with a body that is not a connTest array
-  crash,     // the pod client throws: the worker making the call dies
+  ok,              // 200 (and for /results the pod's configured body)
+  refused,         // connection refused: nothing was sent
+  connect_timeout, // no connection by the deadline: nothing was sent
+  send_reset,      // reset while the request was being written
+  reset,           // the whole request was sent, then the connection reset
+  timeout,         // the whole request was sent, no answer by the deadline
+  bad_answer,      // the whole request was sent, the answer is not HTTP
+  http_500,        // 500 Internal Server Error
+  http_400,        // 400 Bad Request
+  bad_json,        // 200 with a body that is not a connTest array
+  crash,           // the pod client throws: the worker making the call dies
 };
 
 /// Thrown by a `crash` answer.

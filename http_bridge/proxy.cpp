@@ -1,7 +1,7 @@
 #include "http_bridge/proxy.hpp"
 
 #include "actors/coordinator.hpp"
-#include "actors/http_pod_client.hpp"
+#include "actors/curl_pod_client.hpp"
 #include "actors/pod_worker.hpp"
 #include "http_bridge/routes.hpp"
 #include "messages/error.hpp"
@@ -80,11 +80,16 @@ void configure_actor_system(caf::actor_system_config& cfg) {
 }
 
 coordinator_actor spawn_coordinator(caf::actor_system& sys,
-                                    const proxy_settings& settings) {
-  auto client = std::make_shared<http_pod_client>(settings);
-  return sys.spawn(coordinator, settings, [client](caf::actor_system& sys) {
-    return sys.spawn<caf::detached>(pod_worker, client);
-  });
+                                    const proxy_settings& settings,
+                                    pod_call_canceller_ptr canceller) {
+  return sys.spawn(coordinator, settings,
+                   [settings, canceller](caf::actor_system& sys) {
+                     // A client per worker: it owns its curl handles.
+                     auto client = std::make_shared<curl_pod_client>(settings,
+                                                                     canceller);
+                     return sys.spawn<caf::detached>(pod_worker,
+                                                     std::move(client));
+                   });
 }
 
 void configure_logging(const std::string& level) {
@@ -110,7 +115,8 @@ int run_proxy(const proxy_options& opts) {
   caf::actor_system_config cfg;
   configure_actor_system(cfg);
   caf::actor_system sys{cfg};
-  auto coord = spawn_coordinator(sys, opts.settings);
+  auto canceller = std::make_shared<pod_call_canceller>();
+  auto coord = spawn_coordinator(sys, opts.settings, canceller);
   int exit_code = 0;
   {
     proxy_server server{sys, coord, opts.bridge};
@@ -122,11 +128,13 @@ int run_proxy(const proxy_options& opts) {
       return 1;
     }
     std::atomic<bool> stopping{false};
+    std::atomic<bool> served{false};
     std::thread serving{[&] {
       if (!server.listen() && !stopping) {
         spdlog::error("The HTTP server stopped unexpectedly");
         kill(getpid(), SIGUSR1);
       }
+      served = true;
     }};
     spdlog::info("Client server started on :{}", *port);
     spdlog::info("Wait for Connections from kube-burner..");
@@ -139,10 +147,17 @@ int run_proxy(const proxy_options& opts) {
       spdlog::info("Received {}, shutting down",
                    received == SIGTERM ? "SIGTERM" : "SIGINT");
     }
-    server.stop();
+    // A signal that came before the server started listening would find
+    // nothing to stop: keep stopping until the serving thread is done.
+    while (!served) {
+      server.stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     serving.join();
   }
-  // Workers finish their current pod call (bounded by its timeouts).
+  // Pod calls in flight end now, whatever the pods do; the workers then
+  // exit with the coordinator.
+  canceller->cancel_all();
   caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
   spdlog::info("Stopped");
   return exit_code;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/curl_pod_client.hpp"
 #include "http_bridge/options.hpp"
 #include "messages/interfaces.hpp"
 
@@ -42,9 +43,11 @@ private:
 void configure_actor_system(caf::actor_system_config& cfg);
 
 /// Spawns the production coordinator: detached workers (a thread each, since
-/// pod calls block) sharing one real HTTP pod client.
+/// pod calls block), each with its own libcurl pod client; `canceller` ends
+/// their calls in flight at shutdown.
 coordinator_actor spawn_coordinator(caf::actor_system& sys,
-                                    const proxy_settings& settings);
+                                    const proxy_settings& settings,
+                                    pod_call_canceller_ptr canceller);
 
 /// The process: actor system, coordinator with detached workers, the server,
 /// graceful shutdown on SIGTERM/SIGINT. Returns the exit code.

@@ -4,6 +4,7 @@
 
 #include <caf/timespan.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 
@@ -30,10 +31,16 @@ struct proxy_settings {
   /// base, 2×base, 4×base, ... capped.
   caf::timespan backoff(uint32_t failed_attempts) const;
 
+  /// The deadline of one pod call, enforced inside the call.
+  caf::timespan call_deadline() const {
+    return connect_timeout + request_timeout;
+  }
+
   /// How long the coordinator waits for a worker's answer before it treats
-  /// the worker as stuck: a pod call is bounded by the two timeouts.
+  /// the worker as stuck: a safety net that never fires before the call's
+  /// own deadline, with room for a loaded machine.
   caf::timespan worker_deadline() const {
-    return connect_timeout + request_timeout + 2s;
+    return call_deadline() + std::max<caf::timespan>(5s, call_deadline() / 2);
   }
 };
 

@@ -64,6 +64,10 @@ const char* to_string(call_status x) {
       return "too_large";
     case call_status::worker_crashed:
       return "worker_crashed";
+    case call_status::bad_answer:
+      return "bad_answer";
+    case call_status::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }

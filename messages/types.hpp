@@ -42,16 +42,18 @@ constexpr size_t pod_state_count = 9;
 /// Which of the two pod calls a job makes.
 enum class stage : uint8_t { delivery, collection };
 
-/// How one pod call ended, as the pod worker classifies it.
+/// How one pod call ended, as the pod client and worker classify it.
 enum class call_status : uint8_t {
   ok,             // 2xx, and for /results a valid body
   refused,        // nothing listening (or host unreachable)
-  reset,          // connection closed or reset before an answer
-  timeout,        // connect or read timeout
+  reset,          // connection closed or reset before the answer was whole
+  timeout,        // no connection, or no whole answer, by the call's deadline
   http_error,     // a non-2xx status
-  bad_body,       // /results answered something that is not a connTest array
-  too_large,      // /results body over the configured limit
+  bad_body,       // /results answered something kube-burner cannot decode
+  too_large,      // /results body over --max-response
   worker_crashed, // the worker died (or never answered) while making the call
+  bad_answer,     // not well-formed HTTP, or over a cap on the answer's head
+  cancelled,      // the proxy is shutting down
 };
 
 const char* to_string(phase x);
@@ -127,6 +129,9 @@ typename Inspector::result_type inspect(Inspector& f, pod_job& x) {
 struct pod_outcome {
   call_status status = call_status::ok;
   uint16_t http_status = 0; // 0 when no HTTP answer arrived
+  // The whole request reached the socket, so the pod may have taken it: a
+  // /check that failed after that is never sent again (protocol.md §7).
+  bool request_sent = false;
   std::string detail;       // human-readable reason for anything but ok
   shared_bytes body;        // collection: the validated results array
   uint32_t entries = 0;     // collection: number of connTest objects
@@ -136,7 +141,7 @@ struct pod_outcome {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pod_outcome& x) {
   return f(caf::meta::type_name("pod_outcome"), x.status, x.http_status,
-           x.detail, x.body, x.entries, x.elapsed);
+           x.request_sent, x.detail, x.body, x.entries, x.elapsed);
 }
 
 // -- rounds --------------------------------------------------------------------
@@ -274,7 +279,7 @@ inline constexpr double call_latency_buckets[]
      0.25,  0.5,    1.0,   2.5,  5.0,   10.0, 30.0};
 constexpr size_t call_latency_bucket_count
   = sizeof(call_latency_buckets) / sizeof(double);
-constexpr size_t call_status_count = 8;
+constexpr size_t call_status_count = 10;
 constexpr size_t stage_count = 2;
 
 /// Counters since the proxy started, for /metrics.

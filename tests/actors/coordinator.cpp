@@ -324,8 +324,8 @@ TEST(backoff doubles up to its cap) {
   settings.retries = 5;
   start(1);
   pods->script("10.0.0.1", stage::delivery,
-               {sim_answer::reset, sim_answer::reset, sim_answer::reset,
-                sim_answer::reset});
+               {sim_answer::send_reset, sim_answer::send_reset,
+                sim_answer::send_reset, sim_answer::send_reset});
   initiate(1);
   // 100ms, 200ms, then capped at 250ms twice.
   for (auto delay : {100ms, 200ms, 250ms, 250ms}) {
@@ -340,23 +340,78 @@ TEST(backoff doubles up to its cap) {
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
 }
 
-TEST(every retryable fault kind is retried until the pod answers) {
+TEST(a check that never reached the pod is retried until the pod answers) {
   start(4);
+  MESSAGE("refused, no connection, reset while sending, or a 5xx answer");
   pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
-  pods->script("10.0.0.2", stage::delivery, {sim_answer::reset});
+  pods->script("10.0.0.2", stage::delivery, {sim_answer::send_reset});
   pods->script("10.0.0.3", stage::delivery, {sim_answer::http_500});
-  pods->script("10.0.0.4", stage::delivery, {sim_answer::timeout});
+  pods->script("10.0.0.4", stage::delivery, {sim_answer::connect_timeout});
   initiate(4);
   CHECK_EQUAL(count(pod_state::queued), 4u);
   CHECK_EQUAL(pod("10.0.0.1").delivery_error,
               "connection refused or unreachable");
+  CHECK_EQUAL(pod("10.0.0.2").delivery_error,
+              "connection reset while sending");
   CHECK_EQUAL(pod("10.0.0.3").delivery_error, "HTTP 500: internal error");
+  CHECK_EQUAL(pod("10.0.0.4").delivery_error, "no connection within 3s");
   advance_time(100ms);
   consume_messages();
   CHECK_EQUAL(count(pod_state::delivered), 4u);
   CHECK_EQUAL(status().delivered, 4u);
   for (auto& ip : ips(4))
     CHECK_EQUAL(pods->calls_to(ip, stage::delivery), 2u);
+}
+
+TEST(a check sent but not answered is unconfirmed and never sent again) {
+  start(4);
+  MESSAGE("the whole request went out; then a reset, a timeout, garbage");
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::reset});
+  pods->script("10.0.0.2", stage::delivery, {sim_answer::timeout});
+  pods->script("10.0.0.3", stage::delivery, {sim_answer::bad_answer});
+  initiate(4);
+  MESSAGE("each ends delivery after that one attempt: the pod may hold it");
+  CHECK_EQUAL(state().current, phase::delivered);
+  CHECK_EQUAL(status().unconfirmed, 3u);
+  CHECK_EQUAL(status().delivered, 1u);
+  CHECK_EQUAL(status().in_backoff, 0u);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_error,
+              "connection closed before an answer");
+  CHECK_EQUAL(pod("10.0.0.2").delivery_error, "no answer within 13s");
+  CHECK_EQUAL(pod("10.0.0.3").delivery_error,
+              "header line longer than 8192 bytes");
+  advance_time(10s);
+  consume_messages();
+  for (auto& ip : ips(3)) {
+    CHECK_EQUAL(pod(ip).delivery_attempts, 1u);
+    CHECK_EQUAL(pods->calls_to(ip, stage::delivery), 1u);
+  }
+  MESSAGE("all three are collected like everyone else");
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(count(pod_state::collected), 4u);
+}
+
+TEST(results are fetched again after any failure but a 4xx) {
+  start(4);
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  pods->script("10.0.0.1", stage::collection,
+               {sim_answer::reset, sim_answer::timeout});
+  pods->script("10.0.0.2", stage::collection, {sim_answer::bad_answer});
+  pods->script("10.0.0.3", stage::collection, {sim_answer::http_400});
+  initiate(4);
+  ask<round_status>(stop_atom_v);
+  advance_time(100ms);
+  consume_messages();
+  advance_time(200ms);
+  consume_messages();
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 3u);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
+  CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::collection), 2u);
+  CHECK_EQUAL(pod("10.0.0.2").state, pod_state::collected);
+  CHECK_EQUAL(pods->calls_to("10.0.0.3", stage::collection), 1u);
+  CHECK_EQUAL(pod("10.0.0.3").state, pod_state::collect_failed);
 }
 
 TEST(a pod that rejects its list with 400 fails at once) {
@@ -430,16 +485,10 @@ TEST(status lists the first problem pods and counts them all) {
 
 TEST(a delivery that ended in a timeout is unconfirmed and still collected) {
   start(2);
-  pods->script("10.0.0.1", stage::delivery,
-               {sim_answer::timeout, sim_answer::refused,
-                sim_answer::refused});
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::timeout});
   pods->set_results("10.0.0.1", results_of("10.0.0.1"));
   initiate(2);
-  advance_time(100ms);
-  consume_messages();
-  advance_time(200ms);
-  consume_messages();
-  MESSAGE("the pod may have taken the first call: unconfirmed, not failed");
+  MESSAGE("the pod may have taken the call: unconfirmed, not failed");
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
   auto st = status();
   CHECK_EQUAL(st.unconfirmed, 1u);
@@ -518,36 +567,54 @@ TEST(malformed results are retried and a pod that keeps sending them fails) {
   CHECK_EQUAL(results.pods[0].body.view(), results_of("10.0.0.1"));
 }
 
-TEST(a worker that crashes is replaced and its pod retried) {
+TEST(a worker that crashes is replaced and its pod collected again) {
   start(2);
-  pods->script("10.0.0.1", stage::delivery, {sim_answer::crash});
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  pods->script("10.0.0.1", stage::collection, {sim_answer::crash});
   initiate(2);
+  ask<round_status>(stop_atom_v);
   MESSAGE("the crash counts as an attempt; a fresh worker joins the pool");
   CHECK_EQUAL(spawned.size(), 3u);
   CHECK_EQUAL(state().worker_restarts, 1u);
   CHECK_EQUAL(state().idle.size() + state().busy.size(), 2u);
-  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
-  CHECK_EQUAL(pod("10.0.0.1").delivery_error.rfind("worker died", 0), 0u);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collect_queued);
+  CHECK_EQUAL(pod("10.0.0.1").collection_error.rfind("worker died", 0), 0u);
   advance_time(100ms);
   consume_messages();
-  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(state().idle.size(), 2u);
+}
+
+TEST(a worker that crashes while delivering leaves its pod unconfirmed) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::crash});
+  initiate(2);
+  MESSAGE("it may have died after sending: the list is not sent again");
+  CHECK_EQUAL(state().worker_restarts, 1u);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_error.rfind("worker died", 0), 0u);
+  advance_time(1s);
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
   CHECK_EQUAL(state().current, phase::delivered);
   CHECK_EQUAL(state().idle.size(), 2u);
 }
 
 TEST(a pod that keeps killing workers fails after its attempt budget) {
   start(2);
-  pods->script("10.0.0.1", stage::delivery,
+  pods->script("10.0.0.1", stage::collection,
                {sim_answer::crash, sim_answer::crash, sim_answer::crash});
   initiate(3);
+  ask<round_status>(stop_atom_v);
   advance_time(100ms);
   consume_messages();
   advance_time(200ms);
   consume_messages();
-  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::failed);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collect_failed);
   CHECK_EQUAL(state().worker_restarts, 3u);
-  CHECK_EQUAL(count(pod_state::delivered), 2u);
-  CHECK_EQUAL(state().current, phase::delivered);
+  CHECK_EQUAL(count(pod_state::collected), 2u);
+  CHECK_EQUAL(state().current, phase::collected);
   MESSAGE("the pool is back to full strength");
   CHECK_EQUAL(state().idle.size(), 2u);
   CHECK(state().busy.empty());
@@ -597,20 +664,23 @@ TEST(a worker that never answers is retired at its deadline) {
   advance_time(1ms);
   consume_messages();
   CHECK_EQUAL(*swallowed, 1u);
-  MESSAGE("the call counts as a timeout; a fresh worker takes the retry");
-  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
-  CHECK(pod("10.0.0.1").delivery_timed_out);
+  MESSAGE("nobody knows how far the call got: unconfirmed, a fresh worker");
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_error.rfind("worker gave no answer",
+                                                   0),
+              0u);
   CHECK_EQUAL(spawned.size(), 2u);
-  advance_time(100ms);
-  consume_messages();
-  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
+  CHECK_EQUAL(state().idle.size(), 1u);
+  MESSAGE("its results are still fetched, by the fresh worker");
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
 }
 
 TEST(the pool never runs more calls than it has workers) {
   start(3);
   for (auto& ip : ips(10))
     if (ip != "10.0.0.5")
-      pods->script(ip, stage::delivery, {sim_answer::reset});
+      pods->script(ip, stage::delivery, {sim_answer::refused});
   self->send(coord, initiate_atom_v, make_plan(ips(10)));
   size_t steps = 0;
   size_t most_busy = 0;

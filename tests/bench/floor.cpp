@@ -5,7 +5,7 @@
 // times against these as well as against N x L / W: on a small machine the
 // simulated fleet and the kernel's loopback cost time that no proxy can save.
 
-#include "actors/http_pod_client.hpp"
+#include "actors/curl_pod_client.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -26,19 +26,25 @@ struct pod {
   std::string connections;
 };
 
-// Runs `call` on every pod from `workers` threads; returns seconds and the
-// number of calls that did not answer ok.
-std::pair<double, uint64_t>
-run_phase(const std::vector<pod>& pods, unsigned workers,
-          const std::function<netpol::pod_outcome(const pod&)>& call) {
+using call_fn
+  = std::function<netpol::pod_outcome(netpol::pod_client&, const pod&)>;
+
+// Runs `call` on every pod from `workers` threads, each with its own client
+// as each proxy worker has; returns seconds and the number of calls that did
+// not answer ok.
+std::pair<double, uint64_t> run_phase(const std::vector<pod>& pods,
+                                      unsigned workers,
+                                      const netpol::proxy_settings& settings,
+                                      const call_fn& call) {
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> failed{0};
   auto started = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < workers; ++i)
     threads.emplace_back([&] {
+      netpol::curl_pod_client client{settings};
       for (auto index = next++; index < pods.size(); index = next++)
-        if (call(pods[index]).status != netpol::call_status::ok)
+        if (call(client, pods[index]).status != netpol::call_status::ok)
           ++failed;
     });
   for (auto& thread : threads)
@@ -73,13 +79,14 @@ int main(int argc, char** argv) {
   std::vector<pod> pods;
   for (auto& [ip, connections] : body.items())
     pods.push_back({ip, connections.dump()});
-  netpol::http_pod_client client{settings};
-  auto [deliver, deliver_failed] = run_phase(pods, workers, [&](const pod& x) {
-    return client.post_check(x.ip, x.connections);
-  });
-  auto [collect, collect_failed] = run_phase(pods, workers, [&](const pod& x) {
-    return client.get_results(x.ip);
-  });
+  auto [deliver, deliver_failed] = run_phase(
+    pods, workers, settings, [](netpol::pod_client& client, const pod& x) {
+      return client.post_check(x.ip, x.connections);
+    });
+  auto [collect, collect_failed] = run_phase(
+    pods, workers, settings, [](netpol::pod_client& client, const pod& x) {
+      return client.get_results(x.ip);
+    });
   std::printf("floor_deliver=%.3fs floor_collect=%.3fs floor_failed=%llu\n",
               deliver, collect,
               static_cast<unsigned long long>(deliver_failed

@@ -31,6 +31,7 @@ proxy_fixture::~proxy_fixture() {
     server->stop();
     serving.join();
   }
+  canceller->cancel_all();
   if (coordinator)
     caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
   coordinator = nullptr;
@@ -56,7 +57,7 @@ void proxy_fixture::start_proxy() {
   cfg = std::make_unique<caf::actor_system_config>();
   configure_actor_system(*cfg);
   sys = std::make_unique<caf::actor_system>(*cfg);
-  coordinator = spawn_coordinator(*sys, options.settings);
+  coordinator = spawn_coordinator(*sys, options.settings, canceller);
   server = std::make_unique<proxy_server>(*sys, coordinator, options.bridge);
   auto bound = server->bind("127.0.0.1", 0);
   if (!bound)

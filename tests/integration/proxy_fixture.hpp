@@ -23,6 +23,7 @@ struct proxy_fixture {
   std::unique_ptr<caf::actor_system_config> cfg;
   std::unique_ptr<caf::actor_system> sys;
   coordinator_actor coordinator;
+  pod_call_canceller_ptr canceller = std::make_shared<pod_call_canceller>();
   std::unique_ptr<proxy_server> server;
   std::thread serving;
   uint16_t port = 0;

@@ -66,5 +66,24 @@ else
 fi
 kill $holder 2> /dev/null; wait $holder 2> /dev/null
 
+# A stop signal at any instant of startup, even before serving begins, still
+# stops the proxy: 30 starts, each signalled 0 to 29 ms after exec.
+hung=0
+for delay in $(seq 0 29); do
+  "$proxy" --listen 127.0.0.1:0 > early.log 2>&1 &
+  pid=$!
+  sleep "0.0$(printf '%02d' "$delay")"
+  kill -TERM $pid 2> /dev/null
+  waited=0
+  while kill -0 $pid 2> /dev/null && [ $waited -lt 50 ]; do sleep 0.1; waited=$((waited + 1)); done
+  if kill -0 $pid 2> /dev/null; then
+    hung=$((hung + 1)); kill -9 $pid 2> /dev/null
+    echo "still running 5s after SIGTERM at +${delay}ms: $(tail -2 early.log)"
+  fi
+  wait $pid 2> /dev/null
+done
+[ $hung = 0 ] && pass "SIGTERM 0-29 ms after start: all 30 starts exited" \
+  || fail "$hung of 30 starts hung after an early SIGTERM"
+
 echo "$passes passed, $failures failed"
 [ $failures = 0 ]
