@@ -3,6 +3,7 @@
 // script, so every fault is reproducible without a socket.
 #pragma once
 
+#include "messages/settings.hpp"
 #include "messages/types.hpp"
 
 #include <caf/timespan.hpp>
@@ -31,8 +32,5 @@ using pod_client_ptr = std::shared_ptr<pod_client>;
 
 /// `http://10.0.0.1:9001/check`, brackets around IPv6 hosts.
 std::string pod_url(const std::string& ip, uint16_t port, std::string_view path);
-
-/// `10s`, `1500ms`: a timeout as error texts show it.
-std::string describe_duration(caf::timespan x);
 
 } // namespace netpol

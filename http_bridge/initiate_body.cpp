@@ -42,7 +42,8 @@ void append_json_string(std::string& out, const std::string& text) {
 /// object, 4 a known field's array, deeper only inside unknown fields.
 class initiate_sax : public json::json_sax_t {
 public:
-  explicit initiate_sax(size_t max_pods) : max_pods_(max_pods) {
+  initiate_sax(size_t max_pods, const pod_address_policy& allowed)
+    : max_pods_(max_pods), allowed_(allowed) {
   }
 
   round_plan plan;
@@ -115,6 +116,11 @@ public:
         return fail(make_error(errc::bad_input,
                                "key " + json_string(val)
                                  + " is not a pod IP address (IPv4 or IPv6)"));
+      if (auto why = allowed_.refusal(val); !why.empty())
+        return fail(make_error(errc::bad_input,
+                               "pod " + json_string(val)
+                                 + " is not an address the proxy calls: "
+                                 + why));
       if (plan.pods.size() == max_pods_)
         return fail(make_error(errc::too_large,
                                "body names more than "
@@ -333,6 +339,7 @@ private:
   }
 
   size_t max_pods_;
+  const pod_address_policy& allowed_;
   size_t depth_ = 0;
   std::unordered_set<std::string> keys_;
   std::string current_; // the pod array being written
@@ -353,9 +360,10 @@ bool is_ip_address(const std::string& text) {
          || inet_pton(AF_INET6, text.c_str(), buf) == 1;
 }
 
-caf::expected<round_plan> parse_initiate_body(std::string_view body,
-                                              size_t max_pods) {
-  initiate_sax sax{max_pods};
+caf::expected<round_plan>
+parse_initiate_body(std::string_view body, size_t max_pods,
+                    const pod_address_policy& allowed) {
+  initiate_sax sax{max_pods, allowed};
   if (!json::sax_parse(body.begin(), body.end(), &sax)) {
     if (sax.error)
       return std::move(sax.error);

@@ -58,7 +58,7 @@ double seconds(caf::timespan x) {
 
 } // namespace
 
-std::string prometheus_text(const proxy_metrics& m,
+std::string prometheus_text(const proxy_metrics& m, const front_counters& f,
                             const std::string& version) {
   exposition e;
   e.family("netpol_proxy_build_info", "gauge",
@@ -151,6 +151,40 @@ std::string prometheus_text(const proxy_metrics& m,
     e.sample("netpol_proxy_pod_call_duration_seconds_count", stage_label,
              static_cast<double>(count));
   }
+  e.family("netpol_proxy_http_connections", "gauge",
+           "HTTP connections open now (kube-burner, operators, anyone).");
+  e.sample("netpol_proxy_http_connections", "",
+           static_cast<double>(f.open_connections));
+  e.family("netpol_proxy_http_max_connections", "gauge",
+           "The connection cap in effect (--max-connections).");
+  e.sample("netpol_proxy_http_max_connections", "",
+           static_cast<double>(f.max_connections));
+  e.family("netpol_proxy_http_connections_accepted_total", "counter",
+           "HTTP connections accepted, including those refused at the cap.");
+  e.sample("netpol_proxy_http_connections_accepted_total", "",
+           static_cast<double>(f.accepted));
+  e.family("netpol_proxy_http_connections_refused_total", "counter",
+           "HTTP connections answered 503 at once: the cap was reached.");
+  e.sample("netpol_proxy_http_connections_refused_total", "",
+           static_cast<double>(f.refused_at_cap));
+  e.family("netpol_proxy_http_requests_total", "counter",
+           "HTTP requests read whole and handed to a route.");
+  e.sample("netpol_proxy_http_requests_total", "",
+           static_cast<double>(f.requests));
+  e.family("netpol_proxy_http_requests_busy_total", "counter",
+           "HTTP requests answered 503: no thread or body slot in time.");
+  e.sample("netpol_proxy_http_requests_busy_total", "",
+           static_cast<double>(f.refused_busy));
+  e.family("netpol_proxy_http_closed_total", "counter",
+           "HTTP connections closed by a deadline, by deadline.");
+  e.sample("netpol_proxy_http_closed_total", label("deadline", "header"),
+           static_cast<double>(f.closed_header_deadline));
+  e.sample("netpol_proxy_http_closed_total", label("deadline", "body"),
+           static_cast<double>(f.closed_body_deadline));
+  e.sample("netpol_proxy_http_closed_total", label("deadline", "idle"),
+           static_cast<double>(f.closed_idle));
+  e.sample("netpol_proxy_http_closed_total", label("deadline", "write"),
+           static_cast<double>(f.closed_write_deadline));
   return e.take();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "http_bridge/front.hpp"
 #include "messages/types.hpp"
 
 #include <string>
@@ -7,8 +8,9 @@
 namespace netpol {
 
 /// The Prometheus text exposition format (version 0.0.4) of the proxy's
-/// counters and the current round.
+/// counters, the current round and the HTTP front.
 std::string prometheus_text(const proxy_metrics& metrics,
+                            const front_counters& front,
                             const std::string& version);
 
 } // namespace netpol

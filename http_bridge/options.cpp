@@ -153,6 +153,38 @@ void add_size(CLI::App& app, const std::string& name, const std::string& env,
     ->default_str(std::to_string(target >> 20) + "MiB");
 }
 
+/// Whether the command line names `option` (so its value is not the
+/// environment variable's).
+bool on_command_line(const CLI::Option& option, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    for (auto& name : option.get_lnames())
+      if (arg == "--" + name || arg.rfind("--" + name + "=", 0) == 0)
+        return true;
+    for (auto& name : option.get_snames())
+      if (arg.rfind("-" + name, 0) == 0)
+        return true;
+  }
+  return false;
+}
+
+/// The variable behind a bad value, when the value came from the
+/// environment: the error names the flag, the user set the variable.
+std::string from_environment(const CLI::App& app, const std::string& error,
+                             int argc, char** argv) {
+  for (const auto* option : app.get_options()) {
+    auto env = option->get_envname();
+    if (env.empty() || std::getenv(env.c_str()) == nullptr
+        || on_command_line(*option, argc, argv))
+      continue;
+    for (auto& name : option->get_lnames())
+      if (error.find("--" + name) != std::string::npos)
+        return env + "=" + std::getenv(env.c_str()) + " (the environment "
+               + "variable of --" + name + "): " + error;
+  }
+  return {};
+}
+
 } // namespace
 
 parsed_options parse_options(int argc, char** argv) {
@@ -214,16 +246,53 @@ parsed_options parse_options(int argc, char** argv) {
     ->envname("NETPOL_PROXY_MAX_PODS")
     ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
     ->capture_default_str();
-  app.add_option("--server-threads", b.threads, "HTTP server threads")
+  app
+    .add_option("--server-threads", b.threads,
+                "Threads answering operators' requests (/status, /report, "
+                "/metrics, the page); kube-burner's calls have two of "
+                "their own")
     ->envname("NETPOL_PROXY_SERVER_THREADS")
-    ->check(CLI::Range(1, 1024))
+    ->check(CLI::Range(1, 64))
     ->capture_default_str();
   add_duration(app, "--reply-timeout", "NETPOL_PROXY_REPLY_TIMEOUT",
                b.reply_timeout,
                "Time an HTTP request waits for the coordinator");
-  add_duration(app, "--client-read-timeout", "NETPOL_PROXY_CLIENT_READ_TIMEOUT",
-               b.read_timeout,
-               "Time the server waits for more of a caller's request");
+  add_duration(app, "--header-timeout", "NETPOL_PROXY_HEADER_TIMEOUT",
+               b.header_timeout,
+               "Time a caller has to send a request's line and headers "
+               "(408 or close after)");
+  add_duration(app, "--body-timeout", "NETPOL_PROXY_BODY_TIMEOUT",
+               b.body_timeout,
+               "Time to send a body of --max-body bytes; smaller bodies "
+               "get proportionally less, at least --header-timeout");
+  add_duration(app, "--idle-timeout", "NETPOL_PROXY_IDLE_TIMEOUT",
+               b.idle_timeout,
+               "Time a keep-alive connection may sit between requests");
+  app
+    .add_option("--max-connections", b.max_connections,
+                "Connections open at once; more are answered 503 at once")
+    ->envname("NETPOL_PROXY_MAX_CONNECTIONS")
+    ->check(CLI::Range(size_t{16}, size_t{1'000'000}))
+    ->capture_default_str();
+  app
+    .add_option_function<std::string>(
+      "--allow-pods",
+      [&b](const std::string& text) {
+        if (text.find_first_not_of(" \t,") == std::string::npos) {
+          b.allowed_pods = pod_address_policy{}; // empty: the default
+          return;
+        }
+        std::string error;
+        auto policy = pod_address_policy::parse(text, error);
+        if (!policy)
+          throw CLI::ValidationError("--allow-pods", error);
+        b.allowed_pods = std::move(*policy);
+      },
+      "Pod addresses /initiate may name, as CIDRs (10.128.0.0/14,"
+      "fd01::/48); the default is every unicast address but link-local")
+    ->envname("NETPOL_PROXY_ALLOW_PODS")
+    ->type_name("CIDRS")
+    ->default_str("all but link-local");
   app.add_option("--log-level", opts.log_level, "Log level")
     ->envname("NETPOL_PROXY_LOG_LEVEL")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
@@ -232,6 +301,12 @@ parsed_options parse_options(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& ex) {
+    auto env = from_environment(app, ex.what(), argc, argv);
+    if (!env.empty() && ex.get_exit_code() != 0) {
+      std::cerr << env << "\n";
+      result.exit_code = ex.get_exit_code();
+      return result;
+    }
     result.exit_code = app.exit(ex);
     return result;
   }

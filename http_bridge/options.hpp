@@ -1,6 +1,7 @@
 // Command-line flags and their environment variables.
 #pragma once
 
+#include "http_bridge/pod_addresses.hpp"
 #include "messages/settings.hpp"
 
 #include <caf/timespan.hpp>
@@ -15,9 +16,13 @@ namespace netpol {
 struct bridge_settings {
   uint64_t max_body_bytes = 256ull << 20; // /initiate body
   size_t max_pods = 200'000;              // pods in one round
-  unsigned threads = 16;                  // HTTP server threads
+  unsigned threads = 2;                   // threads for operators' requests
   caf::timespan reply_timeout = 10s;      // waiting for the coordinator
-  caf::timespan read_timeout = 30s;       // a client's request, per read
+  caf::timespan header_timeout = 10s;     // a request's line and headers
+  caf::timespan body_timeout = 120s;      // a body of max_body_bytes
+  caf::timespan idle_timeout = 60s;       // keep-alive between requests
+  size_t max_connections = 4096;          // open at once
+  pod_address_policy allowed_pods;        // keys /initiate may name
 };
 
 struct proxy_options {

@@ -8,36 +8,36 @@
 #include "messages/register.hpp"
 
 #include <caf/all.hpp>
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <malloc.h>
 #include <pthread.h>
-#include <sys/socket.h>
 #include <thread>
 
 namespace netpol {
 
+front_settings make_front_settings(const bridge_settings& b) {
+  front_settings f;
+  f.max_connections = b.max_connections;
+  f.header_timeout = b.header_timeout;
+  f.body_timeout = b.body_timeout;
+  f.idle_timeout = b.idle_timeout;
+  f.max_body_bytes = b.max_body_bytes;
+  f.operator_threads = b.threads;
+  return f;
+}
+
 proxy_server::proxy_server(caf::actor_system& sys, coordinator_actor coord,
-                           const bridge_settings& settings)
-  : server_(std::make_unique<httplib::Server>()) {
-  auto threads = settings.threads;
-  server_->new_task_queue = [threads] {
-    return new httplib::ThreadPool(threads);
-  };
-  server_->set_payload_max_length(settings.max_body_bytes);
-  server_->set_tcp_nodelay(true);
-  auto read_seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                        settings.read_timeout)
-                        .count();
-  server_->set_read_timeout(std::max<time_t>(1, read_seconds), 0);
-  server_->set_socket_options([this](int fd) {
-    int yes = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    listen_fd_ = fd;
-  });
-  install_routes(*server_, sys, std::move(coord), settings);
+                           const bridge_settings& settings) {
+  // The routes read the front's counters for /metrics; the front exists by
+  // the time any request is answered.
+  auto counters = std::make_shared<front*>(nullptr);
+  auto router = std::make_shared<routes>(
+    sys, std::move(coord), settings,
+    [counters] { return *counters ? (*counters)->counters() : front_counters{}; });
+  front_ = std::make_unique<front>(make_front_settings(settings), router);
+  *counters = front_.get();
 }
 
 proxy_server::~proxy_server() {
@@ -46,28 +46,21 @@ proxy_server::~proxy_server() {
 
 caf::expected<uint16_t> proxy_server::bind(const std::string& host,
                                            uint16_t port) {
-  int bound = port;
-  if (port == 0)
-    bound = server_->bind_to_any_port(host);
-  else if (!server_->bind_to_port(host, port))
-    bound = -1;
-  if (bound <= 0)
+  std::string error;
+  auto bound = front_->bind(host, port, error);
+  if (bound == 0)
     return make_error(errc::unavailable, "cannot listen on " + host + ":"
-                                           + std::to_string(port));
-  // httplib listens with a backlog of 5: kube-burner alone is fine, but
-  // bursts of probes and pollers are not.
-  if (listen_fd_ >= 0)
-    ::listen(listen_fd_, 1024);
-  return static_cast<uint16_t>(bound);
+                                           + std::to_string(port) + ": "
+                                           + error);
+  return bound;
 }
 
 bool proxy_server::listen() {
-  return server_->listen_after_bind();
+  return front_->run();
 }
 
 void proxy_server::stop() {
-  if (server_->is_running())
-    server_->stop();
+  front_->stop();
 }
 
 void configure_actor_system(caf::actor_system_config& cfg) {
@@ -123,18 +116,16 @@ int run_proxy(const proxy_options& opts) {
     auto port = server.bind(opts.listen_host, opts.listen_port);
     if (!port) {
       spdlog::error("Cannot listen on {}:{}: {}", opts.listen_host,
-                    opts.listen_port, strerror(errno));
+                    opts.listen_port, detail_of(port.error()));
       caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
       return 1;
     }
     std::atomic<bool> stopping{false};
-    std::atomic<bool> served{false};
     std::thread serving{[&] {
       if (!server.listen() && !stopping) {
         spdlog::error("The HTTP server stopped unexpectedly");
         kill(getpid(), SIGUSR1);
       }
-      served = true;
     }};
     spdlog::info("Client server started on :{}", *port);
     spdlog::info("Wait for Connections from kube-burner..");
@@ -147,12 +138,8 @@ int run_proxy(const proxy_options& opts) {
       spdlog::info("Received {}, shutting down",
                    received == SIGTERM ? "SIGTERM" : "SIGINT");
     }
-    // A signal that came before the server started listening would find
-    // nothing to stop: keep stopping until the serving thread is done.
-    while (!served) {
-      server.stop();
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    // The front takes a stop at any time, also before it began serving.
+    server.stop();
     serving.join();
   }
   // Pod calls in flight end now, whatever the pods do; the workers then

@@ -1,23 +1,22 @@
 #pragma once
 
 #include "actors/curl_pod_client.hpp"
+#include "http_bridge/front.hpp"
 #include "http_bridge/options.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include <atomic>
 #include <memory>
-
-namespace httplib {
-class Server;
-} // namespace httplib
 
 namespace netpol {
 
-/// The HTTP server in front of a coordinator. Used by main() and, in
-/// process, by the integration tests.
+class front;
+class routes;
+
+/// The HTTP front and the routes in front of a coordinator. Used by main()
+/// and, in process, by the integration tests.
 class proxy_server {
 public:
   proxy_server(caf::actor_system& sys, coordinator_actor coordinator,
@@ -31,13 +30,16 @@ public:
   /// Serves until stop(); returns false if serving failed.
   bool listen();
 
-  /// Stops accepting; requests in flight are answered first.
+  /// Stops accepting; requests in flight are answered first. Safe from
+  /// any thread, also before listen() started.
   void stop();
 
 private:
-  std::unique_ptr<httplib::Server> server_;
-  std::atomic<int> listen_fd_{-1};
+  std::unique_ptr<front> front_;
 };
+
+/// The front's settings for these bridge settings.
+front_settings make_front_settings(const bridge_settings& settings);
 
 /// Our types, and the scheduler settings the proxy runs with.
 void configure_actor_system(caf::actor_system_config& cfg);

@@ -7,18 +7,14 @@
 #include "messages/error.hpp"
 
 #include <caf/scoped_actor.hpp>
-#include <httplib.h>
-
-#include <map>
-#include <set>
 
 namespace netpol {
 
 namespace {
 
-/// One request/reply with the coordinator from an HTTP handler thread. Sent
-/// as urgent so a status poll does not queue behind the workers'
-/// replies waiting in its mailbox.
+/// One request/reply with the coordinator from a handler thread. Sent as
+/// urgent so a status poll does not queue behind the workers' replies
+/// waiting in its mailbox.
 template <class T, class... Ts>
 caf::expected<T> ask(caf::actor_system& sys, const coordinator_actor& coord,
                      caf::timespan timeout, Ts&&... xs) {
@@ -32,224 +28,182 @@ caf::expected<T> ask(caf::actor_system& sys, const coordinator_actor& coord,
   return result;
 }
 
-void reply_json(httplib::Response& res, int status, const std::string& body) {
-  res.status = status;
-  res.set_content(body, "application/json");
+http_reply json_reply(int status, std::string body) {
+  http_reply reply;
+  reply.status = status;
+  reply.body = std::move(body);
+  return reply;
 }
 
-void reply_error(httplib::Response& res, const caf::error& err) {
-  reply_json(res, http_status_of(err),
-             error_json(error_code_of(err), detail_of(err)));
+http_reply error_reply(const caf::error& err) {
+  return json_reply(http_status_of(err),
+                    error_json(error_code_of(err), detail_of(err)));
 }
 
 /// Query flags such as ?pods=1: present and not 0/false.
-bool flag(const httplib::Request& req, const char* name) {
-  if (!req.has_param(name))
+bool flag(const http_request& request, const char* name) {
+  if (!request.has_param(name))
     return false;
-  auto value = req.get_param_value(name);
+  auto value = request.param(name);
   return value != "0" && value != "false";
 }
 
-const char* reason_code(int status) {
-  switch (status) {
-    case 400:
-      return "bad_request";
-    case 404:
-      return "not_found";
-    case 405:
-      return "method_not_allowed";
-    case 413:
-      return "too_large";
-    case 414:
-      return "uri_too_long";
-    default:
-      return status >= 500 ? "internal" : "error";
+/// Streams GET /results from the results_writer.
+class results_stream : public body_stream {
+public:
+  explicit results_stream(results_snapshot snapshot)
+    : writer_(std::move(snapshot)) {
   }
-}
+
+  uint64_t size() const override {
+    return writer_.size();
+  }
+
+  bool next(std::vector<std::string_view>& out, size_t max_bytes) override {
+    return writer_.next(out, max_bytes);
+  }
+
+private:
+  results_writer writer_;
+};
 
 } // namespace
 
-void install_routes(httplib::Server& server, caf::actor_system& sys,
-                    coordinator_actor coord, const bridge_settings& cfg) {
-  auto timeout = cfg.reply_timeout;
-  auto status_route = [&sys, coord, timeout](bool collection) {
-    return [&sys, coord, timeout, collection](const httplib::Request&,
-                                              httplib::Response& res) {
-      auto status = ask<round_status>(sys, coord, timeout, status_atom_v);
-      if (!status)
-        return reply_error(res, status.error());
-      bool done = collection ? status->collection_done()
-                             : status->delivery_done();
-      reply_json(res, 200, status_json(*status, done));
-    };
+routes::routes(caf::actor_system& sys, coordinator_actor coordinator,
+               const bridge_settings& settings, counters_fn front_counters)
+  : sys_(sys),
+    coordinator_(std::move(coordinator)),
+    settings_(settings),
+    front_counters_(std::move(front_counters)) {
+  // kube-burner's calls and the probes have threads of their own.
+  auto kb = lane::kube_burner;
+  auto ops = lane::operators;
+  table_ = {
+    {"/initiate", {"POST"}, kb, true, &routes::initiate},
+    {"/checkConnectionsStatus", {"GET"}, kb, false,
+     &routes::check_connections_status},
+    {"/stop", {"GET", "POST"}, kb, false, &routes::stop},
+    {"/checkStopStatus", {"GET"}, kb, false, &routes::check_stop_status},
+    {"/results", {"GET"}, kb, false, &routes::results},
+    {"/status", {"GET"}, ops, false, &routes::status},
+    {"/metrics", {"GET"}, ops, false, &routes::metrics},
+    {"/healthz", {"GET"}, kb, false, &routes::probe},
+    {"/readyz", {"GET"}, kb, false, &routes::probe},
   };
-  auto max_pods = cfg.max_pods;
-  auto max_body = cfg.max_body_bytes;
-  // The content-reader form: httplib would otherwise parse bodies sent as
-  // application/x-www-form-urlencoded (curl's default) and refuse them over
-  // 8 KiB. We read the bytes ourselves, whatever the content type.
-  server.Post("/initiate", [&sys, coord, timeout, max_pods, max_body](
-                             const httplib::Request&, httplib::Response& res,
-                             const httplib::ContentReader& read) {
-    std::string body;
-    bool too_large = false;
-    bool complete = read([&](const char* data, size_t size) {
-      if (body.size() + size > max_body) {
-        too_large = true;
-        return false;
-      }
-      body.append(data, size);
-      return true;
-    });
-    // httplib enforces the same limit against Content-Length and says 413.
-    if (too_large || res.status == 413)
-      return reply_error(res, make_error(errc::too_large,
-                                         "request body larger than "
-                                           + std::to_string(max_body)
-                                           + " bytes (--max-body)"));
-    if (!complete)
-      return reply_error(res, make_error(errc::bad_input,
-                                         "the request body ended early"));
-    auto plan = parse_initiate_body(body, max_pods);
-    if (!plan)
-      return reply_error(res, plan.error());
-    auto status = ask<round_status>(sys, coord, timeout, initiate_atom_v,
-                                    std::move(*plan));
-    if (!status)
-      return reply_error(res, status.error());
-    reply_json(res, 200, status_json(*status, status->delivery_done()));
-  });
-  server.Get("/checkConnectionsStatus", status_route(false));
-  server.Get("/checkStopStatus", status_route(true));
-  auto stop = [&sys, coord, timeout](const httplib::Request&,
-                                     httplib::Response& res) {
-    auto status = ask<round_status>(sys, coord, timeout, stop_atom_v);
-    if (!status)
-      return reply_error(res, status.error());
-    reply_json(res, 200, status_json(*status, status->collection_done()));
-  };
-  server.Get("/stop", stop);
-  // A body, if any, is ignored and never read.
-  server.Post("/stop", [stop](const httplib::Request& req,
-                              httplib::Response& res,
-                              const httplib::ContentReader&) { stop(req, res); });
-  server.Get("/results", [&sys, coord, timeout](const httplib::Request&,
-                                                httplib::Response& res) {
-    auto snapshot = ask<results_snapshot>(sys, coord, timeout, results_atom_v);
-    if (!snapshot)
-      return reply_error(res, snapshot.error());
-    auto writer = std::make_shared<results_writer>(std::move(*snapshot));
-    auto size = writer->size();
-    res.set_content_provider(
-      size, "application/json",
-      [writer](size_t, size_t, httplib::DataSink& sink) {
-        bool ok = true;
-        writer->next([&](std::string_view piece) {
-          if (ok && !piece.empty())
-            ok = sink.write(piece.data(), piece.size());
-        });
-        return ok;
-      });
-  });
-  server.Get("/status", [&sys, coord, timeout](const httplib::Request& req,
-                                               httplib::Response& res) {
-    auto report = ask<round_report>(sys, coord, timeout, report_atom_v,
-                                    flag(req, "pods"));
-    if (!report)
-      return reply_error(res, report.error());
-    reply_json(res, 200, report_json(*report));
-  });
-  server.Get("/metrics", [&sys, coord, timeout](const httplib::Request&,
-                                                httplib::Response& res) {
-    auto metrics = ask<proxy_metrics>(sys, coord, timeout, metrics_atom_v);
-    if (!metrics)
-      return reply_error(res, metrics.error());
-    res.set_content(prometheus_text(*metrics, NETPOL_PROXY_VERSION),
-                    "text/plain; version=0.0.4; charset=utf-8");
-  });
+}
+
+const routes::endpoint* routes::find(std::string_view path) const {
+  for (auto& e : table_)
+    if (e.path == path)
+      return &e;
+  return nullptr;
+}
+
+route_info routes::lookup(std::string_view method,
+                          std::string_view path) const {
+  route_info info;
+  auto e = find(path);
+  if (!e)
+    return info;
+  info.found = true;
+  info.which = e->which;
+  info.takes_body = e->takes_body;
+  for (auto& m : e->methods) {
+    info.allow += (info.allow.empty() ? "" : ", ") + m;
+    if (m == method)
+      info.allowed = true;
+  }
+  return info;
+}
+
+http_reply routes::handle(http_request& request) const {
+  auto e = find(request.path);
+  if (!e)
+    return json_reply(404, error_json("not_found",
+                                      "no endpoint " + request.path));
+  return (this->*(e->answer))(request);
+}
+
+http_reply routes::initiate(http_request& request) const {
+  auto plan = parse_initiate_body(request.body, settings_.max_pods,
+                                  settings_.allowed_pods);
+  request.body = std::string{}; // the plan holds what is needed now
+  if (!plan)
+    return error_reply(plan.error());
+  auto status = ask<round_status>(sys_, coordinator_, settings_.reply_timeout,
+                                  initiate_atom_v, std::move(*plan));
+  if (!status)
+    return error_reply(status.error());
+  return json_reply(200, status_json(*status, status->delivery_done()));
+}
+
+http_reply routes::check_connections_status(http_request&) const {
+  auto status = ask<round_status>(sys_, coordinator_, settings_.reply_timeout,
+                                  status_atom_v);
+  if (!status)
+    return error_reply(status.error());
+  return json_reply(200, status_json(*status, status->delivery_done()));
+}
+
+http_reply routes::check_stop_status(http_request&) const {
+  auto status = ask<round_status>(sys_, coordinator_, settings_.reply_timeout,
+                                  status_atom_v);
+  if (!status)
+    return error_reply(status.error());
+  return json_reply(200, status_json(*status, status->collection_done()));
+}
+
+http_reply routes::stop(http_request&) const {
+  // A body, if any, is ignored.
+  auto status = ask<round_status>(sys_, coordinator_, settings_.reply_timeout,
+                                  stop_atom_v);
+  if (!status)
+    return error_reply(status.error());
+  return json_reply(200, status_json(*status, status->collection_done()));
+}
+
+http_reply routes::results(http_request&) const {
+  auto snapshot = ask<results_snapshot>(sys_, coordinator_,
+                                        settings_.reply_timeout,
+                                        results_atom_v);
+  if (!snapshot)
+    return error_reply(snapshot.error());
+  // Range and other conditional headers are ignored: always the whole body.
+  http_reply reply;
+  reply.stream = std::make_shared<results_stream>(std::move(*snapshot));
+  return reply;
+}
+
+http_reply routes::status(http_request& request) const {
+  auto report = ask<round_report>(sys_, coordinator_, settings_.reply_timeout,
+                                  report_atom_v, flag(request, "pods"));
+  if (!report)
+    return error_reply(report.error());
+  return json_reply(200, report_json(*report));
+}
+
+http_reply routes::metrics(http_request&) const {
+  auto metrics = ask<proxy_metrics>(sys_, coordinator_,
+                                    settings_.reply_timeout, metrics_atom_v);
+  if (!metrics)
+    return error_reply(metrics.error());
+  http_reply reply;
+  reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  reply.body = prometheus_text(*metrics, front_counters_(),
+                               NETPOL_PROXY_VERSION);
+  return reply;
+}
+
+http_reply routes::probe(http_request&) const {
   // Liveness and readiness both ask the coordinator: a proxy whose
   // coordinator stopped answering can't serve kube-burner either.
-  auto probe = [&sys, coord](const httplib::Request&, httplib::Response& res) {
-    auto status = ask<round_status>(sys, coord, std::chrono::seconds(2),
-                                    status_atom_v);
-    if (!status)
-      return reply_error(res, status.error());
-    reply_json(res, 200,
-               "{\"status\":\"ok\",\"phase\":\""
-                 + std::string{to_string(status->current)} + "\"}\n");
-  };
-  server.Get("/healthz", probe);
-  server.Get("/readyz", probe);
-  // Known paths answer 405 with an Allow header for every other method.
-  std::map<std::string, std::set<std::string>> allowed{
-    {"/initiate", {"POST"}},
-    {"/checkConnectionsStatus", {"GET"}},
-    {"/checkStopStatus", {"GET"}},
-    {"/stop", {"GET", "POST"}},
-    {"/results", {"GET"}},
-    {"/status", {"GET"}},
-    {"/healthz", {"GET"}},
-    {"/readyz", {"GET"}},
-    {"/metrics", {"GET"}},
-  };
-  for (auto& [path, methods] : allowed) {
-    std::string allow;
-    for (auto& method : methods)
-      allow += (allow.empty() ? "" : ", ") + method;
-    auto refuse = [allow](const httplib::Request& req,
-                          httplib::Response& res) {
-      res.set_header("Allow", allow);
-      reply_json(res, 405,
-                 error_json("method_not_allowed",
-                            req.method + " is not allowed here; use "
-                              + allow));
-    };
-    if (methods.count("GET") == 0)
-      server.Get(path, refuse);
-    if (methods.count("POST") == 0)
-      server.Post(path, [refuse](const httplib::Request& req,
-                                 httplib::Response& res,
-                                 const httplib::ContentReader&) {
-        refuse(req, res);
-      });
-    server.Put(path, refuse);
-    server.Patch(path, refuse);
-    server.Delete(path, refuse);
-    server.Options(path, refuse);
-  }
-  // httplib answers some errors itself (404, 413, malformed requests) with
-  // an empty body: give those a JSON body too.
-  server.set_error_handler([max_body](const httplib::Request& req,
-                                      httplib::Response& res) {
-    if (!res.body.empty())
-      return;
-    std::string message;
-    switch (res.status) {
-      case 404:
-        message = "no endpoint " + req.path;
-        break;
-      case 413:
-        message = "request body larger than " + std::to_string(max_body)
-                  + " bytes (--max-body)";
-        break;
-      default:
-        message = "request failed with HTTP " + std::to_string(res.status);
-    }
-    res.set_content(error_json(reason_code(res.status), message),
-                    "application/json");
-  });
-  server.set_exception_handler([](const httplib::Request&,
-                                  httplib::Response& res,
-                                  std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& ex) {
-      what = ex.what();
-    } catch (...) {
-    }
-    reply_json(res, 500, error_json("internal", what));
-  });
+  auto status = ask<round_status>(sys_, coordinator_, std::chrono::seconds(2),
+                                  status_atom_v);
+  if (!status)
+    return error_reply(status.error());
+  return json_reply(200, "{\"status\":\"ok\",\"phase\":\""
+                           + std::string{to_string(status->current)}
+                           + "\"}\n");
 }
 
 } // namespace netpol

@@ -117,30 +117,35 @@ results_writer::results_writer(results_snapshot snapshot)
              + snapshot_.pods[i].body.size();
 }
 
-bool results_writer::next(
-  const std::function<void(std::string_view)>& write) {
+bool results_writer::next(std::vector<std::string_view>& out,
+                          size_t max_bytes) {
+  prefixes_.clear();
+  size_t taken = 0;
   if (!opened_) {
     opened_ = true;
-    write("{");
-    return true;
+    out.emplace_back("{");
+    taken = 1;
   }
-  if (next_pod_ < snapshot_.pods.size()) {
+  for (size_t pods = 0;
+       next_pod_ < snapshot_.pods.size() && (pods == 0 || taken < max_bytes);
+       ++pods) {
     auto& pod = snapshot_.pods[next_pod_];
-    prefix_.clear();
+    auto& prefix = prefixes_.emplace_back();
     if (next_pod_ > 0)
-      prefix_ += ',';
-    prefix_ += '"';
-    prefix_ += pod.ip;
-    prefix_ += "\":";
-    write(prefix_);
-    write(pod.body.view());
+      prefix += ',';
+    prefix += '"';
+    prefix += pod.ip;
+    prefix += "\":";
+    out.emplace_back(prefix);
+    out.emplace_back(pod.body.view());
+    taken += prefix.size() + pod.body.size();
     ++next_pod_;
-    return true;
   }
+  if (next_pod_ < snapshot_.pods.size())
+    return true;
   if (!closed_) {
     closed_ = true;
-    write("}\n");
-    return true;
+    out.emplace_back("}\n");
   }
   return false;
 }

@@ -3,10 +3,10 @@
 
 #include "messages/types.hpp"
 
-#include <functional>
-#include <memory>
+#include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace netpol {
 
@@ -22,7 +22,7 @@ std::string report_json(const round_report& report);
 std::string error_json(std::string_view code, std::string_view message);
 
 /// Streams {"<ip>": <the pod's bytes>, ...} without building it in one
-/// piece: total size up front, then one pod at a time.
+/// piece: total size up front, then the pods' own bytes, never copied.
 class results_writer {
 public:
   explicit results_writer(results_snapshot snapshot);
@@ -32,8 +32,10 @@ public:
     return size_;
   }
 
-  /// Calls `write` with the next piece; false once everything was written.
-  bool next(const std::function<void(std::string_view)>& write);
+  /// Appends the next pieces, about `max_bytes` (at least one pod), to
+  /// `out`; they stay valid until the next call. False once the document
+  /// is complete.
+  bool next(std::vector<std::string_view>& out, size_t max_bytes);
 
 private:
   results_snapshot snapshot_;
@@ -41,7 +43,7 @@ private:
   size_t next_pod_ = 0;
   bool opened_ = false;
   bool closed_ = false;
-  std::string prefix_;
+  std::deque<std::string> prefixes_; // of the current batch; stable views
 };
 
 } // namespace netpol

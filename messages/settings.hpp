@@ -7,10 +7,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace netpol {
 
 using namespace std::chrono_literals;
+
+/// `10s`, `1500ms`: a duration as messages show it.
+std::string describe_duration(caf::timespan x);
 
 struct proxy_settings {
   uint16_t client_port = 9001;    // where client pods listen

@@ -40,8 +40,15 @@ TEST(results stream as one object of the pod bytes unchanged) {
   snapshot.pods.push_back({"fd00::1", shared_bytes{"[]"}});
   results_writer writer{snapshot};
   std::string out;
-  while (writer.next([&](std::string_view piece) { out += piece; }))
-    ;
+  size_t batches = 0;
+  MESSAGE("one byte per batch at most: still a pod per batch, never split");
+  for (bool more = true; more; ++batches) {
+    std::vector<std::string_view> pieces;
+    more = writer.next(pieces, 1);
+    for (auto piece : pieces)
+      out += piece;
+  }
+  CHECK_EQUAL(batches, 2u);
   CHECK_EQUAL(out.size(), writer.size());
   CHECK_EQUAL(out, R"({"10.0.0.1":[{"connectionidx":0,"timestamp":"2024-10-01T11:18:33.247061614Z"}],"fd00::1":[]})"
                    "\n");
@@ -52,8 +59,10 @@ TEST(results stream as one object of the pod bytes unchanged) {
 TEST(no results is an empty object) {
   results_writer writer{results_snapshot{}};
   std::string out;
-  while (writer.next([&](std::string_view piece) { out += piece; }))
-    ;
+  std::vector<std::string_view> pieces;
+  CHECK(!writer.next(pieces, 1 << 20));
+  for (auto piece : pieces)
+    out += piece;
   CHECK_EQUAL(out, "{}\n");
   CHECK_EQUAL(writer.size(), 3u);
 }
