@@ -567,8 +567,10 @@ void check_completeness(scenario_report& r, const run_result& run,
     if (auto i = truth_by_kind.find(kind); i != truth_by_kind.end())
       c.kinds.push_back({kind, i->second, {}});
 
-  if (!run.have_results)
-    return; // the round did not finish: nothing to compare
+  if (!run.have_results) {
+    c.error = "the round did not finish: nothing to compare";
+    return;
+  }
   if (c.status_before_stop != 409)
     problem("", "",
             "GET /report?all=1 before /stop answered "

@@ -549,6 +549,9 @@ TEST(an unfinished round is not ok) {
   CHECK(!r.ok());
   CHECK(!r.finished);
   CHECK(contains(markdown_overview({r}), "FAIL: collection did not finish"));
+  CHECK(!r.completeness.available);
+  CHECK(contains(markdown_section(r), "completeness report unavailable: the "
+                                      "round did not finish"));
 }
 
 FIXTURE_SCOPE_END()
