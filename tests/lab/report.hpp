@@ -37,8 +37,69 @@ struct kind_counts {
   uint64_t duplicate_checks = 0; // /check after the pod had accepted one
   uint64_t in_results = 0;       // pods present in /results
   uint64_t intact = 0;           // ... with exactly the pod's bytes
+  // The fleet's own account of how the reporting faults shaped the bodies
+  // (podsim::pod_report), to cross-check the completeness figures.
+  uint64_t tests = 0;            // tests of the lists the pods accepted
+  uint64_t entries_omitted = 0;  // partial
+  uint64_t entries_duplicated = 0; // duplicate
+  uint64_t entries_alien = 0;    // alien
 
   void add(const kind_counts& other);
+};
+
+/// Completeness of a group of pods' tests (docs/experiments.md,
+/// "Completeness"). A pod's expected tests are the (connection index,
+/// address, port) triples of its list, each with its connection's netpol.
+/// For a collected pod every reported entry is matched by (connectionidx,
+/// address, port, npname): `reported` counts expected tests matched at least
+/// once, `missing` those never matched, `duplicates` entries matching an
+/// already matched test, `unexpected` entries matching none. A pod that was
+/// not collected counts its expected tests as `unknown`, never as missing.
+struct completeness_counts {
+  uint64_t expected = 0;
+  uint64_t reported = 0;
+  uint64_t missing = 0;
+  uint64_t duplicates = 0;
+  uint64_t unexpected = 0;
+  uint64_t unknown = 0;
+  uint64_t pods_incomplete = 0; // pods with missing + unknown > 0
+
+  void add(const completeness_counts& other);
+  bool operator==(const completeness_counts& other) const;
+  bool operator!=(const completeness_counts& other) const {
+    return !(*this == other);
+  }
+};
+
+/// The proxy's GET /report?all=1 beside the lab's own account of the same
+/// round: `truth` from what the fleet knows (each pod's list and the exact
+/// body it served, matched by the lab), `proxy` from the report (per kind:
+/// its per-pod rows summed by the pods' fault kinds).
+struct completeness_report {
+  bool available = false;      // /report?all=1 answered 200 with the shape
+  std::string error;           // why not
+  int status_before_stop = 0;  // must be 409
+  int status = 0;
+  uint64_t round = 0;
+  std::string phase;
+  completeness_counts truth;
+  completeness_counts proxy;   // its "completeness" object
+  uint64_t truth_netpols = 0;            // netpols of every pod's list
+  uint64_t truth_netpols_incomplete = 0; // ... with missing + unknown > 0
+  uint64_t proxy_netpols_incomplete = 0;
+  uint64_t proxy_netpols_listed = 0;
+  uint64_t netpols_differing = 0;        // listed netpols whose figures differ
+  uint64_t proxy_pods_total = 0;
+  uint64_t proxy_pods_listed = 0;
+  uint64_t pods_differing = 0;           // pods whose figures differ
+  struct kind {
+    podsim::fault fault;
+    completeness_counts truth;
+    completeness_counts proxy;
+  };
+  std::vector<kind> kinds; // present kinds, in fault order
+  /// The report was there and every figure matched the truth.
+  bool matches() const;
 };
 
 struct phase_report {
@@ -78,6 +139,7 @@ struct scenario_report {
   double healthy_delivered_p99 = 0;
   double healthy_delivered_max = 0;
   std::vector<integrity_problem> problems;
+  completeness_report completeness;
   double wall_seconds = 0;
   std::string proxy_exit;
   std::string proxy_log;
@@ -88,7 +150,9 @@ struct scenario_report {
   bool ok() const;
 };
 
-/// Compares what the proxy reported and served with what each pod knows.
+/// Compares what the proxy reported and served with what each pod knows:
+/// /results byte for byte, the lists the pods took, duplicate /checks, and
+/// the completeness report against the lab's own count.
 scenario_report analyse(const podsim::scenario& s, const std::string& file,
                         const run_result& run);
 

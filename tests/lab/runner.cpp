@@ -154,6 +154,9 @@ void drive(uint16_t port, const podsim::scenario& s, const run_options& opts,
     return;
   }
   status_sampler sampler{port, start, opts.sample_interval};
+  // Collection has not started: the completeness report must not exist yet.
+  if (auto early = cli->Get("/report?all=1"))
+    out.report_early_status = early->status;
   try {
     out.delivery_done = poll_until_done(*cli, "/checkConnectionsStatus",
                                         limit, opts.poll_interval);
@@ -176,6 +179,11 @@ void drive(uint16_t port, const podsim::scenario& s, const run_options& opts,
         throw std::runtime_error("GET /results: " + describe(res));
       out.have_results = true;
       out.results_body = std::move(res->body);
+      // Not a kube-burner call: a failure here is the report's to judge.
+      if (auto report = cli->Get("/report?all=1")) {
+        out.report_status = report->status;
+        out.report_body = std::move(report->body);
+      }
     }
   } catch (const std::runtime_error& e) {
     if (out.error.empty())

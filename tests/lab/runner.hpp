@@ -46,6 +46,11 @@ struct run_result {
   nlohmann::json status;         // the last GET /status?pods=1
   bool have_results = false;
   std::string results_body;      // GET /results, as received
+  // GET /report?all=1 (the proxy's completeness report): once before /stop,
+  // where it must answer 409, and once after /results. 0: no answer.
+  int report_early_status = 0;
+  int report_status = 0;
+  std::string report_body;       // the answer after /results
   std::vector<podsim::pod_report> fleet; // after the round
   std::string proxy_log;         // path of the proxy's log
   std::string proxy_exit;        // how the proxy ended after SIGTERM

@@ -190,6 +190,88 @@ TEST(an unknown fault kind names the key and its line) {
   CHECK(contains(e->what(), "t.json:5:14: faults[1].kind: unknown fault kind "
                             "\"dwn\""));
   CHECK(contains(e->what(), "crash_after_check"));
+  CHECK(contains(e->what(), "trickle_headers, endless_header, slow_answer, "
+                            "case_variant, too_deep, partial, duplicate, "
+                            "alien)"));
+}
+
+TEST(the answer and reporting faults take their parameters) {
+  auto s = podsim::parse_scenario(R"({
+  "fleet": {"pods": 100, "seed": 3},
+  "faults": [
+    {"kind": "trickle_headers", "count": 2, "interval": "300ms"},
+    {"kind": "endless-header", "count": 2},
+    {"kind": "slow_answer", "count": 2, "interval": "50ms"},
+    {"kind": "case_variant", "count": 2},
+    {"kind": "too_deep", "count": 2},
+    {"kind": "partial", "count": 2, "test_fraction": 0.25},
+    {"kind": "duplicate", "fraction": 0.02},
+    {"kind": "alien", "count": 2},
+    {"kind": "partial", "count": 1}
+  ]
+})",
+                                  "t.json");
+  REQUIRE_EQUAL(s.faults.size(), 9u);
+  CHECK_EQUAL(s.faults[0].interval.count(), 300);
+  CHECK(s.faults[1].kind == fault::endless_header);
+  CHECK_EQUAL(s.faults[2].interval.count(), 50);
+  CHECK_EQUAL(s.faults[5].test_fraction, 0.25);
+  CHECK_EQUAL(s.faults[6].pods, 2u); // "fraction" is still the fleet's share
+  CHECK_EQUAL(s.faults[6].test_fraction, 0.5);
+  CHECK_EQUAL(s.faults[8].test_fraction, 0.5);
+  auto pods = podsim::place_faults(s);
+  auto kinds = kinds_of(pods);
+  CHECK_EQUAL(kinds[fault::trickle_headers], 2u);
+  CHECK_EQUAL(kinds[fault::too_deep], 2u);
+  CHECK_EQUAL(kinds[fault::partial], 3u);
+  CHECK_EQUAL(kinds[fault::none], 100u - 17);
+  size_t quarter = 0;
+  for (auto& pod : pods) {
+    auto& p = pod.profile;
+    if (p.kind == fault::trickle_headers)
+      CHECK_EQUAL(p.interval.count(), 300);
+    if (p.kind == fault::slow_answer)
+      CHECK_EQUAL(p.interval.count(), 50);
+    if (p.kind == fault::partial && p.test_fraction == 0.25)
+      ++quarter;
+    if (p.kind == fault::duplicate)
+      CHECK_EQUAL(p.test_fraction, 0.5);
+  }
+  CHECK_EQUAL(quarter, 2u);
+  MESSAGE("defaults: one byte a second, half of the tests");
+  podsim::fault_group defaults;
+  CHECK_EQUAL(defaults.interval.count(), 1000);
+  CHECK_EQUAL(defaults.test_fraction, 0.5);
+}
+
+TEST(interval and test_fraction are refused where they do not apply) {
+  auto e = error_of(R"({"fleet": {"pods": 10},
+    "faults": [{"kind": "slow", "count": 1, "interval": "1s"}]})");
+  REQUIRE(e);
+  CHECK_EQUAL(e->key(), "faults[0].interval");
+  CHECK(contains(e->what(), "trickle_headers and slow_answer faults only"));
+  e = error_of(R"({"fleet": {"pods": 10},
+    "faults": [{"kind": "trickle_headers", "count": 1, "interval": "0"}]})");
+  REQUIRE(e);
+  CHECK_EQUAL(e->key(), "faults[0].interval");
+  CHECK(contains(e->what(), "longer than zero"));
+  e = error_of(R"({"fleet": {"pods": 10},
+    "faults": [{"kind": "alien", "count": 1, "test_fraction": 0.5}]})");
+  REQUIRE(e);
+  CHECK_EQUAL(e->key(), "faults[0].test_fraction");
+  CHECK(contains(e->what(), "partial and duplicate faults only"));
+  e = error_of(R"({"fleet": {"pods": 10},
+    "faults": [{"kind": "partial", "count": 1, "test_fraction": 1.5}]})");
+  REQUIRE(e);
+  CHECK(contains(e->what(), "must be between 0 and 1, got 1.5"));
+  e = error_of(R"({"fleet": {"pods": 10},
+    "faults": [{"kind": "duplicate", "count": 1, "test_fraction": "half"}]})");
+  REQUIRE(e);
+  CHECK(contains(e->what(), "expected a number between 0 and 1"));
+  e = error_of(R"({"fleet": {"pods": 10},
+    "faults": [{"kind": "partial", "count": 1, "intervall": "1s"}]})");
+  REQUIRE(e);
+  CHECK(contains(e->what(), "delay, interval, test_fraction, latency"));
 }
 
 TEST(fractions over the whole fleet are refused) {
@@ -378,6 +460,15 @@ TEST(positions of keys in JSON text) {
   CHECK_EQUAL(skip_value(text, 0), text.size());
   CHECK_EQUAL(skip_value("[1, 2", 0), npos);
   CHECK_EQUAL(skip_value("\"open", 0), npos);
+  CHECK_EQUAL(skip_value("{\"a\" 1}", 0), npos);
+  CHECK_EQUAL(skip_value("[1,]", 0), npos);
+  CHECK_EQUAL(skip_value("[{}, [], {\"x\": [{}]}] tail", 0), 21u);
+  MESSAGE("any depth, without recursion (too_deep's 10,001 arrays)");
+  std::string deep = "{\"a\":" + std::string(20000, '[') + std::string(20000, ']')
+                     + ",\"b\":1}";
+  CHECK_EQUAL(skip_value(deep, 0), deep.size());
+  deep.pop_back();
+  CHECK_EQUAL(skip_value(deep, 0), npos);
 }
 
 TEST(numbers beyond a double and deep nesting are errors and not crashes) {

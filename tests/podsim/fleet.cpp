@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -61,7 +62,19 @@ constexpr fault_name fault_names[] = {
     {fault::bad_json, "bad_json"},
     {fault::reject_check, "reject_check"},
     {fault::crash_after_check, "crash_after_check"},
+    {fault::trickle_headers, "trickle_headers"},
+    {fault::endless_header, "endless_header"},
+    {fault::slow_answer, "slow_answer"},
+    {fault::case_variant, "case_variant"},
+    {fault::too_deep, "too_deep"},
+    {fault::partial, "partial"},
+    {fault::duplicate, "duplicate"},
+    {fault::alien, "alien"},
 };
+// What endless_header sends before its endless value, and the size of each
+// chunk of 'a' it queues once the previous one has gone out.
+constexpr std::string_view endless_prefix = "HTTP/1.1 200 OK\r\nX-A: ";
+constexpr std::size_t endless_chunk = 16 * 1024;
 
 std::string system_error(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -105,12 +118,26 @@ std::string rfc3339_nano(std::chrono::system_clock::time_point when) {
 
 struct generated_results {
     std::string body;
-    std::size_t entries = 0;
+    std::size_t tests = 0;    // (connection, address, port) triples of the list
+    std::size_t entries = 0;  // entries in body
+    std::size_t omitted = 0;
+    std::size_t duplicated = 0;
+    std::size_t alien = 0;
 };
+
+// A name or address that is not in `taken`: `base`, else base-2, base-3, ...
+std::string unused(const std::string& base, const std::vector<std::string>& taken) {
+    std::string candidate = base;
+    for (int n = 2; std::find(taken.begin(), taken.end(), candidate) != taken.end(); ++n)
+        candidate = base + "-" + std::to_string(n);
+    return candidate;
+}
 
 // The results a pod reports for an accepted /check body, or nullopt when the body
 // is not an array of {"addresses": [string], "ports": [integer], "netpol": string}.
-std::optional<generated_results> generate_results(const std::string& check_body,
+// A healthy pod reports one entry per test in list order; the reporting faults
+// change the body as fleet.hpp describes.
+std::optional<generated_results> generate_results(const std::string& check_body, const pod_profile& profile,
                                                   std::chrono::system_clock::time_point now) {
     const auto connections = nlohmann::json::parse(check_body, nullptr, false);
     if (connections.is_discarded() || !connections.is_array()) return std::nullopt;
@@ -128,31 +155,85 @@ std::optional<generated_results> generate_results(const std::string& check_body,
             if (!port.is_number_integer()) return std::nullopt;
     }
 
-    generated_results out;
-    out.body = "[";
+    const fault kind = profile.kind;
+    std::size_t offset_ms = 0;
+    // Distinct, deterministic timestamps, as if probes succeeded one by one.
+    auto entry = [&](const std::string& address_json, const std::string& port_json, std::size_t connectionidx,
+                     const std::string& npname_json) {
+        std::string e = "{\"address\":";
+        e += address_json;
+        e += ",\"port\":";
+        e += port_json;
+        if (kind == fault::case_variant) e += ",\"PORT\":\"eighty\"";
+        e += ",\"connectionidx\":";
+        e += std::to_string(connectionidx);
+        e += ",\"npname\":";
+        e += npname_json;
+        e += ",\"timestamp\":\"";
+        e += rfc3339_nano(now + std::chrono::milliseconds(offset_ms++));
+        e += "\"}";
+        return e;
+    };
+
+    std::vector<std::string> entries;
     for (std::size_t index = 0; index < connections.size(); ++index) {
         const auto& connection = connections[index];
         const std::string npname = connection.at("netpol").dump();  // quoted and escaped
-        const std::string connectionidx = std::to_string(index);
         for (const auto& address : connection.at("addresses")) {
             const std::string address_json = address.dump();
-            for (const auto& port : connection.at("ports")) {
-                if (out.entries != 0) out.body += ',';
-                out.body += "{\"address\":";
-                out.body += address_json;
-                out.body += ",\"port\":";
-                out.body += port.dump();
-                out.body += ",\"connectionidx\":";
-                out.body += connectionidx;
-                out.body += ",\"npname\":";
-                out.body += npname;
-                out.body += ",\"timestamp\":\"";
-                // Distinct, deterministic offsets, as if probes succeeded one by one.
-                out.body += rfc3339_nano(now + std::chrono::milliseconds(out.entries));
-                out.body += "\"}";
-                ++out.entries;
-            }
+            for (const auto& port : connection.at("ports")) entries.push_back(entry(address_json, port.dump(), index, npname));
         }
+    }
+
+    generated_results out;
+    out.tests = entries.size();
+    const std::size_t n = entries.size();
+    const auto share = [&](double f) { return static_cast<std::size_t>(std::llround(f * static_cast<double>(n))); };
+    if (kind == fault::partial && n > 0) {
+        const std::size_t kept = profile.test_fraction < 1.0 ? std::min(share(profile.test_fraction), n - 1) : n;
+        out.omitted = n - kept;
+        entries.resize(kept);
+    } else if (kind == fault::duplicate && n > 0) {
+        out.duplicated = std::clamp<std::size_t>(share(profile.test_fraction), 1, n);
+        for (std::size_t i = 0; i < out.duplicated; ++i) entries.push_back(entries[i]);  // the same bytes again
+    } else if (kind == fault::alien) {
+        // Relative to connection 0 (placeholders when the list has none).
+        std::vector<std::string> addresses, netpols;
+        std::vector<long long> ports;
+        for (const auto& connection : connections) netpols.push_back(connection.at("netpol").get<std::string>());
+        if (!connections.empty()) {
+            for (const auto& a : connections[0].at("addresses")) addresses.push_back(a.get<std::string>());
+            for (const auto& p : connections[0].at("ports")) ports.push_back(p.get<long long>());
+        }
+        const std::string address0 = addresses.empty() ? "192.0.2.1" : addresses.front();
+        const long long port0 = ports.empty() ? 8080 : ports.front();
+        const std::string netpol0 = netpols.empty() ? "alien" : netpols.front();
+        long long other_port = 9;
+        while (std::find(ports.begin(), ports.end(), other_port) != ports.end()) ++other_port;
+        using nlohmann::json;
+        const std::string a0 = json(address0).dump(), p0 = std::to_string(port0), n0 = json(netpol0).dump();
+        entries.push_back(entry(a0, p0, connections.size(), n0));                                  // past the list
+        entries.push_back(entry(json(unused("192.0.2.77", addresses)).dump(), p0, 0, n0));          // not its address
+        entries.push_back(entry(a0, std::to_string(other_port), 0, n0));                           // not its port
+        entries.push_back(entry(a0, p0, 0, json(unused(netpol0 + "-alien", netpols)).dump()));    // unknown npname
+        out.alien = alien_entries;
+    } else if (kind == fault::too_deep && n > 0) {
+        std::string& first = entries.front();
+        first.pop_back();  // its closing brace
+        first += ",\"nested\":";
+        first.append(too_deep_arrays, '[');
+        first.append(too_deep_arrays, ']');
+        first += '}';
+    }
+
+    out.entries = entries.size();
+    std::size_t size = 3;
+    for (const auto& e : entries) size += e.size() + 1;
+    out.body.reserve(size);
+    out.body = "[";
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (i != 0) out.body += ',';
+        out.body += entries[i];
     }
     out.body += "]\n";  // json.Encoder.Encode ends with a newline
     return out;
@@ -171,9 +252,13 @@ std::string text_response(int status, bool keep_alive, std::string_view extra_he
 
 // What a pod does with one complete request.
 struct answer {
-    enum class action { respond, reset, hang };
+    enum class action { respond, reset, hang, endless };
     action what = action::respond;
     std::string response;  // complete HTTP response, for respond
+    // respond: bytes of `response` past this offset go out one per `pace`
+    // (npos: all at once).
+    std::size_t paced_from = std::string::npos;
+    steady::duration pace{};
     bool keep_alive = true;
     bool crash_after = false;  // crash_after_check: the pod dies once this is sent
     steady::duration delay{};  // the slow fault's extra delay (latency is added by the loop)
@@ -193,7 +278,11 @@ struct pod_state {
     bool crashed = false;
     std::string check_body;
     std::string results_body;
+    std::size_t tests = 0;
     std::size_t results_entries = 0;
+    std::size_t results_omitted = 0;
+    std::size_t results_duplicated = 0;
+    std::size_t results_alien = 0;
 };
 
 // All pods' state and behaviour, shared by the event loops and snapshot().
@@ -242,7 +331,36 @@ public:
         pods_[pod].crashed = true;
     }
 
+    // What the pod does with a request, shaped by the faults that misbehave
+    // inside an answer.
     answer decide(std::size_t index, http::request& request) {
+        answer out = decide_content(index, request);
+        const pod_profile& profile = pods_[index].profile;
+        switch (profile.kind) {
+            case fault::endless_header:
+                // Every request, a duplicate /check included.
+                out.what = answer::action::endless;
+                out.response.clear();
+                break;
+            case fault::trickle_headers:
+                if (out.what == answer::action::respond) {
+                    out.paced_from = 1;
+                    out.pace = profile.interval;
+                }
+                break;
+            case fault::slow_answer:
+                if (out.what == answer::action::respond) {
+                    const auto head_end = out.response.find("\r\n\r\n");
+                    out.paced_from = head_end == std::string::npos ? 0 : head_end + 4;
+                    out.pace = profile.interval;
+                }
+                break;
+            default: break;
+        }
+        return out;
+    }
+
+    answer decide_content(std::size_t index, http::request& request) {
         pod_state& pod = pods_[index];
         const fault kind = pod.profile.kind;
         const bool is_check = request.path == "/check";
@@ -300,7 +418,7 @@ public:
         }
         // Parsing and generating happen outside the lock; a /check that raced in
         // on another connection meanwhile is re-checked below.
-        auto results = generate_results(request.body, std::chrono::system_clock::now());
+        auto results = generate_results(request.body, pod.profile, std::chrono::system_clock::now());
         if (!results) {
             out.response = http::format_response(400, text_plain, unparsable_reply, out.keep_alive);
             return out;
@@ -315,7 +433,11 @@ public:
             pod.accepted = true;
             pod.check_body = std::move(request.body);
             pod.results_body = served_results(kind, results->body);
+            pod.tests = results->tests;
             pod.results_entries = results->entries;
+            pod.results_omitted = results->omitted;
+            pod.results_duplicated = results->duplicated;
+            pod.results_alien = results->alien;
         }
         out.response = http::format_response(200, text_plain, check_accepted_reply, out.keep_alive);
         out.crash_after = kind == fault::crash_after_check;
@@ -336,7 +458,11 @@ public:
             report.results_calls = pod.results_calls;
             report.check_body = pod.check_body;
             report.results_body = pod.results_body;
+            report.tests = pod.tests;
             report.results_entries = pod.results_entries;
+            report.results_omitted = pod.results_omitted;
+            report.results_duplicated = pod.results_duplicated;
+            report.results_alien = pod.results_alien;
             reports.push_back(std::move(report));
         }
         return reports;
@@ -435,6 +561,9 @@ public:
     }
 
     // Callable from any thread.
+    std::size_t open_connections() const { return open_.load(std::memory_order_relaxed); }
+
+    // Callable from any thread.
     void request_stop() {
         stopping_.store(true);
         const uint64_t one = 1;
@@ -447,6 +576,8 @@ private:
         waiting,   // an answer is due at a timer
         hanging,   // never answers; input is discarded until the peer leaves
         lingering, // answered with "Connection: close"; waiting for the peer to leave
+        pacing,    // an answer goes out one byte per timer (trickle_headers, slow_answer)
+        endless,   // endless_header: 'a' for ever while the peer reads
     };
 
     struct listener {
@@ -468,13 +599,24 @@ private:
         bool close_after_write = false;
         uint32_t interest = 0;  // events registered with epoll
         answer pending;         // while waiting
+        // While pacing: the rest of the answer, one byte per `pace`.
+        std::string paced;
+        std::size_t paced_sent = 0;
+        steady::duration pace{};
+        bool paced_keep_alive = true;
+    };
+
+    enum class timer_kind : uint8_t {
+        answer_due,  // a delayed answer is due
+        linger_end,  // a lingering connection has waited long enough
+        pace,        // a pacing answer's next byte is due
     };
 
     struct timer {
         steady::time_point due;
         int fd;
         uint32_t serial;
-        bool linger_end;  // otherwise: a pending answer is due
+        timer_kind what;
         bool operator>(const timer& other) const { return due > other.due; }
     };
 
@@ -553,6 +695,7 @@ private:
                 continue;
             }
             connection& c = connections_[fd];
+            open_.fetch_add(1, std::memory_order_relaxed);
             c.fd = fd;
             c.serial = serial;
             c.pod = pod;
@@ -576,7 +719,7 @@ private:
         for (;;) {
             const ssize_t n = ::recv(c.fd, buffer, sizeof buffer, 0);
             if (n > 0) {
-                if (c.state == phase::reading || c.state == phase::waiting) {
+                if (c.state == phase::reading || c.state == phase::waiting || c.state == phase::pacing) {
                     c.in.append(buffer, static_cast<std::size_t>(n));
                     // The parser bounds one request; this bounds requests pipelined
                     // behind one that is waiting for its answer.
@@ -622,11 +765,23 @@ private:
     bool advance(connection& c) {
         for (;;) {
             if (c.out_sent < c.out.size()) break;  // resumes on EPOLLOUT
-            if (c.state == phase::hanging || c.state == phase::lingering) {
+            if (c.state == phase::hanging || c.state == phase::lingering || c.state == phase::pacing) {
                 if (c.peer_closed) {
                     close_connection(c, false);
                     return false;
                 }
+                break;
+            }
+            if (c.state == phase::endless) {
+                if (c.peer_closed) {
+                    close_connection(c, false);
+                    return false;
+                }
+                // One bounded chunk per wake-up, queued only once the last has
+                // gone: memory stays at one chunk, and other connections get
+                // their turn. EPOLLOUT stays registered (update_interest).
+                c.out.assign(endless_chunk, 'a');
+                if (!flush(c)) return false;
                 break;
             }
             if (c.state == phase::waiting) break;
@@ -635,7 +790,7 @@ private:
                 ::shutdown(c.fd, SHUT_WR);
                 c.state = phase::lingering;
                 c.in.clear();
-                timers_.push({steady::now() + linger_timeout, c.fd, c.serial, true});
+                timers_.push({steady::now() + linger_timeout, c.fd, c.serial, timer_kind::linger_end});
                 continue;
             }
             const http::parse_status status = c.parser.parse(c.in);
@@ -681,7 +836,7 @@ private:
         c.pending = std::move(decided);
         if (delay > steady::duration::zero()) {
             c.state = phase::waiting;
-            timers_.push({steady::now() + delay, c.fd, c.serial, false});
+            timers_.push({steady::now() + delay, c.fd, c.serial, timer_kind::answer_due});
             return true;
         }
         return deliver(c);
@@ -695,6 +850,22 @@ private:
         if (due.what == answer::action::reset || pods_.crashed(c.pod)) {
             close_connection(c, true);
             return false;
+        }
+        if (due.what == answer::action::endless) {
+            c.state = phase::endless;
+            c.in.clear();
+            c.out += endless_prefix;
+            return flush(c);
+        }
+        if (due.paced_from < due.response.size()) {
+            c.out.append(due.response, 0, due.paced_from);
+            c.paced = due.response.substr(due.paced_from);
+            c.paced_sent = 0;
+            c.pace = due.pace;
+            c.paced_keep_alive = due.keep_alive;
+            c.state = phase::pacing;
+            timers_.push({steady::now() + c.pace, c.fd, c.serial, timer_kind::pace});
+            return flush(c);
         }
         c.out += due.response;
         if (!due.keep_alive) c.close_after_write = true;
@@ -730,18 +901,37 @@ private:
             const auto it = connections_.find(due.fd);
             if (it == connections_.end() || it->second.serial != due.serial) continue;
             connection& c = it->second;
-            if (due.linger_end) {
+            if (due.what == timer_kind::linger_end) {
                 if (c.state == phase::lingering) close_connection(c, false);
+            } else if (due.what == timer_kind::pace) {
+                if (c.state == phase::pacing) pace_one_byte(c);
             } else if (c.state == phase::waiting) {
                 if (deliver(c)) advance(c);
             }
         }
     }
 
+    // The next byte of a pacing answer; once the last is out, the connection
+    // goes on like after any answer.
+    void pace_one_byte(connection& c) {
+        c.out += c.paced[c.paced_sent++];
+        if (c.paced_sent == c.paced.size()) {
+            c.paced.clear();
+            c.paced.shrink_to_fit();
+            c.paced_sent = 0;
+            c.state = phase::reading;
+            if (!c.paced_keep_alive) c.close_after_write = true;
+            if (flush(c)) advance(c);
+            return;
+        }
+        timers_.push({steady::now() + c.pace, c.fd, c.serial, timer_kind::pace});
+        if (flush(c)) update_interest(c);
+    }
+
     void update_interest(connection& c) {
         uint32_t wanted = 0;
         if (!c.peer_closed) wanted |= EPOLLIN | EPOLLRDHUP;
-        if (c.out_sent < c.out.size()) wanted |= EPOLLOUT;
+        if (c.out_sent < c.out.size() || (c.state == phase::endless && !c.peer_closed)) wanted |= EPOLLOUT;
         if (wanted == c.interest) return;
         epoll_event event{};
         event.events = wanted;
@@ -757,6 +947,7 @@ private:
         else
             ::close(fd);
         connections_.erase(fd);
+        open_.fetch_sub(1, std::memory_order_relaxed);
     }
 
     pod_registry& pods_;
@@ -770,6 +961,7 @@ private:
     std::priority_queue<timer, std::vector<timer>, std::greater<timer>> timers_;
     uint32_t next_serial_ = 0;
     std::atomic<bool> stopping_{false};
+    std::atomic<std::size_t> open_{0};  // entries of connections_
 };
 
 // Binds a non-blocking listening socket; returns -1 with a message on failure.
@@ -899,6 +1091,21 @@ bool fleet::start(std::string& error) { return impl_->start(error); }
 void fleet::stop() { impl_->stop(); }
 
 std::vector<pod_report> fleet::snapshot() const { return impl_->pods.snapshot(); }
+
+std::size_t fleet::open_connections() const {
+    std::size_t total = 0;
+    for (const auto& loop : impl_->loops) total += loop->open_connections();
+    return total;
+}
+
+const std::vector<fault>& all_faults() {
+    static const std::vector<fault> kinds = [] {
+        std::vector<fault> out;
+        for (const auto& entry : fault_names) out.push_back(entry.kind);
+        return out;
+    }();
+    return kinds;
+}
 
 uint16_t fleet::port() const { return impl_->bound_port; }
 

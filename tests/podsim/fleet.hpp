@@ -21,6 +21,11 @@
 // heads over 64 KiB, 413 for bodies over 64 MiB, 501 for Transfer-Encoding) at once,
 // without latency or fault, and the connection is closed.
 //
+// A pod's "tests" are the (connection index, address, port) triples of the list it
+// accepted, each with its connection's netpol: a healthy pod reports one entry per
+// test, in list order. Faults that report wrongly (partial, duplicate, alien,
+// case_variant, too_deep) change only the body /results serves; pod_report says how.
+//
 // Pods are told apart by the local address of the accepted connection.
 
 #include <chrono>
@@ -46,7 +51,40 @@ enum class fault {
     reject_check,       // /check answers 400 and is never accepted
     crash_after_check,  // answers /check 200, then stops: later connections are refused
                         // (per_pod) or reset (shared), open ones are reset
+    // Misbehaving inside an answer. Each accepts /check like a healthy pod (its
+    // results are generated); a second /check after that hangs like a healthy
+    // pod's, except for endless_header, which answers it like any request.
+    trickle_headers,    // every answer, from its status line on, goes out one byte per
+                        // `interval` (the first byte at once)
+    endless_header,     // every answer is "HTTP/1.1 200 OK\r\nX-A: " and then 'a' for ever,
+                        // never a newline, in bounded chunks as fast as the peer reads,
+                        // until the peer closes
+    slow_answer,        // every answer's status line and headers go out at once, then
+                        // its body one byte per `interval`
+    case_variant,       // healthy, but each /results entry also carries "PORT":"eighty"
+                        // (Go's decoder matches field names case-insensitively: the
+                        // string lands in the integer port and the decode fails)
+    too_deep,           // healthy, but the first /results entry also carries an unknown
+                        // member nested 10,001 arrays deep (Go's decoder stops at 10,000)
+    // Reporting wrongly; each accepts /check normally.
+    partial,            // reports only its first round(test_fraction x tests) entries,
+                        // at least one fewer than its tests
+    duplicate,          // reports every test, then repeats its first
+                        // round(test_fraction x tests) entries (at least one) at the end
+    alien,              // reports every test, then 4 entries it was never sent: a
+                        // connectionidx past its list, an address and a port not in
+                        // connection 0, an unknown npname
 };
+
+// Every fault kind, in declaration order.
+const std::vector<fault>& all_faults();
+
+// Nesting of too_deep's extra member, and what Go's decoder allows.
+constexpr std::size_t too_deep_arrays = 10001;
+constexpr std::size_t go_max_nesting = 10000;
+
+// Entries an alien pod adds.
+constexpr std::size_t alien_entries = 4;
 
 // Names are the enumerator names ("http_500"); parse_fault also accepts '-' for '_'.
 std::string to_string(fault kind);
@@ -56,6 +94,8 @@ struct pod_profile {
     fault kind = fault::none;
     int failures = 0;                    // flaky: how many requests fail first
     std::chrono::milliseconds delay{0};  // slow: extra delay of every answer
+    std::chrono::milliseconds interval{1000};  // trickle_headers, slow_answer: between bytes
+    double test_fraction = 0.5;          // partial: share reported; duplicate: share repeated
     // Network delay of every answer (including resets), plus a uniform random
     // 0..jitter drawn from a RNG seeded with fleet_options::seed.
     std::chrono::milliseconds latency{0};
@@ -96,7 +136,12 @@ struct pod_report {
     std::string check_body;            // bytes of the accepted /check body
     std::string results_body;          // exact bytes /results serves now (after /check:
                                        // the generated results; truncated for bad_json)
-    std::size_t results_entries = 0;   // connTest entries generated at /check
+    std::size_t tests = 0;             // tests of the accepted list (one entry each when healthy)
+    std::size_t results_entries = 0;   // connTest entries generated at /check, i.e. in
+                                       // results_body (bad_json: before truncation)
+    std::size_t results_omitted = 0;     // partial: tests left out
+    std::size_t results_duplicated = 0;  // duplicate: entries repeated
+    std::size_t results_alien = 0;       // alien: entries matching no test
 };
 
 class fleet {
@@ -117,6 +162,10 @@ public:
     void stop();
 
     std::vector<pod_report> snapshot() const;  // thread-safe, in pod order
+
+    // Connections open on every loop now (thread-safe): lets a test see that the
+    // fleet lets go of a connection once its peer has gone.
+    std::size_t open_connections() const;
 
     // The bound port once started (resolves port 0), the requested one before.
     uint16_t port() const;

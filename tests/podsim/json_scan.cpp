@@ -8,40 +8,14 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-// Nesting limit: deeper documents are not scenario files or /results bodies.
-constexpr int max_depth = 512;
-
-std::size_t skip_value_at(std::string_view text, std::size_t pos, int depth) {
-    if (pos >= text.size() || depth > max_depth) return npos;
-    const char first = text[pos];
-    if (first == '"') return skip_string(text, pos);
-    if (first == '{' || first == '[') {
-        const char close = first == '{' ? '}' : ']';
-        pos = skip_whitespace(text, pos + 1);
-        if (pos < text.size() && text[pos] == close) return pos + 1;
-        for (;;) {
-            if (first == '{') {
-                pos = skip_string(text, pos);
-                if (pos == npos) return npos;
-                pos = skip_whitespace(text, pos);
-                if (pos >= text.size() || text[pos] != ':') return npos;
-                pos = skip_whitespace(text, pos + 1);
-            }
-            pos = skip_value_at(text, pos, depth + 1);
-            if (pos == npos) return npos;
-            pos = skip_whitespace(text, pos);
-            if (pos >= text.size()) return npos;
-            if (text[pos] == close) return pos + 1;
-            if (text[pos] != ',') return npos;
-            pos = skip_whitespace(text, pos + 1);
-        }
-    }
-    // Numbers and literals: a run of the characters they are made of.
-    const std::size_t start = pos;
-    while (pos < text.size() && (std::isalnum(static_cast<unsigned char>(text[pos])) || text[pos] == '-' ||
-                                 text[pos] == '+' || text[pos] == '.'))
-        ++pos;
-    return pos == start ? npos : pos;
+// Past an object member's name and its colon (and the whitespace after it),
+// or npos.
+std::size_t skip_member_name(std::string_view text, std::size_t pos) {
+    pos = skip_string(text, pos);
+    if (pos == npos) return npos;
+    pos = skip_whitespace(text, pos);
+    if (pos >= text.size() || text[pos] != ':') return npos;
+    return skip_whitespace(text, pos + 1);
 }
 
 }  // namespace
@@ -62,7 +36,52 @@ std::size_t skip_string(std::string_view text, std::size_t pos) {
     return npos;
 }
 
-std::size_t skip_value(std::string_view text, std::size_t pos) { return skip_value_at(text, pos, 0); }
+// Iterative, with the closers of the open containers on a stack: a value
+// nested 10,001 arrays deep (the too_deep fault's) is skipped like any other.
+std::size_t skip_value(std::string_view text, std::size_t pos) {
+    std::vector<char> open;  // closers of the containers entered, innermost last
+    for (;;) {
+        // At the start of a value.
+        if (pos >= text.size()) return npos;
+        const char first = text[pos];
+        if (first == '{' || first == '[') {
+            const char close = first == '{' ? '}' : ']';
+            pos = skip_whitespace(text, pos + 1);
+            if (pos < text.size() && text[pos] == close) {
+                ++pos;  // empty: the value ends here
+            } else {
+                open.push_back(close);
+                if (close == '}' && (pos = skip_member_name(text, pos)) == npos) return npos;
+                continue;  // its first value
+            }
+        } else if (first == '"') {
+            pos = skip_string(text, pos);
+            if (pos == npos) return npos;
+        } else {
+            // Numbers and literals: a run of the characters they are made of.
+            const std::size_t start = pos;
+            while (pos < text.size() && (std::isalnum(static_cast<unsigned char>(text[pos])) || text[pos] == '-' ||
+                                         text[pos] == '+' || text[pos] == '.'))
+                ++pos;
+            if (pos == start) return npos;
+        }
+        // A value ended at pos: close what it ends, or go on to the next one.
+        for (;;) {
+            if (open.empty()) return pos;
+            pos = skip_whitespace(text, pos);
+            if (pos >= text.size()) return npos;
+            if (text[pos] == open.back()) {
+                open.pop_back();
+                ++pos;
+                continue;
+            }
+            if (text[pos] != ',') return npos;
+            pos = skip_whitespace(text, pos + 1);
+            if (open.back() == '}' && (pos = skip_member_name(text, pos)) == npos) return npos;
+            break;
+        }
+    }
+}
 
 std::size_t locate(std::string_view text, const std::vector<step>& path) {
     std::size_t here = skip_whitespace(text, 0);

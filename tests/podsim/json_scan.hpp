@@ -5,7 +5,7 @@
 // with each pod's body byte for byte).
 //
 // The scanners assume nothing about validity: malformed input yields npos,
-// never a read past the end.
+// never a read past the end. They do not recurse: any nesting depth is fine.
 
 #include <cstddef>
 #include <string>

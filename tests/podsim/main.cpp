@@ -63,7 +63,9 @@ int main(int argc, char** argv) {
     unsigned threads = 1;
     uint64_t seed = 1;
     std::string latency_text = "0ms", jitter_text = "0ms", slow_delay_text = "2s", duration_text = "0";
+    std::string byte_interval_text = "1s";
     int flaky_failures = 2;
+    double test_fraction = 0.5;
     std::size_t connections_per_pod = 3;
     std::string initiate_path, pods_path, scenario_path;
 
@@ -91,6 +93,10 @@ int main(int argc, char** argv) {
         {podsim::fault::bad_json, 0},     {podsim::fault::reject_check, 0},
         {podsim::fault::crash_after_check, 0}, {podsim::fault::flaky, 0},
         {podsim::fault::slow, 0},
+        {podsim::fault::trickle_headers, 0}, {podsim::fault::endless_header, 0},
+        {podsim::fault::slow_answer, 0},  {podsim::fault::case_variant, 0},
+        {podsim::fault::too_deep, 0},     {podsim::fault::partial, 0},
+        {podsim::fault::duplicate, 0},    {podsim::fault::alien, 0},
     };
     for (auto& [kind, count] : fault_counts) {
         std::string flag = "--" + podsim::to_string(kind);
@@ -100,6 +106,12 @@ int main(int argc, char** argv) {
     fleet_flags.push_back(app.add_option("--flaky-failures", flaky_failures, "Requests a flaky pod fails before it heals")
                               ->check(CLI::NonNegativeNumber));
     fleet_flags.push_back(app.add_option("--slow-delay", slow_delay_text, "Extra delay of every answer of a slow pod"));
+    fleet_flags.push_back(app.add_option("--byte-interval", byte_interval_text,
+                                         "trickle-headers and slow-answer pods: time between the bytes they trickle"));
+    fleet_flags.push_back(app.add_option("--test-fraction", test_fraction,
+                                         "partial pods: share of their tests they report; duplicate pods: share "
+                                         "they report twice")
+                              ->check(CLI::Range(0.0, 1.0)));
     fleet_flags.push_back(
         app.add_option("--connections-per-pod", connections_per_pod, "Connections per pod in --write-initiate"));
     auto* scenario_flag = app.add_option("--scenario", scenario_path,
@@ -130,8 +142,13 @@ int main(int argc, char** argv) {
             const auto latency = podsim::parse_duration(latency_text);
             const auto jitter = podsim::parse_duration(jitter_text);
             const auto slow_delay = podsim::parse_duration(slow_delay_text);
-            if (!latency || !jitter || !slow_delay) {
+            const auto byte_interval = podsim::parse_duration(byte_interval_text);
+            if (!latency || !jitter || !slow_delay || !byte_interval) {
                 std::cerr << "netpol-podsim: durations look like 500ms, 2s, 1m or 1h\n";
+                return 2;
+            }
+            if (byte_interval->count() == 0) {
+                std::cerr << "netpol-podsim: --byte-interval must be longer than zero\n";
                 return 2;
             }
             plan.name = "flags";
@@ -151,6 +168,8 @@ int main(int argc, char** argv) {
                 group.count = count;
                 group.failures = flaky_failures;
                 group.delay = *slow_delay;
+                group.interval = *byte_interval;
+                group.test_fraction = test_fraction;
                 plan.faults.push_back(group);
             }
             podsim::loopback_addresses(plan.pods, plan.first_address);  // throws when it does not fit

@@ -144,15 +144,14 @@ void parse_fleet(const json& fleet, const key_path& at, scenario& s) {
 
 fault_group parse_fault_group(const json& entry, const key_path& at) {
     require_object(entry, at);
-    only_keys(entry, at, {"kind", "count", "fraction", "failures", "delay", "latency", "jitter"});
+    only_keys(entry, at,
+              {"kind", "count", "fraction", "failures", "delay", "interval", "test_fraction", "latency", "jitter"});
     fault_group group;
     const json& kind = required(entry, at, "kind");
     const auto parsed = parse_fault(to_text(kind, at / "kind"));
     if (!parsed) {
         std::string names;
-        for (auto k : {fault::none, fault::down, fault::hang, fault::reset, fault::http_500, fault::flaky,
-                       fault::slow, fault::bad_json, fault::reject_check, fault::crash_after_check})
-            names += (names.empty() ? "" : ", ") + to_string(k);
+        for (auto k : all_faults()) names += (names.empty() ? "" : ", ") + to_string(k);
         throw invalid{at / "kind", "unknown fault kind " + shown(kind) + " (expected one of: " + names + ")"};
     }
     group.kind = *parsed;
@@ -178,6 +177,19 @@ fault_group parse_fault_group(const json& entry, const key_path& at) {
     if (const json* v = member(entry, "delay")) {
         if (group.kind != fault::slow) throw invalid{at / "delay", "applies to the slow fault only"};
         group.delay = to_duration(*v, at / "delay");
+    }
+    if (const json* v = member(entry, "interval")) {
+        if (group.kind != fault::trickle_headers && group.kind != fault::slow_answer)
+            throw invalid{at / "interval", "applies to the trickle_headers and slow_answer faults only"};
+        group.interval = to_duration(*v, at / "interval", false);
+    }
+    if (const json* v = member(entry, "test_fraction")) {
+        if (group.kind != fault::partial && group.kind != fault::duplicate)
+            throw invalid{at / "test_fraction", "applies to the partial and duplicate faults only"};
+        if (!v->is_number()) throw invalid{at / "test_fraction", "expected a number between 0 and 1" + got(*v)};
+        const double f = v->get<double>();
+        if (!(f >= 0.0 && f <= 1.0)) throw invalid{at / "test_fraction", "must be between 0 and 1, got " + shown(*v)};
+        group.test_fraction = f;
     }
     if (const json* v = member(entry, "latency")) group.latency = to_duration(*v, at / "latency");
     if (const json* v = member(entry, "jitter")) group.jitter = to_duration(*v, at / "jitter");
@@ -344,6 +356,10 @@ std::vector<pod_spec> place_faults(const scenario& s) {
             profile.kind = group.kind;
             if (group.kind == fault::flaky) profile.failures = group.failures;
             if (group.kind == fault::slow) profile.delay = group.delay;
+            if (group.kind == fault::trickle_headers || group.kind == fault::slow_answer)
+                profile.interval = group.interval;
+            if (group.kind == fault::partial || group.kind == fault::duplicate)
+                profile.test_fraction = group.test_fraction;
             if (group.latency) profile.latency = *group.latency;
             if (group.jitter) profile.jitter = *group.jitter;
         }

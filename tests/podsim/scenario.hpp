@@ -29,6 +29,10 @@ struct fault_group {
     std::size_t pods = 0;              // resolved by resolve_faults()
     int failures = 2;                  // flaky: requests that fail first
     milliseconds delay{2000};          // slow: extra delay of every answer
+    milliseconds interval{1000};       // trickle_headers, slow_answer: time between bytes
+    // partial: share of its tests a pod reports; duplicate: share it repeats.
+    // (Not "fraction", which is the group's share of the fleet.)
+    double test_fraction = 0.5;
     std::optional<milliseconds> latency;  // overrides the fleet's for these pods
     std::optional<milliseconds> jitter;
 };
