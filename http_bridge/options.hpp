@@ -23,6 +23,7 @@ struct bridge_settings {
   caf::timespan idle_timeout = 60s;       // keep-alive between requests
   size_t max_connections = 4096;          // open at once
   pod_address_policy allowed_pods;        // keys /initiate may name
+  caf::timespan body_slot_wait = 5s;      // a body waiting for its turn (no flag)
 };
 
 struct proxy_options {

@@ -25,6 +25,7 @@ front_settings make_front_settings(const bridge_settings& b) {
   f.idle_timeout = b.idle_timeout;
   f.max_body_bytes = b.max_body_bytes;
   f.operator_threads = b.threads;
+  f.body_slot_wait = b.body_slot_wait;
   return f;
 }
 

@@ -3,11 +3,6 @@
 #include "proxy_fixture.hpp"
 #include "support/test.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <map>
 
@@ -18,70 +13,6 @@ using podsim::fault;
 using json = nlohmann::json;
 
 namespace {
-
-/// A raw TCP connection to the proxy, for requests no HTTP client sends.
-class raw_connection {
-public:
-  explicit raw_connection(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-      CAF_FAIL("cannot connect to the proxy");
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-
-  ~raw_connection() {
-    ::close(fd_);
-  }
-
-  bool send(std::string_view bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL)
-           == static_cast<ssize_t>(bytes.size());
-  }
-
-  void finish_sending() {
-    ::shutdown(fd_, SHUT_WR);
-  }
-
-  /// One HTTP response (head and Content-Length body), or what came before
-  /// the server closed: the server may keep the connection open after it.
-  std::string receive_response() {
-    std::string result;
-    char buf[4096];
-    for (;;) {
-      auto head_end = result.find("\r\n\r\n");
-      if (head_end != std::string::npos) {
-        auto pos = result.find("Content-Length: ");
-        size_t length = pos < head_end ? std::stoul(result.substr(pos + 16)) : 0;
-        if (result.size() >= head_end + 4 + length)
-          return result;
-      }
-      auto n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0)
-        return result;
-      result.append(buf, static_cast<size_t>(n));
-    }
-  }
-
-  /// Everything the server sends until it closes (or 5 s pass).
-  std::string receive_all() {
-    std::string result;
-    char buf[4096];
-    for (;;) {
-      auto n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0)
-        return result;
-      result.append(buf, static_cast<size_t>(n));
-    }
-  }
-
-private:
-  int fd_ = -1;
-};
 
 /// A client pod that misbehaves in ways the simulated fleet does not: one
 /// httplib server on its own 127.x address, at the port all pods share.

@@ -5,6 +5,9 @@
 
 #include <caf/all.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace netpol::test {
@@ -129,6 +132,71 @@ proxy_fixture::report_of(const std::vector<podsim::pod_report>& all,
     if (report.ip == ip)
       return report;
   CAF_FAIL("no pod " << ip << " in the fleet");
+}
+
+raw_connection::raw_connection(uint16_t port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    CAF_FAIL("cannot connect to the proxy");
+  timeval tv{5, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+raw_connection::~raw_connection() {
+  ::close(fd_);
+}
+
+bool raw_connection::send(std::string_view bytes) {
+  return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL)
+         == static_cast<ssize_t>(bytes.size());
+}
+
+void raw_connection::finish_sending() {
+  ::shutdown(fd_, SHUT_WR);
+}
+
+std::string raw_connection::receive_response() {
+  std::string result;
+  char buf[4096];
+  for (;;) {
+    auto head_end = result.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      auto pos = result.find("Content-Length: ");
+      size_t length = pos < head_end ? std::stoul(result.substr(pos + 16)) : 0;
+      if (result.size() >= head_end + 4 + length)
+        return result;
+    }
+    auto n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0)
+      return result;
+    result.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::string raw_connection::receive_all() {
+  std::string result;
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0)
+      return result;
+    result.append(buf, static_cast<size_t>(n));
+  }
+}
+
+bool raw_connection::closed_by_server() {
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n == 0)
+      return true;
+    if (n < 0)
+      return errno == ECONNRESET;
+  }
 }
 
 std::vector<podsim::pod_spec> pods_with(podsim::fault kind, size_t count,

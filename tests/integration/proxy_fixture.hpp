@@ -63,6 +63,34 @@ struct proxy_fixture {
                                       const std::string& ip) const;
 };
 
+/// A raw TCP connection to the proxy, for requests no HTTP client sends.
+/// Reads wait at most 5 s, so a test never hangs on a silent server.
+class raw_connection {
+public:
+  explicit raw_connection(uint16_t port);
+  ~raw_connection();
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+
+  bool send(std::string_view bytes);
+
+  /// Half-closes: the server sees the end of the request.
+  void finish_sending();
+
+  /// One HTTP response (head and Content-Length body), or what came before
+  /// the server closed: the server may keep the connection open after it.
+  std::string receive_response();
+
+  /// Everything the server sends until it closes (or 5 s pass).
+  std::string receive_all();
+
+  /// True once the server has closed (a read returns end of stream).
+  bool closed_by_server();
+
+private:
+  int fd_ = -1;
+};
+
 /// The status of an answer, or -1 when none came. A copy: CHECK macros
 /// bind references, and a temporary Result dies before they compare.
 inline int http_status(const httplib::Result& res) {
