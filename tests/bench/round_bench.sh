@@ -4,19 +4,22 @@
 # Environment: FLEET_THREADS (fleet event loops, default 1), FLOOR=1 (first
 # time the same calls from plain threads, netpol-bench-floor, on a fresh
 # fleet), STATUS_POLL=0 (no status poller), KEEP_LOGS=DIR (copy the proxy
-# and fleet logs and the status times there).
+# and fleet logs and the status times there), HOLD_IDLE=n / HOLD_SLOW=n
+# (netpol-bench-hold keeps that many idle / trickling connections open to
+# the proxy for the whole round), PROXY=path (another proxy binary, e.g. an
+# older build, with PROXY_ARGS for its flags).
 # Prints one line of key=value: phase times as the proxy measured them, the
 # /results transfer, status-poll latency percentiles during both phases, the
 # proxy's peak RSS and CPU seconds, and the bytes of the /initiate body.
 set -euo pipefail
 build=$1 pods=$2 latency=$3 per_pod=${4:-20} workers=${5:-20}
 work=$(mktemp -d)
-proxy_pid="" fleet_pid="" poller_pid=""
+proxy_pid="" fleet_pid="" poller_pid="" hold_pid=""
 keep_logs() {
   [ -n "${KEEP_LOGS:-}" ] || return 0
   mkdir -p "$KEEP_LOGS" && cp "$work"/*.log "$work"/status-times.txt "$KEEP_LOGS"/ 2>/dev/null || true
 }
-trap 'kill $poller_pid $proxy_pid $fleet_pid 2>/dev/null || true; keep_logs; rm -rf "$work"' EXIT
+trap 'kill $hold_pid $poller_pid $proxy_pid $fleet_pid 2>/dev/null || true; keep_logs; rm -rf "$work"' EXIT
 
 started_port() { sed -n "s/.* Client server started on :\([0-9]*\)$/\1/p" "$1"; }
 
@@ -57,12 +60,20 @@ if [ "${FLOOR:-0}" = 1 ]; then
   stop_fleet
 fi
 start_fleet
-"$build/netpol-proxy" --listen 127.0.0.1:0 --client-port "$fleet_port" --workers "$workers" \
-  --max-body 1GiB > "$work/proxy.log" 2>&1 &
+# shellcheck disable=SC2086 # PROXY_ARGS is a list of flags
+"${PROXY:-$build/netpol-proxy}" --listen 127.0.0.1:0 --client-port "$fleet_port" --workers "$workers" \
+  --max-body 1GiB ${PROXY_ARGS:-} > "$work/proxy.log" 2>&1 &
 proxy_pid=$!
 for _ in $(seq 1 200); do port=$(started_port "$work/proxy.log"); [ -n "$port" ] && break; sleep 0.05; done
 [ -n "$port" ] || { echo "proxy did not start:"; cat "$work/proxy.log"; exit 1; }
 url=http://127.0.0.1:$port
+if [ "${HOLD_IDLE:-0}" != 0 ] || [ "${HOLD_SLOW:-0}" != 0 ]; then
+  "$build/tests/netpol-bench-hold" --port "$port" --idle "${HOLD_IDLE:-0}" --slow "${HOLD_SLOW:-0}" \
+    > "$work/hold.log" 2>&1 &
+  hold_pid=$!
+  for _ in $(seq 1 200); do grep -q '^holding' "$work/hold.log" && break; sleep 0.05; done
+  grep -q '^holding' "$work/hold.log" || { echo "connections not held: $(cat "$work/hold.log")"; exit 1; }
+fi
 # Phase times come from the proxy's own clock, so this wait can be lazy: a
 # fast curl loop would take CPU from the phase being measured.
 poll() { while ! curl -s "$url/$1" | grep -q '"result":true'; do sleep 0.2; done; }
@@ -100,13 +111,13 @@ percentile() {
     awk -v q="$1" '{a[NR]=$1} END {if (NR == 0) {print "-"; exit}
       i=int(NR*q); if (i<1) i=1; printf "%.2f", a[i]}'
 }
-p99=$(percentile 0.99) p50=$(percentile 0.5)
+p99=$(percentile 0.99) p50=$(percentile 0.5) pmax=$(percentile 1.0)
 polls=$(grep -cE '^[0-9.]+$' "$work/status-times.txt" || true)
 failed_polls=$(grep -c '^failed' "$work/status-times.txt" || true)
 init_bytes=$(stat -c %s "$work/initiate.json")
-printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs cpu_deliver=%.2fs cpu_collect=%.2fs status_p50=%sms status_p99=%sms polls=%s failed_polls=%s initiate=%.1fMB/%.3fs collected=%s %s\n' \
+printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs cpu_deliver=%.2fs cpu_collect=%.2fs status_p50=%sms status_p99=%sms status_max=%sms polls=%s failed_polls=%s initiate=%.1fMB/%.3fs collected=%s %s\n' \
   "$pods" "$latency" "$workers" "$(field results_entries)" "$(field delivery_seconds)" \
   "$(field collection_seconds)" "$(echo "$bytes / 1048576" | bc -l)" "$seconds" \
   $((rss_kb / 1024)) "$cpu_total" \
-  "$(echo "$cpu_delivered - $cpu_start" | bc -l)" "$(echo "$cpu_collected - $cpu_delivered" | bc -l)" "$p50" "$p99" "$polls" "$failed_polls" \
+  "$(echo "$cpu_delivered - $cpu_start" | bc -l)" "$(echo "$cpu_collected - $cpu_delivered" | bc -l)" "$p50" "$p99" "$pmax" "$polls" "$failed_polls" \
   "$(echo "$init_bytes / 1048576" | bc -l)" "$initiate_seconds" "$(field collected)" "$floor"
