@@ -857,15 +857,25 @@ bool is_go_rfc3339(std::string_view s, int64_t* seconds, uint32_t* nanos) {
     hour = hour * 10 + (s[p++] - '0');
   if (hour > 23)
     return false;
-  // 04, 05: exactly two digits each.
-  if (!at(p, ':') || !digit(p + 1) || !digit(p + 2) || !at(p + 3, ':')
-      || !digit(p + 4) || !digit(p + 5))
+  // 04: exactly two digits.
+  if (!at(p, ':') || !digit(p + 1) || !digit(p + 2) || !at(p + 3, ':'))
     return false;
   int minute = num(p + 1, 2);
-  int second = num(p + 4, 2);
-  if (minute > 59 || second > 59)
+  if (minute > 59)
     return false;
-  p += 6;
+  p += 4;
+  // 05: exactly two digits, or none before a fraction: Go's getnum fails
+  // there, but the fraction's parse that follows overwrites its error, so
+  // "11:18:.5Z" is 11:18:00.5.
+  int second = 0;
+  if (digit(p) && digit(p + 1)) {
+    second = num(p, 2);
+    if (second > 59)
+      return false;
+    p += 2;
+  } else if (!((at(p, '.') || at(p, ',')) && digit(p + 1))) {
+    return false;
+  }
   // A fraction the layout does not name: '.' or ',' and at least one digit;
   // every digit is read, the first nine count.
   uint32_t fraction = 0;

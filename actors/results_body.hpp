@@ -67,9 +67,11 @@ results_check validate_results_body(std::string_view body,
 /// True for the text between the quotes of a JSON string that Go 1.19's
 /// time.Time.UnmarshalJSON accepts: time.Parse(`"`+RFC3339+`"`, raw), which
 /// is lenient: YYYY-MM-DDTH[H]:MM:SS[(.|,)digits](Z|±hh:mm) where the hour
-/// may have one digit, any number of fractional digits is read (the first
-/// nine count), and each of the offset's hh and mm is two digits or a sign
-/// and one digit, unchecked in range (+99:99 passes; +-1:00 is -1 hour).
+/// may have one digit, the seconds may be left out before a fraction
+/// (11:18:.5 is 11:18:00.5), any number of fractional digits is read (the
+/// first nine count), and each of the offset's hh and mm is two digits or a
+/// sign and one digit, unchecked in range (+99:99 passes; +-1:00 is -1
+/// hour).
 /// Dates and times are range-checked (days per month, leap years, hour
 /// < 24, minute and second < 60). Escapes are not decoded, so no text with
 /// a backslash passes. When it passes, sets the optional outputs: Unix

@@ -197,6 +197,9 @@ TEST(timestamps as Go 1.19 time.Parse reads RFC 3339) {
   MESSAGE("and is lenient where RFC 3339 is not");
   CHECK(is_go_rfc3339("2024-10-01T1:18:33Z"));
   CHECK(!is_go_rfc3339("2024-10-01T11:8:33Z"));
+  CHECK(is_go_rfc3339("2024-10-01T11:18:.5Z"));
+  CHECK(!is_go_rfc3339("2024-10-01T11:18:Z"));
+  CHECK(!is_go_rfc3339("2024-10-01T11:18:3.5Z"));
   CHECK(is_go_rfc3339("2024-10-01T11:18:33,5Z"));
   CHECK(is_go_rfc3339("2024-10-01T11:18:33.1234567891234Z"));
   CHECK(is_go_rfc3339("2024-10-01T11:18:33+24:00"));
@@ -225,6 +228,10 @@ TEST(timestamps convert to Unix seconds and nanoseconds) {
   REQUIRE(is_go_rfc3339("1969-12-31T23:59:59,9999999999Z", &seconds, &nanos));
   CHECK_EQUAL(seconds, -1);
   CHECK_EQUAL(nanos, 999999999u);
+  MESSAGE("seconds left out before a fraction are zero");
+  REQUIRE(is_go_rfc3339("1970-01-01T00:01:,25Z", &seconds, &nanos));
+  CHECK_EQUAL(seconds, 60);
+  CHECK_EQUAL(nanos, 250000000u);
   REQUIRE(is_go_rfc3339("0000-01-01T00:00:00Z", &seconds, &nanos));
   CHECK_EQUAL(seconds, -62167219200);
   REQUIRE(is_go_rfc3339("9999-12-31T23:59:59Z", &seconds, &nanos));
