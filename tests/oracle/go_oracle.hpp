@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -185,8 +186,10 @@ private:
     auto p = static_cast<const char*>(data);
     while (size > 0) {
       auto n = write(to_, p, size);
+      if (n < 0 && errno == EINTR) // libFuzzer's timer signals interrupt calls
+        continue;
       if (n <= 0)
-        return false;
+        return io_failed(n);
       p += n;
       size -= static_cast<size_t>(n);
     }
@@ -197,12 +200,19 @@ private:
     auto p = static_cast<char*>(data);
     while (size > 0) {
       auto n = read(from_, p, size);
+      if (n < 0 && errno == EINTR)
+        continue;
       if (n <= 0)
-        return false;
+        return io_failed(n);
       p += n;
       size -= static_cast<size_t>(n);
     }
     return true;
+  }
+
+  bool io_failed(ssize_t n) {
+    io_error_ = n < 0 ? std::strerror(errno) : "end of file";
+    return false;
   }
 
   bool failed(const char* what) {
@@ -211,7 +221,15 @@ private:
   }
 
   std::optional<verdict> failed_verdict(const char* what) {
-    error = what;
+    error = std::string{what} + " (" + io_error_ + ")";
+    int status = 0;
+    if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      if (WIFEXITED(status))
+        error += ": it exited with status " + std::to_string(WEXITSTATUS(status));
+      else if (WIFSIGNALED(status))
+        error += ": it was killed by signal " + std::to_string(WTERMSIG(status));
+    }
     return std::nullopt;
   }
 
@@ -223,11 +241,13 @@ private:
     to_ = from_ = -1;
     if (pid_ > 0) {
       int status;
-      waitpid(pid_, &status, 0);
+      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
       pid_ = -1;
     }
   }
 
+  std::string io_error_; // why the last read or write failed
   pid_t pid_ = -1;
   int to_ = -1;
   int from_ = -1;
