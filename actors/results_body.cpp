@@ -1,24 +1,17 @@
 #include "actors/results_body.hpp"
 
-#include <cctype>
-#include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <vector>
 
 namespace netpol {
 
 namespace {
 
-bool digits(std::string_view s, size_t pos, size_t count) {
-  if (pos + count > s.size())
-    return false;
-  for (size_t i = pos; i < pos + count; ++i)
-    if (!std::isdigit(static_cast<unsigned char>(s[i])))
-      return false;
-  return true;
-}
+/// Go's encoding/json refuses documents nesting containers deeper than
+/// this (scanner.go, maxNestingDepth); kube-burner reads a pod's body one
+/// level down, inside the /results object.
+constexpr uint32_t go_max_depth = 10000;
+constexpr uint32_t body_max_depth = go_max_depth - 1;
 
 /// The connTest fields kube-burner decodes; other keys pass unchecked.
 enum class field : uint8_t {
@@ -47,294 +40,137 @@ const char* name_of(field x) {
   }
 }
 
-field classify(std::string_view key) {
-  for (auto x : {field::address, field::npname, field::timestamp, field::port,
-                 field::connectionidx})
-    if (key == name_of(x))
-      return x;
-  return field::other;
+/// Bytes that may stand in a JSON string as they are: Go's scanner refuses
+/// only control characters there (and ends the string at '"', escapes at
+/// '\\'); any byte from 0x20 up passes, valid UTF-8 or not.
+struct plain_table {
+  bool plain[256];
+  constexpr plain_table() : plain() {
+    for (int c = 0; c < 256; ++c)
+      plain[c] = c >= 0x20 && c != '"' && c != '\\';
+  }
+};
+constexpr plain_table plain_bytes;
+
+bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
 }
 
-/// One pass over a /results body: a strict JSON scanner (the grammar and
-/// the UTF-8, escape and number rules nlohmann's parser applies, so both
-/// accept the same bodies, save a raw NUL: nlohmann stops reading there, Go
-/// and this scanner refuse it) that checks the entry structure as it goes.
-/// It copies no tokens and calls no virtual functions: the proxy runs it over
-/// every byte it collects, and it reads 420 MB/s where nlohmann's SAX parser
-/// read 120 MB/s (100-entry bodies, the bench machine). Containers are tracked on an explicit
-/// stack, so any nesting depth is safe. Depth 1 is the array, depth 2 an
-/// entry object, deeper values belong to unknown fields.
-class results_scanner {
-public:
-  explicit results_scanner(std::string_view body)
-    : begin_(reinterpret_cast<const unsigned char*>(body.data())),
-      pos_(begin_),
-      end_(begin_ + body.size()) {
-  }
-
-  uint32_t entries = 0;
-  std::string error;
-
-  bool run() {
-    // A UTF-8 byte order mark may open the body, as nlohmann allows.
-    if (pos_ < end_ && *pos_ == 0xEF) {
-      if (end_ - pos_ < 3 || pos_[1] != 0xBB || pos_[2] != 0xBF)
-        return syntax("invalid byte order mark");
-      pos_ += 3;
-    }
-    for (;;) {
-      if (!value())
-        return false;
-      if (opened_) { // a container awaits its first value
-        opened_ = false;
-        continue;
-      }
-      // After a value: close containers, or move to the next element.
-      for (;;) {
-        skip_whitespace();
-        if (stack_.empty()) {
-          if (pos_ != end_)
-            return syntax("unexpected content after the top-level value");
-          return true;
-        }
-        if (pos_ == end_)
-          return syntax("unexpected end of input");
-        auto c = *pos_;
-        if (c == ',') {
-          ++pos_;
-          if (stack_.back() == '{' && !member_key())
-            return false;
-          break; // the next value
-        }
-        if (c != (stack_.back() == '[' ? ']' : '}'))
-          return syntax(stack_.back() == '['
-                          ? "expected ',' or ']' in an array"
-                          : "expected ',' or '}' in an object");
-        ++pos_;
-        stack_.pop_back();
-      }
-    }
-  }
-
-private:
-  // -- the grammar ------------------------------------------------------------
-
-  /// Reads one value, or opens a container (and, for an object, reads its
-  /// first key): never recursive.
-  bool value() {
-    skip_whitespace();
-    if (pos_ == end_)
-      return syntax("unexpected end of input, expected a value");
-    auto depth = stack_.size();
-    switch (*pos_) {
-      case '{':
-        if (depth == 0)
-          return fail("expected a JSON array of objects, got an object");
-        if (depth == 1)
-          ++entries;
-        else if (depth == 2 && !known_type_ok("object"))
-          return false;
-        ++pos_;
-        stack_.push_back('{');
-        skip_whitespace();
-        if (pos_ < end_ && *pos_ == '}') {
-          ++pos_;
-          stack_.pop_back();
-          return true;
-        }
-        opened_ = true;
-        return member_key();
-      case '[':
-        if (depth == 1)
-          return fail("entry " + std::to_string(entries) + " is not an object");
-        if (depth == 2 && !known_type_ok("array"))
-          return false;
-        ++pos_;
-        stack_.push_back('[');
-        skip_whitespace();
-        if (pos_ < end_ && *pos_ == ']') {
-          ++pos_;
-          stack_.pop_back();
-          return true;
-        }
-        opened_ = true;
-        return true;
-      case '"': {
-        std::string_view text;
-        bool timestamp = depth == 2 && key_ == field::timestamp;
-        if (!string(text, timestamp))
-          return false;
-        if (timestamp && !is_rfc3339(text))
-          return fail("field \"timestamp\" is not an RFC 3339 time: \""
-                      + std::string{text} + "\"");
-        return scalar("string");
-      }
-      case 't':
-        return literal("true") && scalar("boolean");
-      case 'f':
-        return literal("false") && scalar("boolean");
-      case 'n':
-        return literal("null") && scalar("null");
-      default:
-        if (*pos_ == '-' || (*pos_ >= '0' && *pos_ <= '9'))
-          return number();
-        return syntax("unexpected character, expected a value");
-    }
-  }
-
-  /// Reads `"key" :` after '{' or ','.
-  bool member_key() {
-    skip_whitespace();
-    if (pos_ == end_ || *pos_ != '"')
-      return syntax("expected a string as an object key");
-    std::string_view text;
-    bool at_entry = stack_.size() == 2;
-    if (!string(text, at_entry))
+/// `name` (lowercase ASCII letters) matches key `t` as Go's decoder matches
+/// a struct field's name (encoding/json fold.go, for an ASCII name):
+/// ASCII letters in either case, and 's' also U+017F (UTF-8 C5 BF). The
+/// Kelvin sign folds to 'k', but no connTest field name has a 'k'.
+bool go_fold_equal(std::string_view name, const unsigned char* t, size_t n) {
+  size_t j = 0;
+  for (char c : name) {
+    if (j == n)
       return false;
-    if (at_entry)
-      key_ = classify(text);
-    skip_whitespace();
-    if (pos_ == end_ || *pos_ != ':')
-      return syntax("expected ':' after an object key");
-    ++pos_;
-    return true;
-  }
-
-  /// Scans a string at pos_ (on its opening quote). With `want_text`, sets
-  /// `text` to its decoded value: a view of the body when it has no escape.
-  bool string(std::string_view& text, bool want_text) {
-    auto first = ++pos_;
-    bool escaped = false;
-    while (pos_ < end_) {
-      auto c = *pos_;
-      if (c == '"') {
-        if (want_text) {
-          if (escaped) {
-            decoded_.clear();
-            decode(first, pos_, decoded_);
-            text = decoded_;
-          } else {
-            text = {reinterpret_cast<const char*>(first),
-                    static_cast<size_t>(pos_ - first)};
-          }
-        }
-        ++pos_;
-        return true;
-      }
-      if (c == '\\') {
-        escaped = true;
-        if (!escape())
-          return false;
-      } else if (c < 0x20) {
-        return syntax("control character in a string must be escaped");
-      } else if (c < 0x80) {
-        ++pos_;
-      } else if (!utf8_sequence()) {
-        return syntax("invalid UTF-8 in a string");
-      }
-    }
-    return syntax("unexpected end of input in a string");
-  }
-
-  /// Checks one escape at pos_ (on its backslash) and steps over it.
-  bool escape() {
-    if (end_ - pos_ < 2)
-      return syntax("unexpected end of input in a string");
-    switch (pos_[1]) {
-      case '"':
-      case '\\':
-      case '/':
-      case 'b':
-      case 'f':
-      case 'n':
-      case 'r':
-      case 't':
-        pos_ += 2;
-        return true;
-      case 'u': {
-        auto unit = hex4(pos_ + 2);
-        if (unit < 0)
-          return syntax("\\u must be followed by four hex digits");
-        pos_ += 6;
-        if (unit >= 0xDC00 && unit <= 0xDFFF)
-          return syntax("low surrogate without a high surrogate");
-        if (unit >= 0xD800 && unit <= 0xDBFF) {
-          if (end_ - pos_ < 2 || pos_[0] != '\\' || pos_[1] != 'u')
-            return syntax("high surrogate without a low surrogate");
-          auto low = hex4(pos_ + 2);
-          if (low < 0xDC00 || low > 0xDFFF)
-            return syntax("high surrogate without a low surrogate");
-          pos_ += 6;
-        }
-        return true;
-      }
-      default:
-        return syntax("invalid escape in a string");
-    }
-  }
-
-  /// The value of four hex digits at p, or -1.
-  int hex4(const unsigned char* p) const {
-    if (end_ - p < 4)
-      return -1;
-    int result = 0;
-    for (int i = 0; i < 4; ++i) {
-      auto c = p[i];
-      int digit;
-      if (c >= '0' && c <= '9')
-        digit = c - '0';
-      else if (c >= 'a' && c <= 'f')
-        digit = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        digit = c - 'A' + 10;
-      else
-        return -1;
-      result = result * 16 + digit;
-    }
-    return result;
-  }
-
-  /// Steps over one well-formed UTF-8 sequence of two to four bytes
-  /// (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
-  bool utf8_sequence() {
-    auto lead = *pos_;
-    size_t length;
-    unsigned char low = 0x80, high = 0xBF; // the second byte's range
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      if (lead == 0xE0)
-        low = 0xA0;
-      else if (lead == 0xED)
-        high = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      if (lead == 0xF0)
-        low = 0x90;
-      else if (lead == 0xF4)
-        high = 0x8F;
+    if (t[j] < 0x80) {
+      if ((t[j] | 0x20) != static_cast<unsigned char>(c))
+        return false;
+      ++j;
+    } else if (c == 's' && n - j >= 2 && t[j] == 0xC5 && t[j + 1] == 0xBF) {
+      j += 2;
     } else {
       return false;
     }
-    if (static_cast<size_t>(end_ - pos_) < length || pos_[1] < low
-        || pos_[1] > high)
-      return false;
-    for (size_t i = 2; i < length; ++i)
-      if (pos_[i] < 0x80 || pos_[i] > 0xBF)
-        return false;
-    pos_ += length;
-    return true;
   }
+  return j == n;
+}
 
-  /// Appends the value of the already checked string bytes [p, last).
-  void decode(const unsigned char* p, const unsigned char* last,
-              std::string& out) const {
-    while (p < last) {
-      if (*p != '\\') {
-        out += static_cast<char>(*p++);
-        continue;
-      }
+/// Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+/// forms, no surrogates, at most U+10FFFF), or 0: what Go's
+/// utf8.DecodeRune accepts, which decodes anything else as U+FFFD, width 1.
+size_t utf8_length(const unsigned char* p, const unsigned char* end) {
+  auto lead = *p;
+  size_t length;
+  unsigned char low = 0x80, high = 0xBF; // the second byte's range
+  if (lead < 0x80) {
+    return 1;
+  } else if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0)
+      low = 0xA0;
+    else if (lead == 0xED)
+      high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0)
+      low = 0x90;
+    else if (lead == 0xF4)
+      high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (static_cast<size_t>(end - p) < length || p[1] < low || p[1] > high)
+    return 0;
+  for (size_t i = 2; i < length; ++i)
+    if (p[i] < 0x80 || p[i] > 0xBF)
+      return 0;
+  return length;
+}
+
+bool valid_utf8(const unsigned char* p, const unsigned char* end) {
+  while (p < end) {
+    auto n = utf8_length(p, end);
+    if (n == 0)
+      return false;
+    p += n;
+  }
+  return true;
+}
+
+/// The value of four hex digits at p (checked by the scanner), or -1.
+int hex4(const unsigned char* p, const unsigned char* end) {
+  if (end - p < 4)
+    return -1;
+  int result = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto c = p[i];
+    int digit;
+    if (c >= '0' && c <= '9')
+      digit = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      digit = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      digit = c - 'A' + 10;
+    else
+      return -1;
+    result = result * 16 + digit;
+  }
+  return result;
+}
+
+void append_utf8(uint32_t code, std::string& out) {
+  if (code < 0x80) {
+    out += static_cast<char>(code);
+  } else if (code < 0x800) {
+    out += static_cast<char>(0xC0 | (code >> 6));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else if (code < 0x10000) {
+    out += static_cast<char>(0xE0 | (code >> 12));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (code >> 18));
+    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+}
+
+/// Appends the value of the scanned string bytes [p, last) as Go's
+/// unquote decodes them (encoding/json decode.go, unquoteBytes): escapes
+/// resolved, a surrogate pair joined, a lone surrogate escape and each byte
+/// that starts no well-formed UTF-8 sequence replaced by U+FFFD. Stops
+/// once `out` is longer than `limit`.
+void go_unquote(const unsigned char* p, const unsigned char* last,
+                std::string& out, size_t limit = std::string::npos) {
+  constexpr uint32_t replacement = 0xFFFD;
+  while (p < last && out.size() <= limit) {
+    if (*p == '\\') {
       auto kind = p[1];
       p += 2;
       switch (kind) {
@@ -354,12 +190,19 @@ private:
           out += '\t';
           break;
         case 'u': {
-          uint32_t code = static_cast<uint32_t>(hex4(p));
+          auto code = static_cast<uint32_t>(hex4(p, last));
           p += 4;
-          if (code >= 0xD800 && code <= 0xDBFF) {
-            code = 0x10000 + ((code - 0xD800) << 10)
-                   + (static_cast<uint32_t>(hex4(p + 2)) - 0xDC00);
-            p += 6;
+          if (code >= 0xD800 && code <= 0xDFFF) {
+            int low = -1;
+            if (code < 0xDC00 && last - p >= 6 && p[0] == '\\' && p[1] == 'u')
+              low = hex4(p + 2, last);
+            if (low >= 0xDC00 && low <= 0xDFFF) {
+              code = 0x10000 + ((code - 0xD800) << 10)
+                     + (static_cast<uint32_t>(low) - 0xDC00);
+              p += 6;
+            } else {
+              code = replacement;
+            }
           }
           append_utf8(code, out);
           break;
@@ -367,24 +210,529 @@ private:
         default: // '"', '\\', '/'
           out += static_cast<char>(kind);
       }
+      continue;
+    }
+    auto n = utf8_length(p, last);
+    if (n == 0) {
+      append_utf8(replacement, out);
+      ++p;
+    } else {
+      out.append(reinterpret_cast<const char*>(p), n);
+      p += n;
+    }
+  }
+}
+
+/// What scanning a string found.
+struct string_token {
+  const unsigned char* first; // after the opening quote
+  const unsigned char* last;  // on the closing quote
+  bool escaped;               // it holds a backslash escape
+  bool non_ascii;             // it holds a byte >= 0x80
+};
+
+/// One pass over a /results body: a JSON scanner with the grammar of Go's
+/// encoding/json scanner that applies kube-burner's decoding rules as it
+/// goes (see validate_results_body). It copies no tokens and calls no
+/// virtual functions: the proxy runs it over every byte it collects.
+/// Depth 1 is the array, depth 2 an entry object; the values of unknown
+/// fields are skipped on an explicit stack (no recursion), as deep as Go
+/// allows.
+class results_scanner {
+public:
+  results_scanner(std::string_view body, const results_visitor* visitor)
+    : begin_(reinterpret_cast<const unsigned char*>(body.data())),
+      pos_(begin_),
+      end_(begin_ + body.size()),
+      visitor_(visitor) {
+  }
+
+  uint32_t entries = 0;
+  std::string error;
+
+  bool run() {
+    skip_whitespace();
+    if (pos_ == end_)
+      return syntax("unexpected end of input, expected a value");
+    if (*pos_ == 'n') { // Go leaves the slice nil: no entries
+      if (!literal("null"))
+        return false;
+    } else if (*pos_ != '[') {
+      return not_a_value_or("expected a JSON array of objects, got ");
+    } else if (!array()) {
+      return false;
+    }
+    skip_whitespace();
+    if (pos_ != end_)
+      return syntax("unexpected content after the top-level value");
+    return true;
+  }
+
+private:
+  // -- the entry structure ----------------------------------------------------
+
+  /// The body's array, at its '['.
+  bool array() {
+    ++pos_;
+    depth_ = 1;
+    skip_whitespace();
+    if (pos_ < end_ && *pos_ == ']') {
+      ++pos_;
+      return true;
+    }
+    for (;;) {
+      skip_whitespace();
+      if (pos_ == end_)
+        return syntax("unexpected end of input, expected a value");
+      if (*pos_ == '{') {
+        if (!entry_object())
+          return false;
+      } else if (*pos_ == 'n') {
+        if (!literal("null"))
+          return false;
+        auto index = entries++;
+        if (visitor_) {
+          entry_ = results_entry{};
+          entry_.index = index;
+          entry_.is_null = true;
+          (*visitor_)(entry_);
+        }
+      } else {
+        return not_a_value_or("entry " + std::to_string(entries)
+                              + " is not an object: got ");
+      }
+      skip_whitespace();
+      if (pos_ == end_)
+        return syntax("unexpected end of input");
+      if (*pos_ == ',') {
+        ++pos_;
+        continue;
+      }
+      if (*pos_ == ']') {
+        ++pos_;
+        return true;
+      }
+      return syntax("expected ',' or ']' in an array");
     }
   }
 
-  static void append_utf8(uint32_t code, std::string& out) {
-    if (code < 0x80) {
-      out += static_cast<char>(code);
-    } else if (code < 0x800) {
-      out += static_cast<char>(0xC0 | (code >> 6));
-      out += static_cast<char>(0x80 | (code & 0x3F));
-    } else if (code < 0x10000) {
-      out += static_cast<char>(0xE0 | (code >> 12));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (code & 0x3F));
+  /// One entry, at its '{'.
+  bool entry_object() {
+    auto index = entries++;
+    if (visitor_) {
+      entry_ = results_entry{};
+      entry_.index = index;
+    }
+    ++pos_;
+    depth_ = 2;
+    skip_whitespace();
+    if (pos_ < end_ && *pos_ == '}') {
+      ++pos_;
     } else {
-      out += static_cast<char>(0xF0 | (code >> 18));
-      out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (code & 0x3F));
+      for (;;) {
+        skip_whitespace();
+        if (pos_ == end_ || *pos_ != '"')
+          return syntax("expected a string as an object key");
+        string_token key;
+        if (!string(key))
+          return false;
+        key_ = classify(key);
+        skip_whitespace();
+        if (pos_ == end_ || *pos_ != ':')
+          return syntax("expected ':' after an object key");
+        ++pos_;
+        skip_whitespace();
+        if (pos_ == end_)
+          return syntax("unexpected end of input, expected a value");
+        if (!member_value())
+          return false;
+        skip_whitespace();
+        if (pos_ == end_)
+          return syntax("unexpected end of input");
+        if (*pos_ == ',') {
+          ++pos_;
+          continue;
+        }
+        if (*pos_ == '}') {
+          ++pos_;
+          break;
+        }
+        return syntax("expected ',' or '}' in an object");
+      }
+    }
+    depth_ = 1;
+    if (visitor_)
+      (*visitor_)(entry_);
+    return true;
+  }
+
+  /// The field Go's decoder matches `key` to.
+  field classify(const string_token& key) {
+    auto n = static_cast<size_t>(key.last - key.first);
+    if (!key.escaped && !key.non_ascii) {
+      // The common case: compare the bytes as they are.
+      switch (n) {
+        case 4:
+          return ascii_fold(key.first, "port") ? field::port : field::other;
+        case 6:
+          return ascii_fold(key.first, "npname") ? field::npname
+                                                 : field::other;
+        case 7:
+          return ascii_fold(key.first, "address") ? field::address
+                                                  : field::other;
+        case 9:
+          return ascii_fold(key.first, "timestamp") ? field::timestamp
+                                                    : field::other;
+        case 13:
+          return ascii_fold(key.first, "connectionidx") ? field::connectionidx
+                                                        : field::other;
+        default:
+          return field::other;
+      }
+    }
+    // Escaped or not ASCII: match the value as Go unquotes it. A match is
+    // at most 13 bytes ("connectionidx"), each at most 6 in the body.
+    constexpr size_t longest = 13;
+    if (n > 6 * longest)
+      return field::other;
+    key_buffer_.clear();
+    go_unquote(key.first, key.last, key_buffer_, longest);
+    auto t = reinterpret_cast<const unsigned char*>(key_buffer_.data());
+    for (auto x : {field::address, field::npname, field::timestamp, field::port,
+                   field::connectionidx})
+      if (go_fold_equal(name_of(x), t, key_buffer_.size()))
+        return x;
+    return field::other;
+  }
+
+  /// `name`'s length of bytes at p equal it in either ASCII case.
+  static bool ascii_fold(const unsigned char* p, std::string_view name) {
+    if (std::memcmp(p, name.data(), name.size()) == 0)
+      return true;
+    for (size_t i = 0; i < name.size(); ++i)
+      if ((p[i] | 0x20) != static_cast<unsigned char>(name[i]))
+        return false;
+    return true;
+  }
+
+  /// The value of entry member key_, at its first byte.
+  bool member_value() {
+    auto c = *pos_;
+    if (key_ == field::other)
+      return skip_value();
+    if (c == 'n') // Go leaves the field as it was
+      return literal("null");
+    switch (key_) {
+      case field::address:
+      case field::npname: {
+        if (c != '"')
+          return type_error("a string");
+        string_token text;
+        if (!string(text))
+          return false;
+        if (visitor_)
+          store_string(text);
+        return true;
+      }
+      case field::timestamp: {
+        if (c != '"')
+          return type_error("a string");
+        string_token text;
+        if (!string(text))
+          return false;
+        std::string_view raw{reinterpret_cast<const char*>(text.first),
+                             static_cast<size_t>(text.last - text.first)};
+        int64_t seconds = 0;
+        uint32_t nanos = 0;
+        if (!is_go_rfc3339(raw, &seconds, &nanos))
+          return fail("entry " + std::to_string(entries - 1)
+                      + ": field \"timestamp\" is not an RFC 3339 time as Go "
+                        "reads it: \""
+                      + std::string{raw.substr(0, 64)}
+                      + (raw.size() > 64 ? "...\"" : "\""));
+        if (visitor_) {
+          entry_.has_timestamp = true;
+          entry_.timestamp = raw;
+          entry_.timestamp_seconds = seconds;
+          entry_.timestamp_nanos = nanos;
+        }
+        return true;
+      }
+      default: // port, connectionidx
+        if (c != '-' && !is_digit(c))
+          return type_error("an integer");
+        return integer();
+    }
+  }
+
+  /// Sets the visited entry's address or npname to a scanned string's value.
+  void store_string(const string_token& text) {
+    bool address = key_ == field::address;
+    std::string_view value;
+    if (!text.escaped && (!text.non_ascii || valid_utf8(text.first, text.last))) {
+      value = {reinterpret_cast<const char*>(text.first),
+               static_cast<size_t>(text.last - text.first)};
+    } else {
+      auto& buffer = address ? address_buffer_ : npname_buffer_;
+      buffer.clear();
+      go_unquote(text.first, text.last, buffer);
+      value = buffer;
+    }
+    if (address) {
+      entry_.address = value;
+      entry_.has_address = true;
+    } else {
+      entry_.npname = value;
+      entry_.has_npname = true;
+    }
+  }
+
+  /// An int field's number, at its first byte: Go reads it with
+  /// strconv.ParseInt, so integer syntax only, in the field type's range.
+  bool integer() {
+    auto first = pos_;
+    bool negative = *pos_ == '-';
+    if (negative)
+      ++pos_;
+    if (pos_ == end_ || !is_digit(*pos_))
+      return syntax("invalid number, expected a digit");
+    uint64_t limit = key_ == field::port
+                       ? uint64_t{std::numeric_limits<int32_t>::max()}
+                       : uint64_t{std::numeric_limits<int64_t>::max()};
+    limit += negative ? 1 : 0;
+    uint64_t magnitude = 0;
+    bool in_range = true;
+    if (*pos_ == '0') {
+      ++pos_;
+    } else {
+      for (; pos_ < end_ && is_digit(*pos_); ++pos_) {
+        auto digit = static_cast<uint64_t>(*pos_ - '0');
+        if (in_range && magnitude <= (limit - digit) / 10)
+          magnitude = magnitude * 10 + digit;
+        else
+          in_range = false;
+      }
+    }
+    if (pos_ < end_ && (*pos_ == '.' || *pos_ == 'e' || *pos_ == 'E'))
+      return fail("entry " + std::to_string(entries - 1) + ": field \""
+                  + name_of(key_)
+                  + "\" must be an integer, got a number with a fraction or "
+                    "exponent");
+    if (!in_range)
+      return fail("entry " + std::to_string(entries - 1) + ": field \""
+                  + name_of(key_) + "\" out of range: "
+                  + std::string{reinterpret_cast<const char*>(first),
+                                static_cast<size_t>(pos_ - first)});
+    if (visitor_) {
+      // magnitude <= limit, so -(magnitude - 1) - 1 cannot overflow.
+      int64_t value = !negative || magnitude == 0
+                        ? static_cast<int64_t>(magnitude)
+                        : -static_cast<int64_t>(magnitude - 1) - 1;
+      if (key_ == field::port) {
+        entry_.port = static_cast<int32_t>(value);
+        entry_.has_port = true;
+      } else {
+        entry_.connectionidx = value;
+        entry_.has_connectionidx = true;
+      }
+    }
+    return true;
+  }
+
+  bool type_error(const char* expected) {
+    return not_a_value_or("entry " + std::to_string(entries - 1) + ": field \""
+                          + name_of(key_) + "\" must be " + expected
+                          + ", got ");
+  }
+
+  /// Fails with `why` + the type of the value at pos_, or with a syntax
+  /// error if no value starts there.
+  bool not_a_value_or(std::string why) {
+    const char* type;
+    switch (*pos_) {
+      case '{':
+        type = "an object";
+        break;
+      case '[':
+        type = "an array";
+        break;
+      case '"':
+        type = "a string";
+        break;
+      case 't':
+      case 'f':
+        type = "a boolean";
+        break;
+      default:
+        if (*pos_ == '-' && (end_ - pos_ < 2 || !is_digit(pos_[1]))) {
+          ++pos_;
+          return syntax("invalid number, expected a digit");
+        }
+        if (*pos_ != '-' && !is_digit(*pos_))
+          return syntax("unexpected character, expected a value");
+        type = "a number";
+    }
+    return fail(why + type);
+  }
+
+  // -- the grammar ------------------------------------------------------------
+
+  /// Skips one value of an unknown field at its first byte, checking only
+  /// its syntax and depth; containers on an explicit stack.
+  bool skip_value() {
+    const auto base = depth_;
+    for (;;) {
+      if (pos_ == end_)
+        return syntax("unexpected end of input, expected a value");
+      switch (*pos_) {
+        case '{':
+        case '[': {
+          bool object = *pos_ == '{';
+          if (depth_ == body_max_depth)
+            return syntax("nested deeper than Go allows (9,999 levels in a "
+                          "pod's body, 10,000 in /results)");
+          ++depth_;
+          set_object(object);
+          ++pos_;
+          skip_whitespace();
+          if (pos_ < end_ && *pos_ == (object ? '}' : ']')) {
+            ++pos_;
+            --depth_;
+            break; // an empty container: a complete value
+          }
+          if (object && !skip_key())
+            return false;
+          skip_whitespace();
+          continue; // its first value
+        }
+        case '"': {
+          string_token ignored;
+          if (!string(ignored))
+            return false;
+          break;
+        }
+        case 't':
+          if (!literal("true"))
+            return false;
+          break;
+        case 'f':
+          if (!literal("false"))
+            return false;
+          break;
+        case 'n':
+          if (!literal("null"))
+            return false;
+          break;
+        default:
+          if (!number())
+            return false;
+      }
+      // After a complete value: close containers, or go to the next value.
+      for (;;) {
+        if (depth_ == base)
+          return true;
+        skip_whitespace();
+        if (pos_ == end_)
+          return syntax("unexpected end of input");
+        bool object = is_object();
+        if (*pos_ == ',') {
+          ++pos_;
+          if (object && !skip_key())
+            return false;
+          skip_whitespace();
+          break;
+        }
+        if (*pos_ != (object ? '}' : ']'))
+          return syntax(object ? "expected ',' or '}' in an object"
+                               : "expected ',' or ']' in an array");
+        ++pos_;
+        --depth_;
+      }
+    }
+  }
+
+  /// Reads `"key" :` in a skipped object.
+  bool skip_key() {
+    skip_whitespace();
+    if (pos_ == end_ || *pos_ != '"')
+      return syntax("expected a string as an object key");
+    string_token ignored;
+    if (!string(ignored))
+      return false;
+    skip_whitespace();
+    if (pos_ == end_ || *pos_ != ':')
+      return syntax("expected ':' after an object key");
+    ++pos_;
+    return true;
+  }
+
+  void set_object(bool object) {
+    auto bit = uint64_t{1} << (depth_ & 63);
+    if (object)
+      kinds_[depth_ >> 6] |= bit;
+    else
+      kinds_[depth_ >> 6] &= ~bit;
+  }
+
+  bool is_object() const {
+    return (kinds_[depth_ >> 6] >> (depth_ & 63)) & 1;
+  }
+
+  /// Scans a string at pos_ (on its opening quote) and steps past it.
+  bool string(string_token& token) {
+    auto p = ++pos_;
+    token.first = p;
+    token.escaped = false;
+    unsigned char seen = 0; // the OR of the plain bytes
+    for (;;) {
+      while (p < end_ && plain_bytes.plain[*p])
+        seen |= *p++;
+      if (p == end_) {
+        pos_ = p;
+        return syntax("unexpected end of input in a string");
+      }
+      auto c = *p;
+      if (c == '"')
+        break;
+      if (c != '\\') {
+        pos_ = p;
+        return syntax("control character in a string must be escaped");
+      }
+      token.escaped = true;
+      pos_ = p;
+      if (!escape())
+        return false;
+      p = pos_;
+    }
+    token.last = p;
+    token.non_ascii = seen >= 0x80;
+    pos_ = p + 1;
+    return true;
+  }
+
+  /// Checks one escape at pos_ (on its backslash) and steps over it. Any
+  /// \u code passes: Go decodes a lone surrogate as U+FFFD.
+  bool escape() {
+    if (end_ - pos_ < 2)
+      return syntax("unexpected end of input in a string");
+    switch (pos_[1]) {
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't':
+        pos_ += 2;
+        return true;
+      case 'u':
+        if (hex4(pos_ + 2, end_) < 0)
+          return syntax("\\u must be followed by four hex digits");
+        pos_ += 6;
+        return true;
+      default:
+        return syntax("invalid escape in a string");
     }
   }
 
@@ -396,73 +744,38 @@ private:
     return true;
   }
 
-  /// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? as nlohmann reads it: an
-  /// integer when it has no fraction or exponent and fits 64 bits, else a
-  /// double, which must be finite.
+  /// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, any magnitude: Go's
+  /// scanner checks only the syntax of a number it does not store.
   bool number() {
-    auto first = pos_;
-    bool negative = *pos_ == '-';
-    if (negative)
+    bool minus = *pos_ == '-';
+    if (minus)
       ++pos_;
-    auto digits_from = pos_;
-    if (pos_ == end_ || *pos_ < '0' || *pos_ > '9')
-      return syntax("invalid number, expected a digit");
+    if (pos_ == end_ || !is_digit(*pos_))
+      return syntax(minus ? "invalid number, expected a digit"
+                          : "unexpected character, expected a value");
     if (*pos_ == '0')
       ++pos_;
     else
       skip_digits();
-    auto digits_to = pos_;
-    bool integral = true;
     if (pos_ < end_ && *pos_ == '.') {
-      integral = false;
       ++pos_;
-      if (pos_ == end_ || *pos_ < '0' || *pos_ > '9')
+      if (pos_ == end_ || !is_digit(*pos_))
         return syntax("invalid number, expected a digit after '.'");
       skip_digits();
     }
     if (pos_ < end_ && (*pos_ == 'e' || *pos_ == 'E')) {
-      integral = false;
       ++pos_;
       if (pos_ < end_ && (*pos_ == '+' || *pos_ == '-'))
         ++pos_;
-      if (pos_ == end_ || *pos_ < '0' || *pos_ > '9')
+      if (pos_ == end_ || !is_digit(*pos_))
         return syntax("invalid number, expected a digit in the exponent");
       skip_digits();
     }
-    uint64_t magnitude = 0;
-    bool fits = integral;
-    for (auto p = digits_from; fits && p < digits_to; ++p) {
-      auto digit = static_cast<uint64_t>(*p - '0');
-      if (magnitude > (std::numeric_limits<uint64_t>::max() - digit) / 10)
-        fits = false;
-      else
-        magnitude = magnitude * 10 + digit;
-    }
-    // nlohmann keeps a negative integer only if it fits int64.
-    if (fits && negative && magnitude > (uint64_t{1} << 63))
-      fits = false;
-    if (!fits) {
-      std::string token{reinterpret_cast<const char*>(first),
-                        static_cast<size_t>(pos_ - first)};
-      if (!std::isfinite(std::strtod(token.c_str(), nullptr)))
-        return syntax("number overflow");
-      return scalar("number");
-    }
-    if (stack_.size() == 2) {
-      // kube-burner decodes port as int32 and connectionidx as int64.
-      auto limit = key_ == field::port ? uint64_t{2147483647}
-                   : key_ == field::connectionidx
-                     ? uint64_t{9223372036854775807}
-                     : 0;
-      if (limit != 0 && magnitude > limit + (negative ? 1 : 0))
-        return fail_range(std::string{reinterpret_cast<const char*>(first),
-                                      static_cast<size_t>(pos_ - first)});
-    }
-    return scalar("integer");
+    return true;
   }
 
   void skip_digits() {
-    while (pos_ < end_ && *pos_ >= '0' && *pos_ <= '9')
+    while (pos_ < end_ && is_digit(*pos_))
       ++pos_;
   }
 
@@ -470,50 +783,6 @@ private:
     while (pos_ < end_
            && (*pos_ == ' ' || *pos_ == '\n' || *pos_ == '\r' || *pos_ == '\t'))
       ++pos_;
-  }
-
-  // -- the entry structure ----------------------------------------------------
-
-  bool scalar(const char* type) {
-    auto depth = stack_.size();
-    if (depth == 0)
-      return fail(std::string{"expected a JSON array of objects, got a "}
-                  + type);
-    if (depth == 1)
-      return fail("entry " + std::to_string(entries) + " is not an object");
-    if (depth == 2)
-      return known_type_ok(type);
-    return true;
-  }
-
-  /// Checks the type of a value at entry level against the known fields.
-  bool known_type_ok(std::string_view type) {
-    // Go leaves a field at its zero value for null.
-    if (type == "null")
-      return true;
-    auto want = [&](std::string_view expected, const char* article) {
-      if (type == expected)
-        return true;
-      return fail("entry " + std::to_string(entries - 1) + ": field \""
-                  + name_of(key_) + "\" must be " + article
-                  + std::string{expected} + ", got " + std::string{type});
-    };
-    switch (key_) {
-      case field::address:
-      case field::npname:
-      case field::timestamp:
-        return want("string", "a ");
-      case field::port:
-      case field::connectionidx:
-        return want("integer", "an ");
-      default:
-        return true;
-    }
-  }
-
-  bool fail_range(const std::string& value) {
-    return fail("entry " + std::to_string(entries - 1) + ": field \""
-                + name_of(key_) + "\" out of range: " + value);
   }
 
   bool syntax(const char* what) {
@@ -530,61 +799,144 @@ private:
   const unsigned char* begin_;
   const unsigned char* pos_;
   const unsigned char* end_;
-  std::vector<char> stack_; // '[' or '{' per open container
-  bool opened_ = false;     // value() opened a container, no value in it yet
-  field key_ = field::other; // the entry field being read (depth 2)
-  std::string decoded_;     // an escaped string's value, when needed
+  const results_visitor* visitor_; // null: validate only
+  uint32_t depth_ = 0;             // containers open at pos_
+  field key_ = field::other;       // the entry field being read (depth 2)
+  uint64_t kinds_[body_max_depth / 64 + 1]; // bit per depth: an object
+  results_entry entry_;            // the entry being read, with a visitor
+  std::string key_buffer_;         // an escaped or non-ASCII entry key
+  std::string address_buffer_;     // a decoded address, when not a view
+  std::string npname_buffer_;
 };
+
+/// Days from 1970-01-01 to the given proleptic Gregorian date (H. Hinnant's
+/// days_from_civil).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
 
 } // namespace
 
-bool is_rfc3339(std::string_view s) {
-  // The form and ranges Go's time.Time.UnmarshalJSON accepts:
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±hh:mm), uppercase T and Z.
-  if (s.size() < 20 || !digits(s, 0, 4) || s[4] != '-' || !digits(s, 5, 2)
-      || s[7] != '-' || !digits(s, 8, 2) || s[10] != 'T' || !digits(s, 11, 2)
-      || s[13] != ':' || !digits(s, 14, 2) || s[16] != ':'
-      || !digits(s, 17, 2))
-    return false;
-  auto num = [&](size_t pos, size_t count) {
+bool is_go_rfc3339(std::string_view s, int64_t* seconds, uint32_t* nanos) {
+  // Go 1.19's time.parse with layout "2006-01-02T15:04:05Z07:00", step by
+  // step (time/format.go): the checks and the order of the fields.
+  const size_t n = s.size();
+  auto digit = [&](size_t i) {
+    return i < n && is_digit(static_cast<unsigned char>(s[i]));
+  };
+  auto at = [&](size_t i, char c) { return i < n && s[i] == c; };
+  auto num = [&](size_t i, size_t count) {
     int result = 0;
-    for (size_t i = pos; i < pos + count; ++i)
-      result = result * 10 + (s[i] - '0');
+    for (size_t k = i; k < i + count; ++k)
+      result = result * 10 + (s[k] - '0');
     return result;
   };
+  // 2006: four digits (atoi of four bytes, the first a digit).
+  if (!digit(0) || !digit(1) || !digit(2) || !digit(3) || !at(4, '-'))
+    return false;
   int year = num(0, 4);
+  // 01, 02: exactly two digits each.
+  if (!digit(5) || !digit(6) || !at(7, '-') || !digit(8) || !digit(9)
+      || !at(10, 'T'))
+    return false;
   int month = num(5, 2);
   int day = num(8, 2);
+  if (month < 1 || month > 12)
+    return false;
+  // 15: one or two digits.
+  size_t p = 11;
+  if (!digit(p))
+    return false;
+  int hour = s[p++] - '0';
+  if (digit(p))
+    hour = hour * 10 + (s[p++] - '0');
+  if (hour > 23)
+    return false;
+  // 04: exactly two digits.
+  if (!at(p, ':') || !digit(p + 1) || !digit(p + 2) || !at(p + 3, ':'))
+    return false;
+  int minute = num(p + 1, 2);
+  if (minute > 59)
+    return false;
+  p += 4;
+  // 05: exactly two digits, or none before a fraction: Go's getnum fails
+  // there, but the fraction's parse that follows overwrites its error, so
+  // "11:18:.5Z" is 11:18:00.5.
+  int second = 0;
+  if (digit(p) && digit(p + 1)) {
+    second = num(p, 2);
+    if (second > 59)
+      return false;
+    p += 2;
+  } else if (!((at(p, '.') || at(p, ',')) && digit(p + 1))) {
+    return false;
+  }
+  // A fraction the layout does not name: '.' or ',' and at least one digit;
+  // every digit is read, the first nine count.
+  uint32_t fraction = 0;
+  if ((at(p, '.') || at(p, ',')) && digit(p + 1)) {
+    int kept = 0;
+    for (++p; digit(p); ++p)
+      if (kept < 9) {
+        fraction = fraction * 10 + static_cast<uint32_t>(s[p] - '0');
+        ++kept;
+      }
+    for (; kept < 9; ++kept)
+      fraction *= 10;
+  }
+  // Z07:00: 'Z', or sign, hh, ':', mm where hh and mm are each what atoi
+  // takes of two bytes (two digits, or '+' or '-' and a digit), no range.
+  int offset = 0;
+  if (at(p, 'Z')) {
+    ++p;
+  } else {
+    if (n - p != 6 || (s[p] != '+' && s[p] != '-') || s[p + 3] != ':')
+      return false;
+    auto two = [&](size_t i, int& value) {
+      if (digit(i) && digit(i + 1)) {
+        value = num(i, 2);
+        return true;
+      }
+      if ((s[i] == '+' || s[i] == '-') && digit(i + 1)) {
+        value = s[i] == '-' ? -(s[i + 1] - '0') : s[i + 1] - '0';
+        return true;
+      }
+      return false;
+    };
+    int zone_hour, zone_minute;
+    if (!two(p + 1, zone_hour) || !two(p + 4, zone_minute))
+      return false;
+    offset = (zone_hour * 60 + zone_minute) * 60;
+    if (s[p] == '-')
+      offset = -offset;
+    p += 6;
+  }
+  if (p != n)
+    return false;
+  // The day, checked after the rest.
   static constexpr int days_in[] = {31, 28, 31, 30, 31, 30,
                                     31, 31, 30, 31, 30, 31};
-  if (month < 1 || month > 12 || day < 1)
-    return false;
   bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (day > days_in[month - 1] + (month == 2 && leap ? 1 : 0))
+  if (day < 1 || day > days_in[month - 1] + (month == 2 && leap ? 1 : 0))
     return false;
-  if (num(11, 2) > 23 || num(14, 2) > 59 || num(17, 2) > 59)
-    return false;
-  size_t pos = 19;
-  if (s[pos] == '.') {
-    size_t first = ++pos;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos])))
-      ++pos;
-    if (pos == first)
-      return false;
-  }
-  if (pos == s.size())
-    return false;
-  if (s[pos] == 'Z')
-    return pos + 1 == s.size();
-  if (s[pos] != '+' && s[pos] != '-')
-    return false;
-  return s.size() == pos + 6 && digits(s, pos + 1, 2) && s[pos + 3] == ':'
-         && digits(s, pos + 4, 2) && num(pos + 1, 2) <= 23
-         && num(pos + 4, 2) <= 59;
+  if (seconds)
+    *seconds = days_from_civil(year, static_cast<unsigned>(month),
+                               static_cast<unsigned>(day))
+                 * 86400
+               + hour * 3600 + minute * 60 + second - offset;
+  if (nanos)
+    *nanos = fraction;
+  return true;
 }
 
-results_check validate_results_body(std::string_view body) {
-  results_scanner scanner{body};
+results_check validate_results_body(std::string_view body,
+                                    const results_visitor& on_entry) {
+  results_scanner scanner{body, on_entry ? &on_entry : nullptr};
   results_check result;
   if (!scanner.run()) {
     result.error = scanner.error.empty() ? "invalid JSON" : scanner.error;

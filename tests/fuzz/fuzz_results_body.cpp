@@ -1,193 +1,109 @@
-// libFuzzer target for netpol::validate_results_body, the SAX check of a
-// pod's /results body, differential against nlohmann's DOM parser.
+// libFuzzer target for netpol::validate_results_body, the one-pass check of
+// a pod's /results body, differential against Go itself: the oracle
+// tests/oracle/kube_burner_decode.go decodes each input with kube-burner's
+// types and Go's encoding/json and time packages. It runs as a subprocess
+// over two pipes (tests/oracle/go_oracle.hpp), started in
+// LLVMFuzzerInitialize: the path in the environment variable
+// NETPOL_GO_ORACLE (tests/fuzz/run.sh sets it), else the one CMake built
+// (NETPOL_GO_ORACLE_PATH).
 //
-// Reference: the body parses (json::parse) as an array of objects whose
-// known fields are well typed (address, npname: strings; port,
-// connectionidx: integers; timestamp: a string matching the documented
-// RFC 3339 form, checked here by a POSIX regex independent of is_rfc3339).
 // Invariants (abort if violated):
-// - validator ok  => reference ok, with `entries` == the array's size (also
-//   with repeated keys: every occurrence was checked, so the last one too);
-// - reference ok  => validator ok, except when an entry repeats a key: the
-//   DOM keeps only the last value, the validator (like Go's decoder) checks
-//   every occurrence, so it may refuse;
-// - validator not ok => its error text is non-empty;
-// - a raw NUL byte makes the reference refuse (see check_with_dom);
-// - is_rfc3339 agrees with the regex on every string at entry level and on
-//   the raw input.
+// - the scanner accepts exactly what Go accepts;
+// - on accept, the entries its visitor saw equal Go's: count, order, null
+//   elements, each field's value and whether it was set, the timestamp's
+//   raw text, Unix seconds and nanoseconds;
+// - without a visitor it gives the same verdict and entry count;
+// - a refusal has a non-empty error text;
+// - an input of at most 64 bytes with no '"', '\\' or control character is
+//   also tried as a timestamp, [{"timestamp":"<input>"}]: is_go_rfc3339
+//   accepts it exactly when Go's time.Parse does, with Go's seconds and
+//   nanoseconds.
 #include "actors/results_body.hpp"
 
 #include "fuzz_check.hpp"
-
-#include <nlohmann/json.hpp>
-
-#include <regex.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <ctime>
+#include "go_oracle.hpp"
 
 #include <cstddef>
 #include <cstdint>
-#include <set>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
-#include <vector>
+
+#ifndef NETPOL_GO_ORACLE_PATH
+#  define NETPOL_GO_ORACLE_PATH "kube-burner-decode"
+#endif
 
 namespace {
 
-using json = nlohmann::json;
+netpol::oracle::process* go = nullptr;
 
-/// The documented form: YYYY-MM-DDTHH:MM:SS[.frac](Z|±hh:mm), T and Z in
-/// either case, any number of fractional digits.
-bool rfc3339_oracle(std::string_view text) {
-  static regex_t re = [] {
-    regex_t r;
-    int rc = regcomp(&r,
-                     "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
-                     "(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$",
-                     REG_EXTENDED | REG_NOSUB);
-    if (rc != 0)
-      std::abort();
-    return r;
-  }();
-  if (text.find('\0') != std::string_view::npos)
-    return false; // regexec stops at NUL; no NUL can match anyway
-  std::string copy{text};
-  if (regexec(&re, copy.c_str(), 0, nullptr, 0) != 0)
-    return false;
-  // Ranges as Go checks them, computed another way: through timegm, which
-  // normalizes out-of-range fields, so a valid date survives the round trip.
-  int year, month, day, hour, minute, second;
-  std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &year, &month, &day,
-              &hour, &minute, &second);
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  auto t = timegm(&tm);
-  std::tm back{};
-  gmtime_r(&t, &back);
-  if (month < 1 || month > 12 || back.tm_mday != day || back.tm_mon != month - 1
-      || hour > 23 || minute > 59 || second > 59)
-    return false;
-  auto zone = copy.find_last_of("Z+-");
-  if (copy[zone] != 'Z') {
-    int zh = std::atoi(copy.c_str() + zone + 1);
-    int zm = std::atoi(copy.c_str() + zone + 4);
-    if (zh > 23 || zm > 59)
-      return false;
-  }
-  return true;
+netpol::oracle::verdict ask_go(std::string_view body) {
+  auto verdict = go->decode(body);
+  FUZZ_CHECK(verdict.has_value(), "Go oracle: %s", go->error.c_str());
+  return std::move(*verdict);
 }
 
-void check_rfc3339(std::string_view text) {
-  bool mine = netpol::is_rfc3339(text);
-  bool oracle = rfc3339_oracle(text);
-  FUZZ_CHECK(mine == oracle, "is_rfc3339 says %d, the regex %d for \"%.*s\"",
-             mine, oracle, static_cast<int>(text.size()), text.data());
+void check_body(std::string_view body) {
+  auto theirs = ask_go(body);
+  auto mine = netpol::oracle::scan(body);
+  auto diff = netpol::oracle::compare(theirs, mine);
+  FUZZ_CHECK(diff.empty(), "%s", diff.c_str());
+  auto plain = netpol::validate_results_body(body);
+  FUZZ_CHECK(plain.ok == mine.accept,
+             "with a visitor %d, without %d", mine.accept, plain.ok);
+  FUZZ_CHECK(!plain.ok || plain.entries == mine.entries.size(),
+             "without a visitor %u entries, with one %zu",
+             static_cast<unsigned>(plain.entries), mine.entries.size());
+  FUZZ_CHECK(plain.ok || !plain.error.empty(), "refused without an error text");
+  FUZZ_CHECK(!plain.ok || plain.error.empty(), "ok with an error text");
 }
 
-bool field_ok(const std::string& key, const json& value) {
-  if ((key == "address" || key == "npname") && !value.is_null())
-    return value.is_string();
-  if (key == "timestamp" && !value.is_null()) {
-    if (!value.is_string())
-      return false;
-    auto& text = value.get_ref<const std::string&>();
-    check_rfc3339(text);
-    return rfc3339_oracle(text);
+void check_timestamp(std::string_view text) {
+  for (unsigned char c : text)
+    if (c < 0x20 || c == '"' || c == '\\')
+      return;
+  std::string body = "[{\"timestamp\":\"";
+  body.append(text);
+  body += "\"}]";
+  auto theirs = ask_go(body);
+  int64_t seconds = 0;
+  uint32_t nanos = 0;
+  bool mine = netpol::is_go_rfc3339(text, &seconds, &nanos);
+  FUZZ_CHECK(mine == theirs.accept,
+             "is_go_rfc3339 says %d, Go %d for \"%.*s\" (%s)", mine,
+             theirs.accept, static_cast<int>(text.size()), text.data(),
+             theirs.error.c_str());
+  if (mine) {
+    auto& e = theirs.entries.at(0);
+    FUZZ_CHECK(e.timestamp_seconds == seconds && e.timestamp_nanos == nanos,
+               "\"%.*s\": Go %lld s %u ns, is_go_rfc3339 %lld s %u ns",
+               static_cast<int>(text.size()), text.data(),
+               static_cast<long long>(e.timestamp_seconds), e.timestamp_nanos,
+               static_cast<long long>(seconds), nanos);
   }
-  if (value.is_null())
-    return true; // Go keeps the zero value
-  if (key == "port")
-    return value.is_number_integer()
-           && (value.is_number_unsigned()
-                 ? value.get<uint64_t>() <= 2147483647u
-                 : value.get<int64_t>() >= -2147483648ll
-                     && value.get<int64_t>() <= 2147483647ll);
-  if (key == "connectionidx")
-    return value.is_number_integer()
-           && (!value.is_number_unsigned()
-               || value.get<uint64_t>() <= 9223372036854775807ull);
-  return true;
-}
-
-struct reference {
-  bool parsed = false;
-  bool ok = false;
-  size_t entries = 0;
-  bool duplicate_keys = false; // some entry object repeats a key
-};
-
-reference check_with_dom(std::string_view body) {
-  reference ref;
-  // Tracks the keys of each entry object (depth 2) to spot duplicates.
-  std::set<std::string> keys;
-  auto on_event = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (depth == 1 && event == json::parse_event_t::object_start)
-      keys.clear();
-    else if (depth == 2 && event == json::parse_event_t::key
-             && !keys.insert(parsed.get<std::string>()).second)
-      ref.duplicate_keys = true;
-    else if (depth == 2 && event == json::parse_event_t::value
-             && parsed.is_string())
-      check_rfc3339(parsed.get_ref<const std::string&>());
-    return true;
-  };
-  json doc = json::parse(body.begin(), body.end(), on_event, false);
-  if (doc.is_discarded())
-    return ref;
-  // nlohmann stops reading at a NUL byte, so it accepts "[]\0anything";
-  // Go's decoder refuses any raw NUL (outside strings it is no JSON, inside
-  // one an unescaped control character), and so must the validator.
-  if (body.find('\0') != std::string_view::npos)
-    return ref;
-  ref.parsed = true;
-  if (!doc.is_array())
-    return ref;
-  for (auto& entry : doc) {
-    if (!entry.is_object())
-      return ref;
-    for (auto& [key, value] : entry.items())
-      if (!field_ok(key, value))
-        return ref;
-  }
-  ref.ok = true;
-  ref.entries = doc.size();
-  return ref;
 }
 
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   fuzz_limit_stack();
+  const char* path = std::getenv("NETPOL_GO_ORACLE");
+  if (!path || !*path)
+    path = NETPOL_GO_ORACLE_PATH;
+  go = new netpol::oracle::process;
+  if (!go->start(path)) {
+    std::fprintf(stderr, "fuzz_results_body: %s (set NETPOL_GO_ORACLE)\n",
+                 go->error.c_str());
+    std::exit(2);
+  }
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body{reinterpret_cast<const char*>(data), size};
+  check_body(body);
   if (size <= 64)
-    check_rfc3339(body);
-  auto check = netpol::validate_results_body(body);
-  auto ref = check_with_dom(body);
-  if (check.ok) {
-    FUZZ_CHECK(ref.parsed, "validator ok, but json::parse fails");
-    // Every occurrence of a key was checked, so the last one too.
-    FUZZ_CHECK(ref.ok,
-               "validator ok, but the DOM is not a well-typed entry array");
-    FUZZ_CHECK(check.entries == ref.entries,
-               "validator counts %u entries, the DOM %zu",
-               static_cast<unsigned>(check.entries), ref.entries);
-    FUZZ_CHECK(check.error.empty(), "ok with an error text");
-  } else {
-    FUZZ_CHECK(!check.error.empty(), "refused without an error text");
-    FUZZ_CHECK(!ref.ok || ref.duplicate_keys,
-               "validator refuses a well-typed entry array: %s",
-               check.error.c_str());
-  }
+    check_timestamp(body);
   return 0;
 }

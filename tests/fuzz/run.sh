@@ -52,6 +52,8 @@ max_len() {
 }
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+# fuzz_results_body's reference: the Go oracle the fuzz build made.
+export NETPOL_GO_ORACLE=${NETPOL_GO_ORACLE:-$build/tests/oracle/kube-burner-decode}
 keep_going=()
 [ "${FUZZ_KEEP_GOING:-0}" = 1 ] &&
   keep_going=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
