@@ -183,24 +183,23 @@ private:
   }
 
   bool write_all(const void* data, size_t size) {
-    auto p = static_cast<const char*>(data);
-    while (size > 0) {
-      auto n = write(to_, p, size);
-      if (n < 0 && errno == EINTR) // libFuzzer's timer signals interrupt calls
-        continue;
-      if (n <= 0)
-        return io_failed(n);
-      p += n;
-      size -= static_cast<size_t>(n);
-    }
-    return true;
+    return transfer(const_cast<void*>(data), size, [this](char* p, size_t n) {
+      return write(to_, p, n);
+    });
   }
 
   bool read_all(void* data, size_t size) {
+    return transfer(data, size,
+                    [this](char* p, size_t n) { return read(from_, p, n); });
+  }
+
+  /// Moves `size` bytes with `op` (read or write) until done.
+  template <class Op>
+  bool transfer(void* data, size_t size, Op op) {
     auto p = static_cast<char*>(data);
     while (size > 0) {
-      auto n = read(from_, p, size);
-      if (n < 0 && errno == EINTR)
+      ssize_t n = op(p, size);
+      if (n < 0 && errno == EINTR) // libFuzzer's timer signals interrupt calls
         continue;
       if (n <= 0)
         return io_failed(n);

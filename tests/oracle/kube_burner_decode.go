@@ -44,81 +44,33 @@ type connTest struct {
 
 // The shadow decode: the same tags, each field a type that records whether
 // a non-null value was given (Go's decoder hands an Unmarshaler `null` too,
-// and these ignore it as the plain types do) and the timestamp's raw text.
+// and this one ignores it as the plain types do) and the raw JSON text.
 // It only adds the "set" bits and the raw timestamp to the report; its
 // values must equal the real decode's, or the oracle fails loudly.
-type setString struct {
-	v   string
+type setValue[T any] struct {
+	v   T
+	raw []byte
 	set bool
 }
 
-func (s *setString) UnmarshalJSON(b []byte) error {
+func (s *setValue[T]) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
 	}
 	if err := json.Unmarshal(b, &s.v); err != nil {
 		return err
 	}
-	s.set = true
-	return nil
-}
-
-type setInt32 struct {
-	v   int32
-	set bool
-}
-
-func (s *setInt32) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	if err := json.Unmarshal(b, &s.v); err != nil {
-		return err
-	}
-	s.set = true
-	return nil
-}
-
-type setInt struct {
-	v   int
-	set bool
-}
-
-func (s *setInt) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	if err := json.Unmarshal(b, &s.v); err != nil {
-		return err
-	}
-	s.set = true
-	return nil
-}
-
-type setTime struct {
-	v   time.Time
-	raw string
-	set bool
-}
-
-func (s *setTime) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	if err := s.v.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	s.raw = string(b[1 : len(b)-1]) // it parsed, so b is "..."
+	s.raw = append([]byte(nil), b...)
 	s.set = true
 	return nil
 }
 
 type shadowTest struct {
-	Address    setString `json:"address"`
-	Port       setInt32  `json:"port"`
-	IngressIdx setInt    `json:"connectionidx"`
-	NpName     setString `json:"npname"`
-	Timestamp  setTime   `json:"timestamp"`
+	Address    setValue[string]    `json:"address"`
+	Port       setValue[int32]     `json:"port"`
+	IngressIdx setValue[int]       `json:"connectionidx"`
+	NpName     setValue[string]    `json:"npname"`
+	Timestamp  setValue[time.Time] `json:"timestamp"`
 }
 
 // entryReport is one decoded entry as the oracle reports it.
@@ -184,9 +136,10 @@ func decode(body []byte) ([]entryReport, error) {
 			Port: e.Port, HasPort: s.Port.set,
 			ConnectionIdx: int64(e.IngressIdx), HasConnectionIdx: s.IngressIdx.set,
 			NpName: e.NpName, HasNpName: s.NpName.set,
-			Timestamp: s.Timestamp.raw, HasTimestamp: s.Timestamp.set,
+			HasTimestamp: s.Timestamp.set,
 		}
-		if s.Timestamp.set {
+		if s.Timestamp.set { // it parsed, so its raw text is "..."
+			r.Timestamp = string(s.Timestamp.raw[1 : len(s.Timestamp.raw)-1])
 			r.Seconds, r.Nanos = e.Timestamp.Unix(), e.Timestamp.Nanosecond()
 		}
 	}
