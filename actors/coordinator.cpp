@@ -1,6 +1,7 @@
 #include "actors/coordinator.hpp"
 
 #include "actors/pod_client.hpp"
+#include "actors/round_views.hpp"
 #include "messages/error.hpp"
 
 #include <caf/all.hpp>
@@ -40,34 +41,6 @@ void set_state(coordinator_state& st, pod_record& pod, pod_state next) {
   --st.counts[slot(pod.state)];
   ++st.counts[slot(next)];
   pod.state = next;
-}
-
-round_status make_status(const coordinator_state& st) {
-  round_status result;
-  result.round = st.round;
-  result.current = st.current;
-  result.pods = static_cast<uint32_t>(st.pods.size());
-  result.counts.assign(st.counts.begin(), st.counts.end());
-  result.in_backoff = st.in_backoff;
-  result.delivered = st.delivered;
-  result.unconfirmed = st.unconfirmed;
-  result.delivery_failed = st.delivery_failed;
-  return result;
-}
-
-pod_detail make_detail(const pod_record& pod) {
-  pod_detail result;
-  result.ip = pod.ip;
-  result.state = pod.state;
-  result.delivery_outcome = pod.delivery_outcome;
-  result.delivery_attempts = pod.delivery_attempts;
-  result.collection_attempts = pod.collection_attempts;
-  result.delivery_error = pod.delivery_error;
-  result.collection_error = pod.collection_error;
-  result.delivered_after = pod.delivered_after;
-  result.collected_after = pod.collected_after;
-  result.results_entries = pod.results_entries;
-  return result;
 }
 
 std::string describe(const pod_outcome& out) {
@@ -130,6 +103,7 @@ void update_phase(self_pointer self) {
                  seconds(now - st.stop_at), st.results_entries,
                  format_bytes(st.results_bytes),
                  st.counts[slot(pod_state::collect_failed)]);
+    log_completeness(st);
   }
 }
 
@@ -156,6 +130,53 @@ void note_problem(coordinator_state& st, uint32_t index) {
     return;
   pod.listed_as_problem = true;
   st.problem_pods.push_back(index);
+}
+
+/// Remembers a pod with a completeness problem, once, for /report.
+void list_in_report(coordinator_state& st, uint32_t index) {
+  auto& pod = st.pods[index];
+  if (pod.listed_in_report)
+    return;
+  pod.listed_in_report = true;
+  st.report_pods.push_back(index);
+}
+
+/// Adds a collected pod's account of its tests to the round's.
+void account_collected(coordinator_state& st, uint32_t index,
+                       const pod_completeness& account) {
+  auto& pod = st.pods[index];
+  if (st.catalog.ptr == nullptr || pod.collected_once)
+    return;
+  pod.collected_once = true;
+  // A pod that never took its list could not test: what it lacks is
+  // unknown, not missing.
+  bool delivered = pod.delivery_outcome != pod_state::failed;
+  st.completeness.add_pod(index, account, delivered);
+  pod.reported = account.reported;
+  pod.missing = delivered ? account.missing : 0;
+  pod.duplicates = account.duplicates;
+  pod.unexpected = account.unexpected;
+  if (pod.tests > 0 && pod.reported == pod.tests)
+    ++st.pods_complete;
+  if (pod.missing > 0) {
+    auto& names = st.missing_netpols[index];
+    for (auto& tally : account.netpols)
+      if (tally.reported < tally.expected)
+        names.push_back(tally.netpol);
+  }
+  if (pod.reported < pod.tests || pod.duplicates > 0 || pod.unexpected > 0)
+    list_in_report(st, index);
+}
+
+bool running(const coordinator_state& st) {
+  return st.current == phase::delivering || st.current == phase::delivered
+         || st.current == phase::collecting;
+}
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
 }
 
 void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome) {
@@ -233,6 +254,7 @@ void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
     pod.results_entries = out.entries;
     st.results_bytes += pod.results.size();
     st.results_entries += out.entries;
+    account_collected(st, index, out.completeness);
     spdlog::debug("Results from {}: {} entries, {} bytes",
                   pod_url(pod.ip, st.settings.client_port, "/results"),
                   out.entries, pod.results.size());
@@ -248,6 +270,8 @@ void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
   }
   set_state(st, pod, pod_state::collect_failed);
   note_problem(st, index);
+  if (st.catalog.ptr && pod.tests > 0)
+    list_in_report(st, index); // its tests are unknown
   spdlog::error("Pod {}: collecting results failed after {} attempts: {}",
                 pod.ip, pod.collection_attempts, pod.collection_error);
 }
@@ -267,10 +291,22 @@ void record_call(coordinator_state& st, stage kind, const pod_outcome& out) {
 void settle(self_pointer self, const busy_worker& job, pod_outcome& out) {
   auto& st = self->state;
   record_call(st, job.kind, out);
-  // Rounds restart only once every pod is terminal, so nothing of an
-  // earlier round can be in flight; the guard keeps that an invariant.
-  if (job.round != st.round || job.pod >= st.pods.size())
+  if (job.round != st.round || job.pod >= st.pods.size()) {
+    // A call of a superseded round: discarded. A pod of the new round at
+    // the same address may go now.
+    if (!job.stale_ip.empty()) {
+      auto i = st.stale_in_flight.find(job.stale_ip);
+      if (i != st.stale_in_flight.end() && --i->second == 0) {
+        st.stale_in_flight.erase(i);
+        if (auto d = st.deferred.find(job.stale_ip); d != st.deferred.end()) {
+          for (auto index : d->second)
+            st.ready.push_front(index);
+          st.deferred.erase(d);
+        }
+      }
+    }
     return;
+  }
   if (job.kind == stage::delivery)
     settle_delivery(self, job.pod, out);
   else
@@ -351,6 +387,10 @@ void start_call(self_pointer self, uint32_t index, pod_worker_actor worker) {
                                     : pod_state::collecting);
   pod_job job{st.round, index, pod.ip,
               kind == stage::delivery ? pod.connections : shared_bytes{}};
+  if (kind == stage::collection) {
+    job.expected = pod.expected;
+    job.catalog = st.catalog;
+  }
   auto id = worker->id();
   st.busy.emplace(id, busy_worker{worker, st.round, index, kind});
   auto on_outcome = [self, id](pod_outcome& out) { job_done(self, id, out); };
@@ -370,56 +410,142 @@ void dispatch(self_pointer self) {
   while (!st.ready.empty() && !st.idle.empty()) {
     auto index = st.ready.front();
     st.ready.pop_front();
+    if (!st.stale_in_flight.empty()) {
+      auto& ip = st.pods[index].ip;
+      if (st.stale_in_flight.count(ip) > 0) {
+        st.deferred[ip].push_back(index); // after the old round's call
+        continue;
+      }
+    }
     auto worker = std::move(st.idle.front());
     st.idle.pop_front();
     start_call(self, index, std::move(worker));
   }
 }
 
-void start_round(self_pointer self, round_plan& plan) {
-  auto& st = self->state;
-  ++st.round;
-  ++st.totals.rounds;
-  st.current = phase::delivering;
+/// Forgets the round's pods and progress (its number and history stay).
+void clear_round(coordinator_state& st) {
+  st.current = phase::idle;
   st.stop_requested = false;
   st.pods.clear();
-  st.pods.reserve(plan.pods.size());
   st.ready.clear();
   st.problem_pods.clear();
   st.counts.fill(0);
   st.in_backoff = 0;
   st.delivered = st.unconfirmed = st.delivery_failed = 0;
   st.calls = st.retries = st.results_bytes = st.results_entries = 0;
+  st.digest = 0;
+  st.catalog = {};
+  st.completeness = {};
+  st.pods_with_tests = st.pods_complete = 0;
+  st.report_pods.clear();
+  st.missing_netpols.clear();
+}
+
+/// Ends the running round before its collection finished: its pending
+/// calls are dropped with it, calls in flight will be discarded.
+void supersede(self_pointer self, const std::string& by) {
+  auto& st = self->state;
+  round_summary summary;
+  summary.round = st.round;
+  summary.ended_in = st.current;
+  summary.pods = static_cast<uint32_t>(st.pods.size());
+  summary.delivered = st.delivered;
+  summary.unconfirmed = st.unconfirmed;
+  summary.delivery_failed = st.delivery_failed;
+  summary.collected = st.counts[slot(pod_state::collected)];
+  summary.collect_failed = st.counts[slot(pod_state::collect_failed)];
+  summary.ended_unix_ms = unix_ms_now();
+  summary.by = by;
+  for (auto& [id, job] : st.busy)
+    if (job.round == st.round && job.stale_ip.empty()
+        && job.pod < st.pods.size()) {
+      job.stale_ip = st.pods[job.pod].ip;
+      ++st.stale_in_flight[job.stale_ip];
+      ++summary.in_flight;
+    }
+  spdlog::warn("Round {} superseded by {} while {}: {} of {} pods delivered, "
+               "{} unconfirmed, {} failed, {} collected; {} calls in flight "
+               "are discarded",
+               st.round, by, to_string(st.current), st.delivered,
+               st.pods.size(), st.unconfirmed, st.delivery_failed,
+               summary.collected, summary.in_flight);
+  st.superseded.push_back(std::move(summary));
+  if (st.superseded.size() > max_remembered_rounds)
+    st.superseded.pop_front();
+  ++st.rounds_superseded;
+  clear_round(st);
+}
+
+void start_round(self_pointer self, round_plan& plan) {
+  auto& st = self->state;
+  clear_round(st);
+  ++st.round;
+  ++st.totals.rounds;
+  st.current = phase::delivering;
+  st.refusal_pending = false;
+  st.digest = plan.digest;
+  st.catalog = plan.catalog;
+  if (st.catalog.ptr)
+    st.completeness = round_completeness{st.catalog.ptr};
+  st.pods.reserve(plan.pods.size());
   uint64_t connections = 0;
+  uint64_t tests = 0;
   for (auto& planned : plan.pods) {
     pod_record pod;
     pod.ip = std::move(planned.ip);
     pod.connections = std::move(planned.connections);
     pod.connection_count = planned.connection_count;
+    pod.expected = std::move(planned.expected);
+    pod.tests = planned.tests;
     connections += pod.connection_count;
+    tests += pod.tests;
+    if (pod.tests > 0)
+      ++st.pods_with_tests;
     st.ready.push_back(static_cast<uint32_t>(st.pods.size()));
     st.pods.push_back(std::move(pod));
   }
   st.counts[slot(pod_state::queued)] = static_cast<uint32_t>(st.pods.size());
   st.started_at = self->clock().now();
   st.last_progress_log = st.started_at;
-  st.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  st.started_unix_ms = unix_ms_now();
   spdlog::info("Number of connections got from kube-burner {}",
                st.pods.size());
   spdlog::info("Got connections from kube-burner, sending them to {} pods",
                st.pods.size());
-  spdlog::info("Round {}: {} pods, {} connections, {} workers, {} attempts "
-               "per pod",
-               st.round, st.pods.size(), connections, st.settings.workers,
-               st.settings.max_attempts());
+  spdlog::info("Round {}: {} pods, {} connections, {} connection tests, {} "
+               "workers, {} attempts per pod",
+               st.round, st.pods.size(), connections, tests,
+               st.settings.workers, st.settings.max_attempts());
   dispatch(self);
   update_phase(self);
 }
 
+/// A refused /initiate: said loudly, and remembered, so kube-burner's next
+/// status poll does not read an old or empty round as its own.
+void note_refusal(self_pointer self, uint16_t http_status,
+                  std::string reason) {
+  auto& st = self->state;
+  ++st.initiates_refused;
+  st.has_refusal = true;
+  st.refusal_pending = true;
+  st.last_refusal = refusal_note{http_status, reason, unix_ms_now()};
+  spdlog::error("Refused /initiate (HTTP {}): {}", http_status, reason);
+  if (running(st))
+    supersede(self, "a refused /initiate");
+  spdlog::error("Until a valid /initiate arrives, status polls answer that "
+                "the last one was refused (kube-burner stops waiting) and "
+                "/stop answers 409");
+}
+
 caf::result<round_status> stop_round(self_pointer self) {
   auto& st = self->state;
+  if (st.refusal_pending && !running(st))
+    return make_error(errc::initiate_refused,
+                      "the last /initiate was refused ("
+                        + st.last_refusal.reason
+                        + "); see the proxy's log. A valid /initiate starts "
+                          "a round");
   if (st.current == phase::idle)
     return make_error(errc::no_round,
                       "no round to stop: POST /initiate starts one");
@@ -454,59 +580,6 @@ caf::result<round_status> stop_round(self_pointer self) {
   dispatch(self);
   update_phase(self);
   return make_status(st);
-}
-
-/// Delivery and collection time of the round so far.
-std::pair<caf::timespan, caf::timespan> phase_durations(self_pointer self) {
-  auto& st = self->state;
-  auto now = self->clock().now();
-  caf::timespan delivery{0};
-  caf::timespan collection{0};
-  if (st.current != phase::idle)
-    delivery = (st.current == phase::delivering ? now : st.delivered_at)
-               - st.started_at;
-  if (st.stop_requested)
-    collection = (st.current == phase::collected ? st.collected_at : now)
-                 - st.stop_at;
-  return {delivery, collection};
-}
-
-proxy_metrics make_metrics(self_pointer self) {
-  auto& st = self->state;
-  auto result = st.totals;
-  result.status = make_status(st);
-  result.workers = st.settings.workers;
-  result.worker_restarts = st.worker_restarts;
-  std::tie(result.delivery_duration, result.collection_duration)
-    = phase_durations(self);
-  result.results_bytes = st.results_bytes;
-  result.results_entries = st.results_entries;
-  return result;
-}
-
-round_report make_report(self_pointer self, bool all_pods) {
-  auto& st = self->state;
-  round_report result;
-  result.status = make_status(st);
-  result.started_unix_ms = st.started_unix_ms;
-  std::tie(result.delivery_duration, result.collection_duration)
-    = phase_durations(self);
-  result.calls = st.calls;
-  result.retries = st.retries;
-  result.worker_restarts = st.worker_restarts;
-  result.results_bytes = st.results_bytes;
-  result.results_entries = st.results_entries;
-  // From the list kept as pods fail, not a scan of every pod: status polls
-  // stay cheap in rounds of tens of thousands of pods.
-  result.problems_total = static_cast<uint32_t>(st.problem_pods.size());
-  auto listed = all_pods ? st.problem_pods.size()
-                         : std::min(st.problem_pods.size(), max_listed_problems);
-  for (size_t i = 0; i < listed; ++i)
-    result.problems.push_back(make_detail(st.pods[st.problem_pods[i]]));
-  if (all_pods)
-    for (auto& pod : st.pods)
-      result.pods.push_back(make_detail(pod));
-  return result;
 }
 
 } // namespace
@@ -547,14 +620,21 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
   return {
     [self](initiate_atom, round_plan& plan) -> caf::result<round_status> {
       auto& st = self->state;
-      if (st.current != phase::idle && st.current != phase::collected)
-        return make_error(errc::round_running,
-                          "round " + std::to_string(st.round) + " is "
-                            + to_string(st.current)
-                            + "; a new round starts after /stop and "
-                              "collection");
+      if (running(st)) {
+        if (plan.digest == st.digest && plan.pods.size() == st.pods.size()) {
+          // A retried POST: nothing is sent again.
+          spdlog::info("Round {}: the same /initiate again while {}; "
+                       "nothing changes",
+                       st.round, to_string(st.current));
+          return make_status(st);
+        }
+        supersede(self, "round " + std::to_string(st.round + 1));
+      }
       start_round(self, plan);
       return make_status(st);
+    },
+    [self](refused_atom, uint16_t http_status, std::string& reason) {
+      note_refusal(self, http_status, std::move(reason));
     },
     [self](stop_atom) -> caf::result<round_status> {
       return stop_round(self);
@@ -563,7 +643,18 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       return make_status(self->state);
     },
     [self](report_atom, bool all_pods) -> caf::result<round_report> {
-      return make_report(self, all_pods);
+      return make_report(self->state, self->clock().now(), all_pods);
+    },
+    [self](complete_atom, bool all_pods,
+           uint32_t max_netpols) -> caf::result<completeness_report> {
+      auto& st = self->state;
+      if (!st.stop_requested || st.catalog.ptr == nullptr)
+        return make_error(errc::results_not_ready,
+                          std::string{"completeness is known once "
+                                      "collection started (/stop); the "
+                                      "round is "}
+                            + to_string(st.current));
+      return make_completeness_report(st, all_pods, max_netpols);
     },
     [self](results_atom) -> caf::result<results_snapshot> {
       auto& st = self->state;
@@ -580,7 +671,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       return result;
     },
     [self](metrics_atom) -> caf::result<proxy_metrics> {
-      return make_metrics(self);
+      return make_metrics(self->state, self->clock().now());
     },
     [self](retry_atom, uint64_t round, uint32_t index) {
       auto& st = self->state;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/completeness.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/settings.hpp"
 
@@ -39,6 +40,15 @@ struct pod_record {
   caf::timespan collected_after{0};
   shared_bytes results;
   uint32_t results_entries = 0;
+  // What it was sent to test (packed) and what it reported of it.
+  shared_bytes expected;
+  uint32_t tests = 0;
+  uint32_t reported = 0;
+  uint32_t missing = 0;
+  uint32_t duplicates = 0;
+  uint32_t unexpected = 0;
+  bool collected_once = false;    // its account is in the round's totals
+  bool listed_in_report = false;  // in coordinator_state::report_pods
 };
 
 /// A worker with a call in flight.
@@ -47,7 +57,11 @@ struct busy_worker {
   uint64_t round = 0;
   uint32_t pod = 0;
   stage kind = stage::delivery;
+  std::string stale_ip; // set once its round was superseded
 };
+
+/// At most this many superseded rounds are remembered for /status.
+constexpr size_t max_remembered_rounds = 5;
 
 struct coordinator_state {
   static inline const char* name = "coordinator";
@@ -77,7 +91,26 @@ struct coordinator_state {
   uint64_t retries = 0;
   uint64_t results_bytes = 0;
   uint64_t results_entries = 0;
+  uint64_t digest = 0; // of the round's /initiate body
   int64_t started_unix_ms = 0;
+  // -- completeness -----------------------------------------------------------
+  catalog_ref catalog;
+  round_completeness completeness;
+  uint32_t pods_with_tests = 0;
+  uint32_t pods_complete = 0; // collected, delivered, nothing missing
+  std::vector<uint32_t> report_pods; // pods with a completeness problem
+  std::unordered_map<uint32_t, std::vector<uint32_t>> missing_netpols;
+  // -- lifecycle --------------------------------------------------------------
+  std::deque<round_summary> superseded;
+  uint64_t rounds_superseded = 0;
+  uint64_t initiates_refused = 0;
+  bool has_refusal = false;
+  bool refusal_pending = false; // no round accepted since the last refusal
+  refusal_note last_refusal;
+  // Calls of superseded rounds still in flight, by pod IP: a new round's
+  // pod at the same IP waits for them, so no pod gets two /check at once.
+  std::unordered_map<std::string, uint32_t> stale_in_flight;
+  std::unordered_map<std::string, std::vector<uint32_t>> deferred;
   caf::actor_clock::time_point started_at;
   caf::actor_clock::time_point delivered_at;
   caf::actor_clock::time_point stop_at;

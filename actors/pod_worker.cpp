@@ -1,6 +1,9 @@
 #include "actors/pod_worker.hpp"
 
+#include "actors/completeness.hpp"
 #include "actors/results_body.hpp"
+
+#include <optional>
 
 namespace netpol {
 
@@ -17,8 +20,15 @@ pod_worker(pod_worker_actor::stateful_pointer<pod_worker_state> self,
       if (out.status != call_status::ok)
         return out;
       // Validated here, on the worker's thread, so the coordinator only
-      // stores bytes it knows kube-burner can decode.
-      auto check = validate_results_body(out.body.view());
+      // stores bytes it knows kube-burner can decode; the same pass matches
+      // each entry against what the pod was sent.
+      std::optional<pod_matcher> matcher;
+      if (job.catalog.ptr)
+        matcher.emplace(*job.catalog.ptr, job.expected.view());
+      results_visitor visit;
+      if (matcher)
+        visit = [&](const results_entry& entry) { matcher->add(entry); };
+      auto check = validate_results_body(out.body.view(), visit);
       if (!check.ok) {
         out.status = call_status::bad_body;
         out.detail = "bad results body: " + check.error;
@@ -26,6 +36,8 @@ pod_worker(pod_worker_actor::stateful_pointer<pod_worker_state> self,
         return out;
       }
       out.entries = check.entries;
+      if (matcher)
+        out.completeness = matcher->finish();
       return out;
     },
   };

@@ -232,6 +232,7 @@ private:
 
   void read_header() {
     phase_ = phase::header;
+    route_ = route_info{};
     parser_.emplace();
     parser_->header_limit(max_head_bytes);
     // Beast checks a Content-Length against this as the headers arrive;
@@ -408,9 +409,7 @@ private:
     auto& queued = front_.queued[index];
     if (queued.load() >= front_.settings.max_queued_per_lane) {
       ++front_.refused_busy;
-      release_body_slot();
-      return write_error(error_reply(503, "busy",
-                                     "too many requests waiting; try again"));
+      return fail(503, "busy", "too many requests waiting; try again");
     }
     ++queued;
     auto& pool = route_.which == lane::kube_burner ? front_.kube_burner_pool
@@ -453,6 +452,8 @@ private:
   /// Answers a request the front refuses, then closes: the rest of the
   /// request (a body, say) was not read.
   void fail(int status, std::string_view code, const std::string& message) {
+    if (route_.takes_body)
+      front_.router->refused(request_.path, status, message);
     write_error(error_reply(status, code, message));
   }
 

@@ -42,6 +42,14 @@ public:
 
   /// Answers one complete request; runs on a thread of the route's lane.
   virtual http_reply handle(http_request& request) const = 0;
+
+  /// The front refused a request to a route that takes a body before the
+  /// route saw it (411, 413, 408, 503). Runs on the I/O thread: must not
+  /// block.
+  virtual void refused(const std::string& path, int status,
+                       const std::string& message) const {
+    (void) path, (void) status, (void) message;
+  }
 };
 
 struct front_settings {

@@ -1,5 +1,6 @@
 #include "http_bridge/initiate_body.hpp"
 
+#include "actors/completeness.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -74,8 +75,12 @@ public:
       return fail_connection("\"addresses\" must be an array of strings");
     if (depth_ == 3 && field_ == "ports")
       return fail_connection("\"ports\" must be an array of integers");
-    if (depth_ == 3 && field_ == "netpol")
+    if (depth_ == 3 && field_ == "netpol") {
       have_netpol_ = true;
+      netpol_ = val;
+    }
+    if (depth_ == 4 && field_ == "addresses")
+      addresses_.push_back(val);
     return string_value(val);
   }
   bool binary(binary_t&) override {
@@ -89,6 +94,9 @@ public:
         return fail_pod_value("object");
       case 2:
         have_addresses_ = have_ports_ = have_netpol_ = false;
+        addresses_.clear();
+        ports_.clear();
+        netpol_.clear();
         separate();
         out() += '{';
         first_ = true;
@@ -129,6 +137,7 @@ public:
       pod_plan pod;
       pod.ip = val;
       plan.pods.push_back(std::move(pod));
+      tests_.begin_pod();
       current_.clear();
       return true;
     }
@@ -149,6 +158,7 @@ public:
         return fail_connection("\"ports\" must be an array of integers");
       if (!have_netpol_)
         return fail_connection("\"netpol\" must be a string");
+      tests_.add_connection(netpol_, addresses_, ports_);
       ++connection_;
       field_.clear();
     }
@@ -197,6 +207,12 @@ public:
       auto& pod = plan.pods.back();
       pod.connection_count = connection_;
       pod.connections = shared_bytes{std::move(current_)};
+      // Same bodies, same digest: a retried /initiate is recognized.
+      digest_ = (digest_ ^ std::hash<std::string_view>{}(pod.ip))
+                * 1099511628211ull;
+      digest_ = (digest_ ^ std::hash<std::string_view>{}(pod.connections.view()))
+                * 1099511628211ull;
+      pod.expected = tests_.end_pod(pod.tests);
       current_ = std::string{};
       return true;
     }
@@ -210,6 +226,13 @@ public:
       error = make_error(errc::bad_input,
                          std::string{"body is not valid JSON: "} + ex.what());
     return false;
+  }
+
+  /// The plan, with the round's catalog and digest.
+  round_plan finish() {
+    plan.catalog.ptr = tests_.finish();
+    plan.digest = digest_ ^ plan.pods.size();
+    return std::move(plan);
   }
 
 private:
@@ -281,6 +304,7 @@ private:
       if (value < 1 || value > 65535)
         return fail_port(text);
       ++element_;
+      ports_.push_back(static_cast<uint16_t>(value));
       separate();
       out() += text;
       return true;
@@ -349,6 +373,12 @@ private:
   bool have_ports_ = false;
   bool have_netpol_ = false;
   uint32_t connection_ = 0; // index within the pod's array
+  // The connection being read, for its expected tests.
+  std::vector<std::string> addresses_;
+  std::vector<uint16_t> ports_;
+  std::string netpol_;
+  expected_tests_builder tests_;
+  uint64_t digest_ = 14695981039346656037ull;
   size_t element_ = 0;      // index within addresses or ports
 };
 
@@ -369,7 +399,7 @@ parse_initiate_body(std::string_view body, size_t max_pods,
       return std::move(sax.error);
     return make_error(errc::bad_input, "body is not valid JSON");
   }
-  return std::move(sax.plan);
+  return sax.finish();
 }
 
 } // namespace netpol

@@ -151,6 +151,39 @@ std::string prometheus_text(const proxy_metrics& m, const front_counters& f,
     e.sample("netpol_proxy_pod_call_duration_seconds_count", stage_label,
              static_cast<double>(count));
   }
+  e.family("netpol_proxy_rounds_superseded_total", "counter",
+           "Rounds a new /initiate ended before they were collected.");
+  e.sample("netpol_proxy_rounds_superseded_total", "",
+           static_cast<double>(m.rounds_superseded));
+  e.family("netpol_proxy_initiates_refused_total", "counter",
+           "/initiate requests refused (invalid, too large, too slow).");
+  e.sample("netpol_proxy_initiates_refused_total", "",
+           static_cast<double>(m.initiates_refused));
+  if (m.has_completeness) {
+    auto& c = m.completeness;
+    e.family("netpol_proxy_completeness_tests", "gauge",
+             "The round's connection tests by what came back (from /stop "
+             "on): expected, reported, missing, duplicates, unexpected, "
+             "unknown.");
+    for (auto [kind, value] :
+         {std::pair{"expected", c.expected}, {"reported", c.reported},
+          {"missing", c.missing}, {"duplicates", c.duplicates},
+          {"unexpected", c.unexpected}, {"unknown", c.unknown}})
+      e.sample("netpol_proxy_completeness_tests", label("kind", kind),
+               static_cast<double>(value));
+    e.family("netpol_proxy_completeness_pods_incomplete", "gauge",
+             "Pods with a missing or unknown connection test.");
+    e.sample("netpol_proxy_completeness_pods_incomplete", "",
+             c.pods_incomplete);
+    e.family("netpol_proxy_completeness_netpols_incomplete", "gauge",
+             "Netpols with a missing or unknown connection test.");
+    e.sample("netpol_proxy_completeness_netpols_incomplete", "",
+             c.netpols_incomplete);
+    e.family("netpol_proxy_completeness_netpols_missing", "gauge",
+             "Netpols with a missing connection test.");
+    e.sample("netpol_proxy_completeness_netpols_missing", "",
+             c.netpols_missing);
+  }
   e.family("netpol_proxy_http_connections", "gauge",
            "HTTP connections open now (kube-burner, operators, anyone).");
   e.sample("netpol_proxy_http_connections", "",

@@ -86,6 +86,7 @@ routes::routes(caf::actor_system& sys, coordinator_actor coordinator,
     {"/checkStopStatus", {"GET"}, kb, false, &routes::check_stop_status},
     {"/results", {"GET"}, kb, false, &routes::results},
     {"/status", {"GET"}, ops, false, &routes::status},
+    {"/report", {"GET"}, ops, false, &routes::report},
     {"/metrics", {"GET"}, ops, false, &routes::metrics},
     {"/healthz", {"GET"}, kb, false, &routes::probe},
     {"/readyz", {"GET"}, kb, false, &routes::probe},
@@ -124,12 +125,22 @@ http_reply routes::handle(http_request& request) const {
   return (this->*(e->answer))(request);
 }
 
+void routes::refused(const std::string& path, int status,
+                     const std::string& message) const {
+  if (path == "/initiate")
+    caf::anon_send(coordinator_, refused_atom_v, static_cast<uint16_t>(status),
+                   message);
+}
+
 http_reply routes::initiate(http_request& request) const {
   auto plan = parse_initiate_body(request.body, settings_.max_pods,
                                   settings_.allowed_pods);
   request.body = std::string{}; // the plan holds what is needed now
-  if (!plan)
-    return error_reply(plan.error());
+  if (!plan) {
+    auto reply = error_reply(plan.error());
+    refused(request.path, reply.status, detail_of(plan.error()));
+    return reply;
+  }
   auto status = ask<round_status>(sys_, coordinator_, settings_.reply_timeout,
                                   initiate_atom_v, std::move(*plan));
   if (!status)
@@ -137,20 +148,28 @@ http_reply routes::initiate(http_request& request) const {
   return json_reply(200, status_json(*status, status->delivery_done()));
 }
 
-http_reply routes::check_connections_status(http_request&) const {
-  auto status = ask<round_status>(sys_, coordinator_, settings_.reply_timeout,
-                                  status_atom_v);
+/// A status poll: kube-burner decodes "result" and nothing else.
+http_reply status_poll(const caf::expected<round_status>& status,
+                       bool collection) {
   if (!status)
     return error_reply(status.error());
-  return json_reply(200, status_json(*status, status->delivery_done()));
+  if (!status->refusal.empty())
+    return json_reply(409, refused_status_json(status->refusal));
+  return json_reply(200, status_json(*status, collection
+                                                ? status->collection_done()
+                                                : status->delivery_done()));
+}
+
+http_reply routes::check_connections_status(http_request&) const {
+  return status_poll(ask<round_status>(sys_, coordinator_,
+                                       settings_.reply_timeout, status_atom_v),
+                     false);
 }
 
 http_reply routes::check_stop_status(http_request&) const {
-  auto status = ask<round_status>(sys_, coordinator_, settings_.reply_timeout,
-                                  status_atom_v);
-  if (!status)
-    return error_reply(status.error());
-  return json_reply(200, status_json(*status, status->collection_done()));
+  return status_poll(ask<round_status>(sys_, coordinator_,
+                                       settings_.reply_timeout, status_atom_v),
+                     true);
 }
 
 http_reply routes::stop(http_request&) const {
@@ -180,6 +199,35 @@ http_reply routes::status(http_request& request) const {
   if (!report)
     return error_reply(report.error());
   return json_reply(200, report_json(*report));
+}
+
+http_reply routes::report(http_request& request) const {
+  // ?all=1 lists every pod with a problem; ?netpols=N the N worst netpols.
+  uint32_t max_netpols = 0;
+  if (request.has_param("netpols")) {
+    auto text = request.param("netpols");
+    if (text.empty() || text.size() > 9
+        || text.find_first_not_of("0123456789") != std::string::npos)
+      return error_reply(make_error(errc::bad_input,
+                                    "netpols must be a number of netpols "
+                                    "(0 for all), got '"
+                                      + text.substr(0, 40) + "'"));
+    max_netpols = static_cast<uint32_t>(std::stoul(text));
+  }
+  if (request.has_param("all")) {
+    auto all = request.param("all");
+    if (all != "0" && all != "1" && all != "true" && all != "false")
+      return error_reply(make_error(errc::bad_input,
+                                    "all must be 1 or 0, got '"
+                                      + all.substr(0, 40) + "'"));
+  }
+  auto result = ask<completeness_report>(sys_, coordinator_,
+                                         settings_.reply_timeout,
+                                         complete_atom_v, flag(request, "all"),
+                                         max_netpols);
+  if (!result)
+    return error_reply(result.error());
+  return json_reply(200, completeness_json(*result));
 }
 
 http_reply routes::metrics(http_request&) const {

@@ -27,6 +27,9 @@ public:
 
   http_reply handle(http_request& request) const override;
 
+  void refused(const std::string& path, int status,
+               const std::string& message) const override;
+
 private:
   using handler = http_reply (routes::*)(http_request&) const;
 
@@ -46,6 +49,7 @@ private:
   http_reply stop(http_request& request) const;
   http_reply results(http_request& request) const;
   http_reply status(http_request& request) const;
+  http_reply report(http_request& request) const;
   http_reply metrics(http_request& request) const;
   http_reply probe(http_request& request) const;
 

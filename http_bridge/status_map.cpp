@@ -8,9 +8,9 @@ namespace netpol {
 
 int http_status_of(const caf::error& err) {
   switch (code_of(err)) {
-    case errc::round_running:
     case errc::no_round:
     case errc::results_not_ready:
+    case errc::initiate_refused:
       return 409;
     case errc::bad_input:
       return 400;

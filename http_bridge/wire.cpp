@@ -65,7 +65,91 @@ ordered_json detail_json(const pod_detail& pod) {
   return j;
 }
 
+ordered_json totals_json(const completeness_totals& t) {
+  ordered_json j;
+  j["expected"] = t.expected;
+  j["reported"] = t.reported;
+  j["missing"] = t.missing;
+  j["duplicates"] = t.duplicates;
+  j["unexpected"] = t.unexpected;
+  j["unknown"] = t.unknown;
+  j["pods_incomplete"] = t.pods_incomplete;
+  j["netpols_incomplete"] = t.netpols_incomplete;
+  j["netpols_missing"] = t.netpols_missing;
+  return j;
+}
+
+ordered_json time_json(const success_time& t) {
+  if (t.empty())
+    return nullptr;
+  return t.text;
+}
+
 } // namespace
+
+std::string refused_status_json(const std::string& reason) {
+  ordered_json j;
+  j["result"] = "refused";
+  j["error"] = "initiate_refused";
+  j["message"] = "netpol-proxy refused the last /initiate: " + reason
+                 + ". No round runs; see the proxy's log (kubectl logs -n "
+                   "network-policy-proxy network-policy-proxy)";
+  return dump(j) + "\n";
+}
+
+std::string completeness_json(const completeness_report& r) {
+  ordered_json j;
+  j["round"] = r.round;
+  j["phase"] = to_string(r.current);
+  j["collection_done"] = r.collection_done;
+  j["completeness"] = totals_json(r.totals);
+  j["netpols_total"] = r.netpols_total;
+  auto netpols = ordered_json::array();
+  for (auto& n : r.netpols) {
+    ordered_json row;
+    row["name"] = n.name;
+    row["expected"] = n.expected;
+    row["reported"] = n.reported;
+    row["missing"] = n.missing;
+    row["unknown"] = n.unknown;
+    row["pods"] = n.pods;
+    row["pods_missing"] = n.pods_missing;
+    row["first_success"] = time_json(n.first);
+    row["last_success"] = time_json(n.last);
+    if (!n.first.empty() && !n.last.empty())
+      row["spread_ms"]
+        = static_cast<double>(n.last.seconds - n.first.seconds) * 1e3
+          + (static_cast<double>(n.last.nanos) - n.first.nanos) / 1e6;
+    else
+      row["spread_ms"] = nullptr;
+    row["sample_pods"] = n.sample_pods;
+    netpols.push_back(std::move(row));
+  }
+  j["netpols"] = std::move(netpols);
+  j["pods_total"] = r.pods_total;
+  auto pods = ordered_json::array();
+  for (auto& p : r.pods) {
+    ordered_json row;
+    row["pod"] = p.ip;
+    row["state"] = to_string(p.state);
+    row["delivery"] = to_string(p.delivery);
+    row["expected"] = p.expected;
+    row["reported"] = p.reported;
+    row["missing"] = p.missing;
+    row["duplicates"] = p.duplicates;
+    row["unexpected"] = p.unexpected;
+    row["unknown"] = p.unknown;
+    row["missing_netpols"] = p.missing_netpols;
+    pods.push_back(std::move(row));
+  }
+  j["pods"] = std::move(pods);
+  ordered_json curve;
+  curve["start"] = time_json(r.curve.start);
+  curve["bucket_seconds"] = r.curve.bucket_seconds;
+  curve["succeeded"] = r.curve.succeeded;
+  j["curve"] = std::move(curve);
+  return dump(j) + "\n";
+}
 
 std::string status_json(const round_status& status, bool done) {
   ordered_json j;
@@ -96,6 +180,35 @@ std::string report_json(const round_report& report) {
     for (auto& pod : report.pods)
       pods.push_back(detail_json(pod));
     j["pod_details"] = std::move(pods);
+  }
+  if (report.has_completeness)
+    j["completeness"] = totals_json(report.completeness);
+  if (!report.superseded.empty()) {
+    auto rounds = ordered_json::array();
+    for (auto& r : report.superseded) {
+      ordered_json row;
+      row["round"] = r.round;
+      row["phase"] = to_string(r.ended_in);
+      row["pods"] = r.pods;
+      row["delivered"] = r.delivered;
+      row["unconfirmed"] = r.unconfirmed;
+      row["delivery_failed"] = r.delivery_failed;
+      row["collected"] = r.collected;
+      row["collect_failed"] = r.collect_failed;
+      row["calls_discarded"] = r.in_flight;
+      row["ended_unix_ms"] = r.ended_unix_ms;
+      row["by"] = r.by;
+      rounds.push_back(std::move(row));
+    }
+    j["superseded"] = std::move(rounds);
+  }
+  if (report.has_refusal) {
+    ordered_json refusal;
+    refusal["http_status"] = report.last_refusal.http_status;
+    refusal["reason"] = report.last_refusal.reason;
+    refusal["at_unix_ms"] = report.last_refusal.at_unix_ms;
+    refusal["pending"] = !report.status.refusal.empty();
+    j["last_refusal"] = std::move(refusal);
   }
   return dump(j, 2) + "\n";
 }

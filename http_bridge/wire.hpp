@@ -15,8 +15,18 @@ namespace netpol {
 /// waits for; the counts ride along (its decoder ignores them).
 std::string status_json(const round_status& status, bool done);
 
-/// The /status body: phase, timings, counts, problem pods, optionally all.
+/// What status polls answer after a refused /initiate, while no round runs:
+/// "result" is not a boolean, so kube-burner's decoder refuses it and its
+/// wait ends at once; the message points at the proxy's log.
+std::string refused_status_json(const std::string& reason);
+
+/// The /status body: phase, timings, counts, problem pods, optionally all;
+/// completeness from collection on; superseded rounds; the last refusal.
 std::string report_json(const round_report& report);
+
+/// The /report body: completeness totals, netpols worst first, pods with a
+/// problem, the enforcement curve.
+std::string completeness_json(const completeness_report& report);
 
 /// {"error": <code>, "message": <text>} and a newline.
 std::string error_json(std::string_view code, std::string_view message);

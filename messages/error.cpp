@@ -8,8 +8,6 @@ const char* to_string(errc x) {
   switch (x) {
     case errc::none:
       return "none";
-    case errc::round_running:
-      return "round_running";
     case errc::no_round:
       return "no_round";
     case errc::results_not_ready:
@@ -20,6 +18,8 @@ const char* to_string(errc x) {
       return "too_large";
     case errc::unavailable:
       return "unavailable";
+    case errc::initiate_refused:
+      return "initiate_refused";
   }
   return "unknown";
 }

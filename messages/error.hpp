@@ -13,12 +13,12 @@ namespace netpol {
 
 enum class errc : uint8_t {
   none = 0,
-  round_running,     // /initiate while a round has not finished
   no_round,          // /stop before any /initiate
   results_not_ready, // /results before collection finished
   bad_input,         // a request body or parameter failed validation
   too_large,         // a request body over the configured limit
   unavailable,       // the coordinator did not answer in time
+  initiate_refused,  // /stop after a refused /initiate and no round since
 };
 
 const char* to_string(errc x);

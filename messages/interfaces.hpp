@@ -20,14 +20,22 @@ using pod_worker_actor = caf::typed_actor<
 
 /// Owns the round: every pod's state, the job queue and the worker pool.
 using coordinator_actor = caf::typed_actor<
-  // Starts a round (fails with round_running unless idle or collected).
+  // Starts a round; the running round's plan again changes nothing, another
+  // plan supersedes a round not collected yet.
   caf::replies_to<initiate_atom, round_plan>::with<round_status>,
-  // Starts collection from every pod of the round (no_round before any).
+  // Notes a refused /initiate (HTTP status, reason): it ends a running round
+  // and status polls say so until the next accepted /initiate.
+  caf::reacts_to<refused_atom, uint16_t, std::string>,
+  // Starts collection from every pod of the round (no_round before any,
+  // initiate_refused after a refused /initiate).
   caf::replies_to<stop_atom>::with<round_status>,
   // Answers the cheap summary polled by kube-burner.
   caf::replies_to<status_atom>::with<round_status>,
   // Answers the round in detail; true adds every pod.
   caf::replies_to<report_atom, bool>::with<round_report>,
+  // Answers completeness (all pods with a problem?, at most n netpols or 0
+  // for all); no_round before collection started.
+  caf::replies_to<complete_atom, bool, uint32_t>::with<completeness_report>,
   // Answers every collected pod's results (results_not_ready before).
   caf::replies_to<results_atom>::with<results_snapshot>,
   // Answers the counters since start, for /metrics.

@@ -105,6 +105,131 @@ typename Inspector::result_type inspect(Inspector& f, shared_bytes& x) {
            caf::meta::load_callback(load));
 }
 
+// -- the round's names --------------------------------------------------------
+
+/// Every address and netpol name of a round, each stored once; pods refer
+/// to them by index. Read-only once the round starts, shared by workers.
+struct round_catalog {
+  std::vector<std::string> addresses;
+  std::vector<std::string> netpols;
+  std::vector<uint32_t> netpol_tests; // expected tests per netpol
+  std::vector<uint32_t> netpol_pods;  // pods testing each netpol
+};
+
+/// A round's catalog, shared between actors of this process without
+/// copying (it never leaves the process: inspecting shows its size only).
+struct catalog_ref {
+  std::shared_ptr<const round_catalog> ptr;
+
+  friend bool operator==(const catalog_ref& x, const catalog_ref& y) {
+    return x.ptr == y.ptr;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, catalog_ref& x) {
+  uint64_t netpols = x.ptr ? x.ptr->netpols.size() : 0;
+  auto load = [&]() -> caf::error {
+    x.ptr = std::make_shared<const round_catalog>();
+    return caf::none;
+  };
+  return f(caf::meta::type_name("catalog_ref"), netpols,
+           caf::meta::load_callback(load));
+}
+
+// -- completeness -------------------------------------------------------------
+
+/// A success timestamp as a pod sent it, with its instant for ordering.
+struct success_time {
+  int64_t seconds = 0; // Unix seconds, UTC
+  uint32_t nanos = 0;
+  std::string text;    // empty: no success yet
+
+  bool empty() const {
+    return text.empty();
+  }
+
+  bool before(const success_time& other) const {
+    return seconds < other.seconds
+           || (seconds == other.seconds && nanos < other.nanos);
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, success_time& x) {
+  return f(caf::meta::type_name("success_time"), x.seconds, x.nanos, x.text);
+}
+
+/// One pod's account of one netpol.
+struct netpol_tally {
+  uint32_t netpol = 0; // index into the round's catalog
+  uint32_t expected = 0;
+  uint32_t reported = 0;
+  success_time first; // of every matching entry, repeats included
+  success_time last;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, netpol_tally& x) {
+  return f(caf::meta::type_name("netpol_tally"), x.netpol, x.expected,
+           x.reported, x.first, x.last);
+}
+
+/// What one collected pod reported against what it was sent.
+struct pod_completeness {
+  uint32_t expected = 0;   // tests in its list
+  uint32_t reported = 0;   // expected tests matched at least once
+  uint32_t missing = 0;    // expected tests never matched
+  uint32_t duplicates = 0; // entries matching a test already matched
+  uint32_t unexpected = 0; // entries matching no expected test
+  std::vector<netpol_tally> netpols;
+  // Tests first matched per Unix second: second_keys[i] -> second_counts[i].
+  std::vector<int64_t> second_keys;
+  std::vector<uint32_t> second_counts;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pod_completeness& x) {
+  return f(caf::meta::type_name("pod_completeness"), x.expected, x.reported,
+           x.missing, x.duplicates, x.unexpected, x.netpols, x.second_keys,
+           x.second_counts);
+}
+
+/// The round's completeness, so far while collecting.
+struct completeness_totals {
+  uint64_t expected = 0;
+  uint64_t reported = 0;
+  uint64_t missing = 0;
+  uint64_t duplicates = 0;
+  uint64_t unexpected = 0;
+  uint64_t unknown = 0; // tests of pods not collected, or never delivered
+  uint32_t pods_incomplete = 0;    // pods with a missing or unknown test
+  uint32_t netpols_incomplete = 0; // netpols with a missing or unknown test
+  uint32_t netpols_missing = 0;    // netpols with a missing test
+  uint32_t netpols = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, completeness_totals& x) {
+  return f(caf::meta::type_name("completeness_totals"), x.expected,
+           x.reported, x.missing, x.duplicates, x.unexpected, x.unknown,
+           x.pods_incomplete, x.netpols_incomplete, x.netpols_missing,
+           x.netpols);
+}
+
+/// Expected tests succeeded by each bucket since the earliest success.
+struct enforcement_curve {
+  success_time start;          // the earliest success
+  uint32_t bucket_seconds = 1; // widened for long windows
+  std::vector<uint64_t> succeeded; // cumulative, one per bucket
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, enforcement_curve& x) {
+  return f(caf::meta::type_name("enforcement_curve"), x.start,
+           x.bucket_seconds, x.succeeded);
+}
+
 // -- pod jobs ------------------------------------------------------------------
 
 /// One call to one pod, handed by the coordinator to an idle worker.
@@ -113,16 +238,21 @@ struct pod_job {
   uint32_t pod = 0;     // index into the round's pod list
   std::string ip;       // the key kube-burner sent, exactly
   shared_bytes payload; // delivery: the pod's connection array; else empty
+  // Collection: the pod's expected tests (packed) and the round's names,
+  // to match what it reports against what it was sent.
+  shared_bytes expected;
+  catalog_ref catalog;
 
   friend bool operator==(const pod_job& x, const pod_job& y) {
     return x.round == y.round && x.pod == y.pod && x.ip == y.ip
-           && x.payload == y.payload;
+           && x.payload == y.payload && x.expected == y.expected;
   }
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pod_job& x) {
-  return f(caf::meta::type_name("pod_job"), x.round, x.pod, x.ip, x.payload);
+  return f(caf::meta::type_name("pod_job"), x.round, x.pod, x.ip, x.payload,
+           x.expected, x.catalog);
 }
 
 /// What a worker reports back for one job.
@@ -135,13 +265,15 @@ struct pod_outcome {
   std::string detail;       // human-readable reason for anything but ok
   shared_bytes body;        // collection: the validated results array
   uint32_t entries = 0;     // collection: number of connTest objects
+  pod_completeness completeness; // collection: reported against expected
   caf::timespan elapsed{0};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pod_outcome& x) {
   return f(caf::meta::type_name("pod_outcome"), x.status, x.http_status,
-           x.request_sent, x.detail, x.body, x.entries, x.elapsed);
+           x.request_sent, x.detail, x.body, x.entries, x.completeness,
+           x.elapsed);
 }
 
 // -- rounds --------------------------------------------------------------------
@@ -151,22 +283,27 @@ struct pod_plan {
   std::string ip;
   shared_bytes connections; // the pod's JSON array of connections
   uint32_t connection_count = 0;
+  shared_bytes expected;    // its tests, packed (actors/completeness.hpp)
+  uint32_t tests = 0;       // (connection, address, port) triples
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pod_plan& x) {
   return f(caf::meta::type_name("pod_plan"), x.ip, x.connections,
-           x.connection_count);
+           x.connection_count, x.expected, x.tests);
 }
 
 /// A validated /initiate body: what a new round delivers.
 struct round_plan {
   std::vector<pod_plan> pods;
+  catalog_ref catalog;
+  // Tells a repeated /initiate of the same body from a new one.
+  uint64_t digest = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, round_plan& x) {
-  return f(caf::meta::type_name("round_plan"), x.pods);
+  return f(caf::meta::type_name("round_plan"), x.pods, x.catalog, x.digest);
 }
 
 /// The cheap summary answered to every status poll.
@@ -180,6 +317,9 @@ struct round_status {
   uint32_t delivered = 0;
   uint32_t unconfirmed = 0;
   uint32_t delivery_failed = 0;
+  // Set while the last /initiate was refused and no round runs since: the
+  // status polls that follow must not read as a round (protocol.md §6).
+  std::string refusal;
 
   uint32_t count(pod_state x) const {
     return counts[static_cast<size_t>(x)];
@@ -201,7 +341,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, round_status& x) {
   return f(caf::meta::type_name("round_status"), x.round, x.current, x.pods,
            x.counts, x.in_backoff, x.delivered, x.unconfirmed,
-           x.delivery_failed);
+           x.delivery_failed, x.refusal);
 }
 
 /// One pod in detail, for /status.
@@ -227,6 +367,41 @@ typename Inspector::result_type inspect(Inspector& f, pod_detail& x) {
            x.collected_after, x.results_entries);
 }
 
+/// A round that a new /initiate ended before it was collected.
+struct round_summary {
+  uint64_t round = 0;
+  phase ended_in = phase::idle;
+  uint32_t pods = 0;
+  uint32_t delivered = 0;
+  uint32_t unconfirmed = 0;
+  uint32_t delivery_failed = 0;
+  uint32_t collected = 0;
+  uint32_t collect_failed = 0;
+  uint32_t in_flight = 0;    // calls whose answers were discarded
+  int64_t ended_unix_ms = 0;
+  std::string by;            // "round 4" or "a refused /initiate"
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, round_summary& x) {
+  return f(caf::meta::type_name("round_summary"), x.round, x.ended_in, x.pods,
+           x.delivered, x.unconfirmed, x.delivery_failed, x.collected,
+           x.collect_failed, x.in_flight, x.ended_unix_ms, x.by);
+}
+
+/// The last /initiate the proxy refused.
+struct refusal_note {
+  uint16_t http_status = 0;
+  std::string reason;
+  int64_t at_unix_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, refusal_note& x) {
+  return f(caf::meta::type_name("refusal_note"), x.http_status, x.reason,
+           x.at_unix_ms);
+}
+
 /// The round in detail, for /status.
 struct round_report {
   round_status status;
@@ -241,6 +416,11 @@ struct round_report {
   uint32_t problems_total = 0;      // pods not delivered or not collected
   std::vector<pod_detail> problems; // the first of them (all with `pods`)
   std::vector<pod_detail> pods;     // every pod, only when asked for
+  bool has_completeness = false;    // from /stop on
+  completeness_totals completeness;
+  std::vector<round_summary> superseded; // the latest last
+  bool has_refusal = false;
+  refusal_note last_refusal;
 };
 
 template <class Inspector>
@@ -248,7 +428,72 @@ typename Inspector::result_type inspect(Inspector& f, round_report& x) {
   return f(caf::meta::type_name("round_report"), x.status, x.started_unix_ms,
            x.delivery_duration, x.collection_duration, x.calls, x.retries,
            x.worker_restarts, x.results_bytes, x.results_entries,
-           x.problems_total, x.problems, x.pods);
+           x.problems_total, x.problems, x.pods, x.has_completeness,
+           x.completeness, x.superseded, x.has_refusal, x.last_refusal);
+}
+
+/// One netpol in /report.
+struct netpol_report {
+  std::string name;
+  uint32_t expected = 0;
+  uint32_t reported = 0;
+  uint32_t missing = 0;
+  uint32_t unknown = 0;
+  uint32_t pods = 0;         // pods sent a test of it
+  uint32_t pods_missing = 0; // collected pods with a missing test of it
+  success_time first;
+  success_time last;
+  std::vector<std::string> sample_pods; // a few with a missing test
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, netpol_report& x) {
+  return f(caf::meta::type_name("netpol_report"), x.name, x.expected,
+           x.reported, x.missing, x.unknown, x.pods, x.pods_missing, x.first,
+           x.last, x.sample_pods);
+}
+
+/// One pod with a completeness problem in /report.
+struct pod_completeness_row {
+  std::string ip;
+  pod_state state = pod_state::queued;
+  pod_state delivery = pod_state::queued;
+  uint32_t expected = 0;
+  uint32_t reported = 0;
+  uint32_t missing = 0;
+  uint32_t duplicates = 0;
+  uint32_t unexpected = 0;
+  uint32_t unknown = 0;
+  std::vector<std::string> missing_netpols;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f,
+                                        pod_completeness_row& x) {
+  return f(caf::meta::type_name("pod_completeness_row"), x.ip, x.state,
+           x.delivery, x.expected, x.reported, x.missing, x.duplicates,
+           x.unexpected, x.unknown, x.missing_netpols);
+}
+
+/// /report: what was expected against what came back, per netpol and pod.
+struct completeness_report {
+  uint64_t round = 0;
+  phase current = phase::idle;
+  bool collection_done = false;
+  completeness_totals totals;
+  uint32_t netpols_total = 0;
+  std::vector<netpol_report> netpols; // worst first
+  uint32_t pods_total = 0;            // pods with a problem
+  std::vector<pod_completeness_row> pods;
+  enforcement_curve curve;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f,
+                                        completeness_report& x) {
+  return f(caf::meta::type_name("completeness_report"), x.round, x.current,
+           x.collection_done, x.totals, x.netpols_total, x.netpols,
+           x.pods_total, x.pods, x.curve);
 }
 
 /// One collected pod's results, shared with the bridge for streaming.
@@ -301,6 +546,10 @@ struct proxy_metrics {
   caf::timespan collection_duration{0};
   uint64_t results_bytes = 0;
   uint64_t results_entries = 0;
+  bool has_completeness = false;
+  completeness_totals completeness;
+  uint64_t rounds_superseded = 0;
+  uint64_t initiates_refused = 0;
 
   uint64_t calls_of(stage s, call_status x) const {
     return calls[static_cast<size_t>(s) * call_status_count
@@ -313,7 +562,8 @@ typename Inspector::result_type inspect(Inspector& f, proxy_metrics& x) {
   return f(caf::meta::type_name("proxy_metrics"), x.status, x.workers,
            x.rounds, x.worker_restarts, x.retries, x.calls, x.latency_buckets,
            x.latency_sum, x.delivery_duration, x.collection_duration,
-           x.results_bytes, x.results_entries);
+           x.results_bytes, x.results_entries, x.has_completeness,
+           x.completeness, x.rounds_superseded, x.initiates_refused);
 }
 
 } // namespace netpol

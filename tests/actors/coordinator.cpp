@@ -8,6 +8,7 @@
 #include "support/actor_test.hpp"
 
 #include <algorithm>
+#include <map>
 
 using namespace netpol;
 using namespace std::chrono_literals;
@@ -53,10 +54,21 @@ std::string results_of(const std::string& ip) {
          + ip + R"(","timestamp":"2024-10-01T11:18:33.247061614Z"}])";
 }
 
+/// The plan /initiate would give for these pods: each tests np-<ip> at
+/// 10.9.9.9:8080, as connections_of says.
 round_plan make_plan(const std::vector<std::string>& ips) {
   round_plan plan;
-  for (auto& ip : ips)
-    plan.pods.push_back(pod_plan{ip, shared_bytes{connections_of(ip)}, 1});
+  expected_tests_builder tests;
+  for (auto& ip : ips) {
+    tests.begin_pod();
+    tests.add_connection("np-" + ip, {"10.9.9.9"}, {8080});
+    pod_plan pod{ip, shared_bytes{connections_of(ip)}, 1};
+    pod.expected = tests.end_pod(pod.tests);
+    plan.pods.push_back(std::move(pod));
+    // Another list, another digest.
+    plan.digest = plan.digest * 31 + std::hash<std::string>{}(ip);
+  }
+  plan.catalog.ptr = tests.finish();
   return plan;
 }
 
@@ -210,10 +222,16 @@ TEST(a round delivers each pod its list and collects its results) {
   CHECK_EQUAL(count(pod_state::collecting), 2u);
   stopped.receive([&](round_status& st) { CHECK(!st.collection_done()); },
                   [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  MESSAGE("each collection job carries what the pod was sent to test");
+  auto collect_job = [&](uint32_t index, const std::string& ip) {
+    pod_job job{1, index, ip, {}};
+    job.expected = plan.pods[index].expected;
+    return job;
+  };
   expect((collect_atom, pod_job),
-         from(coord).to(spawned[0]).with(_, pod_job{1, 0, "10.0.0.1", {}}));
+         from(coord).to(spawned[0]).with(_, collect_job(0, "10.0.0.1")));
   expect((collect_atom, pod_job),
-         from(coord).to(spawned[1]).with(_, pod_job{1, 1, "10.0.0.2", {}}));
+         from(coord).to(spawned[1]).with(_, collect_job(1, "10.0.0.2")));
   expect((pod_outcome), from(spawned[0]).to(coord));
   CHECK_EQUAL(count(pod_state::collected), 1u);
   expect((pod_outcome), from(spawned[1]).to(coord));
@@ -247,37 +265,222 @@ TEST(before any round status is false and stop and results are refused) {
   CHECK(pods->calls().empty());
 }
 
-TEST(initiate while a round runs is refused and changes nothing) {
+TEST(the plan of the running round again changes nothing) {
   start(2);
   pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
   initiate(3);
   CHECK_EQUAL(state().current, phase::delivering); // 10.0.0.1 backs off
-  auto err = ask_error<round_status>(initiate_atom_v, make_plan(ips(5)));
-  CHECK_EQUAL(code_of(err), errc::round_running);
-  CHECK_EQUAL(state().pods.size(), 3u);
+  auto calls = pods->calls().size();
+  MESSAGE("a retried POST of the same body, while delivering");
+  auto again = initiate(3);
+  CHECK_EQUAL(again.round, 1u);
   CHECK_EQUAL(state().round, 1u);
-  MESSAGE("also refused once delivered, until the round is collected");
+  CHECK_EQUAL(pods->calls().size(), calls);
   advance_time(100ms);
   consume_messages();
   CHECK_EQUAL(state().current, phase::delivered);
-  err = ask_error<round_status>(initiate_atom_v, make_plan(ips(5)));
-  CHECK_EQUAL(code_of(err), errc::round_running);
+  MESSAGE("... once delivered");
+  CHECK_EQUAL(initiate(3).round, 1u);
   ask<round_status>(stop_atom_v);
   CHECK_EQUAL(state().current, phase::collected);
-  MESSAGE("a new round starts after the last one finished");
-  pods->set_results("10.0.0.4", results_of("10.0.0.4"));
-  auto st = initiate(4);
+  for (auto& ip : ips(3))
+    CHECK_EQUAL(pods->calls_to(ip, stage::delivery),
+                ip == "10.0.0.1" ? 2u : 1u);
+  MESSAGE("after collection the same body is a new round, as kube-burner "
+          "would run it again");
+  CHECK_EQUAL(initiate(3).round, 2u);
+  CHECK(ask<round_report>(report_atom_v, false).superseded.empty());
+}
+
+TEST(another plan supersedes a delivering round and discards its calls) {
+  start(2);
+  auto a = make_plan(ips(3));
+  self->send(coord, initiate_atom_v, a);
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  MESSAGE("round 1: two calls in flight, one pod queued");
+  CHECK_EQUAL(state().busy.size(), 2u);
+  MESSAGE("a new kube-burner run posts another plan: 10.0.0.1 again, and a "
+          "new pod");
+  auto b = make_plan({"10.0.0.1", "10.0.0.9"});
+  auto st = ask<round_status>(initiate_atom_v, b);
   CHECK_EQUAL(st.round, 2u);
-  CHECK_EQUAL(st.pods, 4u);
-  CHECK_EQUAL(state().current, phase::delivered);
-  CHECK_EQUAL(status().delivered, 4u);
-  CHECK_EQUAL(code_of(ask_error<results_snapshot>(results_atom_v)),
-              errc::results_not_ready);
+  CHECK_EQUAL(state().pods.size(), 2u);
+  MESSAGE("round 1's queued pod was never called; its calls in flight were "
+          "answered and discarded");
+  CHECK_EQUAL(pods->calls_to("10.0.0.3", stage::delivery), 0u);
+  CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 1u);
+  CHECK_EQUAL(count(pod_state::delivered), 2u);
+  MESSAGE("10.0.0.1 got one /check per round, the second after the first "
+          "ended");
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 2u);
+  CHECK_EQUAL(pods->calls_to("10.0.0.9", stage::delivery), 1u);
+  CHECK(state().stale_in_flight.empty());
+  auto report = ask<round_report>(report_atom_v, false);
+  REQUIRE_EQUAL(report.superseded.size(), 1u);
+  CHECK_EQUAL(report.superseded[0].round, 1u);
+  CHECK_EQUAL(report.superseded[0].ended_in, phase::delivering);
+  CHECK_EQUAL(report.superseded[0].in_flight, 2u);
+  CHECK_EQUAL(report.superseded[0].by, "round 2");
+  MESSAGE("round 2 runs on alone");
   ask<round_status>(stop_atom_v);
   auto results = ask<results_snapshot>(results_atom_v);
   CHECK_EQUAL(results.round, 2u);
-  CHECK_EQUAL(results.pods.size(), 4u);
-  CHECK_EQUAL(results.pods[3].body.view(), results_of("10.0.0.4"));
+  CHECK_EQUAL(results.pods.size(), 2u);
+}
+
+TEST(a new round waits for an old call to the same pod before it calls) {
+  start(2);
+  self->send(coord, initiate_atom_v, make_plan(ips(1)));
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  CHECK_EQUAL(state().busy.size(), 1u);
+  MESSAGE("round 2 names the pod whose round-1 call is still in flight");
+  self->send(coord, initiate_atom_v, make_plan({"10.0.0.1", "10.0.0.2"}));
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  CHECK_EQUAL(state().round, 2u);
+  CHECK_EQUAL(state().pods[0].state, pod_state::queued);
+  CHECK_EQUAL(state().deferred.count("10.0.0.1"), 1u);
+  MESSAGE("the old call ends: now, and only now, round 2 calls it");
+  consume_messages();
+  CHECK(state().deferred.empty());
+  CHECK_EQUAL(state().pods[0].state, pod_state::delivered);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 2u);
+}
+
+TEST(another plan supersedes a delivered or collecting round) {
+  start(2);
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  initiate(2);
+  CHECK_EQUAL(state().current, phase::delivered);
+  MESSAGE("delivered, waiting for /stop: a re-run's plan supersedes it");
+  CHECK_EQUAL(ask<round_status>(initiate_atom_v, make_plan({"10.0.0.5"})).round,
+              2u);
+  CHECK_EQUAL(state().current, phase::delivered);
+  MESSAGE("collecting: the same, and the old results are never served");
+  pods->script("10.0.0.5", stage::collection, {sim_answer::refused});
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(state().current, phase::collecting);
+  CHECK_EQUAL(ask<round_status>(initiate_atom_v, make_plan({"10.0.0.7"})).round,
+              3u);
+  CHECK_EQUAL(code_of(ask_error<results_snapshot>(results_atom_v)),
+              errc::results_not_ready);
+  advance_time(1s);
+  consume_messages();
+  MESSAGE("round 2's retry timer fired into round 3: ignored");
+  CHECK_EQUAL(pods->calls_to("10.0.0.5", stage::collection), 1u);
+  auto report = ask<round_report>(report_atom_v, false);
+  REQUIRE_EQUAL(report.superseded.size(), 2u);
+  CHECK_EQUAL(report.superseded[0].ended_in, phase::delivered);
+  CHECK_EQUAL(report.superseded[1].ended_in, phase::collecting);
+  CHECK_EQUAL(ask<proxy_metrics>(metrics_atom_v).rounds_superseded, 2u);
+}
+
+TEST(a refused initiate makes status polls and stop say so) {
+  start(2);
+  MESSAGE("idle: the body was too large");
+  self->send(coord, refused_atom_v, uint16_t{413},
+             std::string{"body names more than 10 pods (--max-pods)"});
+  consume_messages();
+  auto st = status();
+  CHECK_EQUAL(st.refusal, "body names more than 10 pods (--max-pods)");
+  CHECK_EQUAL(code_of(ask_error<round_status>(stop_atom_v)),
+              errc::initiate_refused);
+  auto report = ask<round_report>(report_atom_v, false);
+  CHECK(report.has_refusal);
+  CHECK_EQUAL(report.last_refusal.http_status, 413u);
+  MESSAGE("a valid /initiate clears it");
+  initiate(1);
+  CHECK_EQUAL(status().refusal, "");
+  ask<round_status>(stop_atom_v);
+  MESSAGE("collected: a refusal hides the old round from status polls");
+  self->send(coord, refused_atom_v, uint16_t{400}, std::string{"bad key"});
+  consume_messages();
+  CHECK_EQUAL(status().refusal, "bad key");
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(code_of(ask_error<round_status>(stop_atom_v)),
+              errc::initiate_refused);
+}
+
+TEST(a refused initiate ends a running round) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
+  initiate(2);
+  CHECK_EQUAL(state().current, phase::delivering);
+  self->send(coord, refused_atom_v, uint16_t{400}, std::string{"bad key"});
+  consume_messages();
+  CHECK_EQUAL(state().current, phase::idle);
+  CHECK_EQUAL(status().refusal, "bad key");
+  advance_time(1s);
+  consume_messages();
+  MESSAGE("the old round's retry never happens");
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  auto report = ask<round_report>(report_atom_v, false);
+  REQUIRE_EQUAL(report.superseded.size(), 1u);
+  CHECK_EQUAL(report.superseded[0].by, "a refused /initiate");
+}
+
+TEST(completeness counts each pod and netpol against what it was sent) {
+  start(3);
+  auto entry = [](const std::string& ip, int idx, const char* address) {
+    return R"({"address":")" + std::string{address}
+           + R"(","port":8080,"connectionidx":)" + std::to_string(idx)
+           + R"(,"npname":"np-)" + ip
+           + R"(","timestamp":"2024-10-01T11:18:33.247061614Z"})";
+  };
+  pods->set_results("10.0.0.1", results_of("10.0.0.1")); // complete
+  // 10.0.0.2 reports nothing: its one test is missing.
+  pods->set_results("10.0.0.3", "[" + entry("10.0.0.3", 0, "10.9.9.9") + ","
+                                  + entry("10.0.0.3", 0, "10.9.9.9") + "]");
+  pods->set_results("10.0.0.4", "[" + entry("10.0.0.4", 0, "10.9.9.9") + ","
+                                  + entry("10.0.0.4", 3, "10.9.9.9") + ","
+                                  + entry("10.0.0.4", 0, "10.1.1.1") + "]");
+  pods->script("10.0.0.5", stage::collection,
+               {sim_answer::http_400}); // never collected
+  pods->script("10.0.0.6", stage::delivery,
+               {sim_answer::http_400}); // never took its list
+  initiate(6);
+  MESSAGE("before /stop there is nothing to count");
+  CHECK_EQUAL(code_of(ask_error<completeness_report>(complete_atom_v, true,
+                                                     uint32_t{0})),
+              errc::results_not_ready);
+  ask<round_status>(stop_atom_v);
+  auto r = ask<completeness_report>(complete_atom_v, true, uint32_t{0});
+  CHECK_EQUAL(r.totals.expected, 6u);
+  CHECK_EQUAL(r.totals.reported, 3u);
+  CHECK_EQUAL(r.totals.missing, 1u);
+  CHECK_EQUAL(r.totals.duplicates, 1u);
+  CHECK_EQUAL(r.totals.unexpected, 2u);
+  CHECK_EQUAL(r.totals.unknown, 2u);
+  CHECK_EQUAL(r.totals.pods_incomplete, 3u);
+  CHECK_EQUAL(r.totals.netpols_incomplete, 3u);
+  CHECK_EQUAL(r.totals.netpols_missing, 1u);
+  MESSAGE("worst netpol first: the one with a missing test");
+  REQUIRE_EQUAL(r.netpols.size(), 6u);
+  CHECK_EQUAL(r.netpols[0].name, "np-10.0.0.2");
+  CHECK_EQUAL(r.netpols[0].missing, 1u);
+  REQUIRE_EQUAL(r.netpols[0].sample_pods.size(), 1u);
+  CHECK_EQUAL(r.netpols[0].sample_pods[0], "10.0.0.2");
+  MESSAGE("pods with a problem: missing, duplicates, unexpected, unknown");
+  std::map<std::string, pod_completeness_row> rows;
+  for (auto& row : r.pods)
+    rows[row.ip] = row;
+  CHECK_EQUAL(rows.size(), 5u);
+  CHECK_EQUAL(rows.count("10.0.0.1"), 0u);
+  CHECK_EQUAL(rows["10.0.0.2"].missing, 1u);
+  REQUIRE_EQUAL(rows["10.0.0.2"].missing_netpols.size(), 1u);
+  CHECK_EQUAL(rows["10.0.0.3"].duplicates, 1u);
+  CHECK_EQUAL(rows["10.0.0.4"].unexpected, 2u);
+  CHECK_EQUAL(rows["10.0.0.5"].unknown, 1u);
+  CHECK_EQUAL(rows["10.0.0.5"].state, pod_state::collect_failed);
+  CHECK_EQUAL(rows["10.0.0.6"].unknown, 1u);
+  CHECK_EQUAL(rows["10.0.0.6"].missing, 0u);
+  MESSAGE("/status carries the totals too");
+  auto status_report = ask<round_report>(report_atom_v, false);
+  CHECK(status_report.has_completeness);
+  CHECK_EQUAL(status_report.completeness.missing, 1u);
+  MESSAGE("the pod list is capped like /status unless all are asked for");
+  auto capped = ask<completeness_report>(complete_atom_v, false, uint32_t{2});
+  CHECK_EQUAL(capped.netpols.size(), 2u);
+  CHECK_EQUAL(capped.netpols_total, 6u);
 }
 
 TEST(a second stop answers the status and changes nothing) {

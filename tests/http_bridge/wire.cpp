@@ -68,7 +68,7 @@ TEST(no results is an empty object) {
 }
 
 TEST(errors map to HTTP statuses in one place) {
-  CHECK_EQUAL(http_status_of(make_error(errc::round_running)), 409);
+  CHECK_EQUAL(http_status_of(make_error(errc::initiate_refused)), 409);
   CHECK_EQUAL(http_status_of(make_error(errc::no_round)), 409);
   CHECK_EQUAL(http_status_of(make_error(errc::results_not_ready)), 409);
   CHECK_EQUAL(http_status_of(make_error(errc::bad_input, "x")), 400);

@@ -98,7 +98,7 @@ TEST(wrong methods get 405 with Allow and unknown paths 404) {
   CHECK_EQUAL(round_and_phase(), std::make_pair(0, std::string{"idle"}));
 }
 
-TEST(a running round refuses initiate and results and a finished one not) {
+TEST(a re-run against a leftover round reads only its own round) {
   auto first = pods_with(fault::none, 3, "127.22.3.1");
   auto second = pods_with(fault::none, 2, "127.22.4.1");
   auto all = first;
@@ -112,30 +112,34 @@ TEST(a running round refuses initiate and results and a finished one not) {
   REQUIRE(res);
   CHECK_EQUAL(res->status, 200);
   poll_until_done("/checkConnectionsStatus");
-  MESSAGE("initiate during the round: 409, the round is untouched");
-  expect_refusal("POST", "/initiate", initiate_body_for(second), 409, "round_running");
   expect_refusal("GET", "/results", "", 409, "results_not_ready");
+  MESSAGE("round A is delivered and its kube-burner is gone; the same body "
+          "again changes nothing");
+  CHECK_EQUAL(http_status(cli.Post("/initiate", padded, "application/json")),
+              200);
   CHECK_EQUAL(round_and_phase(), std::make_pair(1, std::string{"delivered"}));
+  MESSAGE("a new kube-burner run posts round B: A is superseded");
+  res = cli.Post("/initiate", initiate_body_for(second), "application/json");
+  REQUIRE(res);
+  CHECK_EQUAL(res->status, 200);
+  auto b = poll_until_done("/checkConnectionsStatus");
+  CHECK_EQUAL(b["round"], 2);
+  CHECK_EQUAL(b["pods"], 2);
   auto report = get_json("/status").second;
-  CHECK_EQUAL(report["pods"], 3);
+  REQUIRE_EQUAL(report["superseded"].size(), 1u);
+  CHECK_EQUAL(report["superseded"][0]["round"], 1);
+  CHECK_EQUAL(report["superseded"][0]["phase"], "delivered");
   res = cli.Post("/stop", "", "application/json");
   REQUIRE(res);
   CHECK_EQUAL(res->status, 200);
   poll_until_done("/checkStopStatus");
   MESSAGE("a second stop is harmless");
   CHECK_EQUAL(http_status(cli.Get("/stop")), 200);
-  CHECK_EQUAL(json::parse(cli.Get("/results")->body).size(), 3u);
-  MESSAGE("after collection a new round starts");
-  res = cli.Post("/initiate", initiate_body_for(second), "application/json");
-  REQUIRE(res);
-  CHECK_EQUAL(res->status, 200);
-  poll_until_done("/checkConnectionsStatus");
-  CHECK_EQUAL(round_and_phase(), std::make_pair(2, std::string{"delivered"}));
-  CHECK_EQUAL(http_status(cli.Get("/stop")), 200);
-  poll_until_done("/checkStopStatus");
+  MESSAGE("/results holds round B's pods only");
   auto results = json::parse(cli.Get("/results")->body);
   CHECK_EQUAL(results.size(), 2u);
   CHECK(results.contains(second[0].ip));
+  CHECK(!results.contains(first[0].ip));
   for (auto& pod : fleet->snapshot())
     CHECK_EQUAL(pod.check_calls, 1u);
   MESSAGE("/metrics counts both rounds' calls");
@@ -153,6 +157,58 @@ TEST(a running round refuses initiate and results and a finished one not) {
   MESSAGE("per-pod detail on request");
   report = get_json("/status?pods=1").second;
   CHECK_EQUAL(report["pod_details"].size(), 2u);
+}
+
+TEST(report before collection and with bad parameters gets a clear error) {
+  start(pods_with(fault::none, 1, "127.22.9.1"));
+  expect_refusal("GET", "/report", "", 409, "results_not_ready");
+  auto cli = client();
+  REQUIRE_EQUAL(http_status(cli.Post("/initiate", initiate_body(1).dump(),
+                                     "application/json")),
+                200);
+  poll_until_done("/checkConnectionsStatus");
+  expect_refusal("GET", "/report", "", 409, "results_not_ready");
+  REQUIRE_EQUAL(http_status(cli.Get("/stop")), 200);
+  poll_until_done("/checkStopStatus");
+  expect_refusal("GET", "/report?all=garbage", "", 400, "bad_input");
+  expect_refusal("GET", "/report?netpols=-1", "", 400, "bad_input");
+  CHECK_EQUAL(get_json("/report?all=1&netpols=1").first, 200);
+}
+
+TEST(a refused initiate ends the wait of kube-burner with an answer it cannot decode) {
+  options.bridge.max_pods = 2;
+  start(pods_with(fault::none, 3, "127.22.10.1"));
+  auto cli = client();
+  MESSAGE("kube-burner ignores the 413 and polls");
+  auto res = cli.Post("/initiate", initiate_body(1).dump(), "application/json");
+  REQUIRE(res);
+  CHECK_EQUAL(res->status, 413);
+  for (auto path : {"/checkConnectionsStatus", "/checkStopStatus"}) {
+    auto poll = cli.Get(path);
+    REQUIRE(poll);
+    auto j = json::parse(poll->body);
+    MESSAGE(path << ": " << poll->body);
+    MESSAGE("\"result\" is not a boolean: Go's decoder refuses the answer");
+    CHECK(!j["result"].is_boolean());
+    CHECK_EQUAL(j["error"], "initiate_refused");
+    auto message = j["message"].get<std::string>();
+    CHECK_NOT_EQUAL(message.find("--max-pods"), std::string::npos);
+    CHECK_NOT_EQUAL(message.find("log"), std::string::npos);
+  }
+  MESSAGE("its /stop is refused too, so it never reads an old round");
+  expect_refusal("GET", "/stop", "", 409, "initiate_refused");
+  auto status = get_json("/status").second;
+  CHECK_EQUAL(status["last_refusal"]["http_status"], 413);
+  CHECK(status["last_refusal"]["pending"].get<bool>());
+  MESSAGE("a valid /initiate starts a round and clears it");
+  auto two = pods_with(fault::none, 2, "127.22.10.1");
+  REQUIRE_EQUAL(http_status(cli.Post("/initiate", initiate_body_for(two),
+                                     "application/json")),
+                200);
+  auto done = poll_until_done("/checkConnectionsStatus");
+  CHECK_EQUAL(done["round"], 1);
+  auto after = get_json("/status").second;
+  CHECK(!after["last_refusal"]["pending"].get<bool>());
 }
 
 FIXTURE_SCOPE_END()

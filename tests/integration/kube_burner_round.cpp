@@ -171,6 +171,70 @@ TEST(faulty pods are reported and the round still finishes) {
   CHECK(flaky.accepted_check);
 }
 
+TEST(report and status say what each pod reported against what it was sent) {
+  auto specs = pods_with(fault::none, 4, "127.23.0.1");
+  for (auto kind : {fault::partial, fault::duplicate, fault::alien,
+                    fault::down, fault::reject_check}) {
+    auto extra = pods_with(kind, 1,
+                           "127.23.1." + std::to_string(specs.size() + 1));
+    specs.insert(specs.end(), extra.begin(), extra.end());
+  }
+  start(specs);
+  auto initiate = initiate_body(2); // 2 connections x 2 ports: 4 tests a pod
+  auto body = run_round(*this, initiate);
+  auto [code, report] = get_json("/report?all=1");
+  REQUIRE_EQUAL(code, 200);
+  auto fleet_now = fleet->snapshot();
+  uint64_t omitted = 0, repeated = 0, aliens = 0;
+  for (auto& pod : fleet_now) {
+    omitted += pod.results_omitted;
+    repeated += pod.results_duplicated;
+    aliens += pod.results_alien;
+  }
+  MESSAGE("the fleet left out " << omitted << ", repeated " << repeated
+                                << ", invented " << aliens << " entries");
+  auto& c = report["completeness"];
+  CHECK_EQUAL(c["expected"], 9 * 4);
+  CHECK_EQUAL(c["missing"], omitted);
+  CHECK_EQUAL(c["duplicates"], repeated);
+  CHECK_EQUAL(c["unexpected"], aliens);
+  MESSAGE("the down pod was never collected, the rejecting one never took "
+          "its list: both unknown, never missing");
+  CHECK_EQUAL(c["unknown"], 2 * 4);
+  CHECK_EQUAL(c["reported"], 9 * 4 - omitted - 2 * 4);
+  CHECK_EQUAL(c["pods_incomplete"], 3);
+  std::map<std::string, json> rows;
+  for (auto& row : report["pods"])
+    rows[row["pod"]] = row;
+  CHECK_EQUAL(rows.size(), 5u);
+  for (auto& pod : fleet_now) {
+    if (pod.kind == fault::none) {
+      CHECK_EQUAL(rows.count(pod.ip), 0u);
+      continue;
+    }
+    REQUIRE_EQUAL(rows.count(pod.ip), 1u);
+    auto& row = rows[pod.ip];
+    CHECK_EQUAL(row["missing"], pod.results_omitted);
+    CHECK_EQUAL(row["duplicates"], pod.results_duplicated);
+    CHECK_EQUAL(row["unexpected"], pod.results_alien);
+  }
+  MESSAGE("netpols worst first: those the partial pod left out lead");
+  auto& netpols = report["netpols"];
+  REQUIRE(!netpols.empty());
+  CHECK_GREATER(netpols[0]["missing"].get<int>(), 0);
+  CHECK_EQUAL(report["netpols_total"], netpols.size());
+  CHECK_EQUAL(report["curve"]["succeeded"].back(), c["reported"]);
+  MESSAGE("/status carries the same totals");
+  auto status = get_json("/status").second;
+  CHECK_EQUAL(status["completeness"], c);
+  MESSAGE("and /results is still every pod's bytes as sent");
+  for (auto& pod : fleet_now)
+    if (pod.kind == fault::partial || pod.kind == fault::duplicate
+        || pod.kind == fault::alien)
+      CHECK_EQUAL(raw_value(body, pod.ip, pod.results_body.size()),
+                  pod.results_body);
+}
+
 TEST(IPv6 pod addresses are bracketed and reach the pod) {
   // One client pod on [::1] at a free port, answering like the real one.
   httplib::Server pod;

@@ -284,7 +284,7 @@ struct pod_truth {
 /// One pod's figures: its expected tests against the body it served (if
 /// it was collected), netpol tallies added to `netpols`.
 pod_truth count_pod(const std::map<std::string, std::string>& expected,
-                    bool collected, const std::string& served,
+                    bool collected, bool took_list, const std::string& served,
                     std::map<std::string, netpol_truth>& netpols) {
   pod_truth t;
   t.collected = collected;
@@ -325,6 +325,10 @@ pod_truth count_pod(const std::map<std::string, std::string>& expected,
     if (matched.count(key)) {
       ++t.counts.reported;
       ++netpols[netpol].reported;
+    } else if (!took_list) {
+      // It never took its list, so it could not test: unknown, not missing.
+      ++t.counts.unknown;
+      ++netpols[netpol].unknown;
     } else {
       ++t.counts.missing;
       ++netpols[netpol].missing;
@@ -333,7 +337,7 @@ pod_truth count_pod(const std::map<std::string, std::string>& expected,
   }
   for (auto& netpol : missing_netpols)
     ++netpols[netpol].pods_missing;
-  t.counts.pods_incomplete = t.counts.missing > 0;
+  t.counts.pods_incomplete = t.counts.missing + t.counts.unknown > 0;
   return t;
 }
 
@@ -555,8 +559,8 @@ void check_completeness(scenario_report& r, const run_result& run,
               "tests are not counted");
       expected.emplace();
     }
-    pods.push_back(count_pod(*expected, in_results[i], pod.results_body,
-                             netpols));
+    pods.push_back(count_pod(*expected, in_results[i], pod.accepted_check,
+                             pod.results_body, netpols));
     truth_by_kind[pod.kind].add(pods.back().counts);
     c.truth.add(pods.back().counts);
   }
@@ -644,12 +648,26 @@ void check_completeness(scenario_report& r, const run_result& run,
                       + std::to_string(c.proxy_netpols_incomplete)
                       + ", truth "
                       + std::to_string(c.truth_netpols_incomplete));
-  if (c.proxy_pods_total != run.fleet.size())
-    problem("", "", "pods_total: proxy " + std::to_string(c.proxy_pods_total)
-                      + ", the fleet has "
-                      + std::to_string(run.fleet.size()));
+  // A pod with a problem: something missing, repeated, unexpected or
+  // unknown. ?all=1 lists every such pod, and only those.
+  auto has_problem = [](const completeness_counts& x) {
+    return x.missing + x.duplicates + x.unexpected + x.unknown > 0;
+  };
+  uint64_t truth_with_problems = 0;
+  for (auto& t : pods)
+    truth_with_problems += has_problem(t.counts) ? 1 : 0;
+  c.truth_pods_total = truth_with_problems;
+  if (c.proxy_pods_total != c.proxy_pods_listed)
+    problem("", "", "pods_total: " + std::to_string(c.proxy_pods_total)
+                      + ", but /report?all=1 lists "
+                      + std::to_string(c.proxy_pods_listed) + " pods");
+  if (c.proxy_pods_listed < truth_with_problems)
+    problem("", "", "/report?all=1 lists " + std::to_string(c.proxy_pods_listed)
+                      + " pods; the truth has " + std::to_string(truth_with_problems)
+                      + " with a problem");
 
-  // Per pod: ?all=1 lists every pod.
+  // Per pod: ?all=1 lists every pod with a problem (a complete pod may be
+  // listed too: its row must then say so).
   std::unordered_map<std::string, const json*> rows;
   for (auto& row : report["pods"])
     if (!rows.emplace(row["pod"].get<std::string>(), &row).second)
@@ -661,8 +679,14 @@ void check_completeness(scenario_report& r, const run_result& run,
     auto kind = podsim::to_string(pod.kind);
     auto row = rows.find(pod.ip);
     if (row == rows.end()) {
-      ++c.pods_differing;
-      problem(pod.ip, kind, "not listed in /report?all=1");
+      // Unlisted: complete, which the truth must agree with.
+      if (has_problem(pods[i].counts)) {
+        ++c.pods_differing;
+        problem(pod.ip, kind, "not listed in /report?all=1, but the truth is "
+                                + figures(pods[i].counts, false));
+      } else {
+        proxy_by_kind[pod.kind].add(pods[i].counts);
+      }
       continue;
     }
     auto got = counts_of_row(*row->second);
@@ -1136,7 +1160,7 @@ json summary_json(const std::vector<scenario_report>& all) {
     proxy_totals["pods_total"] = c.proxy_pods_total;
     auto truth_totals = completeness_json(c.truth);
     truth_totals["netpols_incomplete"] = c.truth_netpols_incomplete;
-    truth_totals["pods_total"] = s.pods;
+    truth_totals["pods_total"] = c.truth_pods_total;
     json completeness{
       {"available", c.available},
       {"error", c.error},

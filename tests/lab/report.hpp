@@ -91,6 +91,7 @@ struct completeness_report {
   uint64_t netpols_differing = 0;        // listed netpols whose figures differ
   uint64_t proxy_pods_total = 0;
   uint64_t proxy_pods_listed = 0;
+  uint64_t truth_pods_total = 0; // pods with a problem
   uint64_t pods_differing = 0;           // pods whose figures differ
   struct kind {
     podsim::fault fault;

@@ -1,0 +1,231 @@
+#include "actors/round_views.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace netpol {
+
+namespace {
+
+size_t slot(pod_state x) {
+  return static_cast<size_t>(x);
+}
+
+/// 12,000 as "12,000": completeness lines carry big counts.
+std::string grouped(uint64_t n) {
+  auto digits = std::to_string(n);
+  std::string result;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0)
+      result += ',';
+    result += digits[i];
+  }
+  return result;
+}
+
+uint32_t unknown_of(const pod_record& pod) {
+  return pod.tests - pod.reported - pod.missing;
+}
+
+} // namespace
+
+round_status make_status(const coordinator_state& st) {
+  round_status result;
+  result.round = st.round;
+  result.current = st.current;
+  result.pods = static_cast<uint32_t>(st.pods.size());
+  result.counts.assign(st.counts.begin(), st.counts.end());
+  result.in_backoff = st.in_backoff;
+  result.delivered = st.delivered;
+  result.unconfirmed = st.unconfirmed;
+  result.delivery_failed = st.delivery_failed;
+  bool running = st.current == phase::delivering
+                 || st.current == phase::delivered
+                 || st.current == phase::collecting;
+  if (st.refusal_pending && !running)
+    result.refusal = st.last_refusal.reason;
+  return result;
+}
+
+pod_detail make_detail(const pod_record& pod) {
+  pod_detail result;
+  result.ip = pod.ip;
+  result.state = pod.state;
+  result.delivery_outcome = pod.delivery_outcome;
+  result.delivery_attempts = pod.delivery_attempts;
+  result.collection_attempts = pod.collection_attempts;
+  result.delivery_error = pod.delivery_error;
+  result.collection_error = pod.collection_error;
+  result.delivered_after = pod.delivered_after;
+  result.collected_after = pod.collected_after;
+  result.results_entries = pod.results_entries;
+  return result;
+}
+
+std::pair<caf::timespan, caf::timespan>
+phase_durations(const coordinator_state& st,
+                caf::actor_clock::time_point now) {
+  caf::timespan delivery{0};
+  caf::timespan collection{0};
+  if (st.current != phase::idle && !st.pods.empty())
+    delivery = (st.current == phase::delivering ? now : st.delivered_at)
+               - st.started_at;
+  if (st.stop_requested)
+    collection = (st.current == phase::collected ? st.collected_at : now)
+                 - st.stop_at;
+  return {delivery, collection};
+}
+
+completeness_totals completeness_of(const coordinator_state& st) {
+  auto result = st.completeness.totals();
+  result.pods_incomplete = st.pods_with_tests - st.pods_complete;
+  return result;
+}
+
+round_report make_report(const coordinator_state& st,
+                         caf::actor_clock::time_point now, bool all_pods) {
+  round_report result;
+  result.status = make_status(st);
+  result.started_unix_ms = st.started_unix_ms;
+  std::tie(result.delivery_duration, result.collection_duration)
+    = phase_durations(st, now);
+  result.calls = st.calls;
+  result.retries = st.retries;
+  result.worker_restarts = st.worker_restarts;
+  result.results_bytes = st.results_bytes;
+  result.results_entries = st.results_entries;
+  // From the list kept as pods fail, not a scan of every pod: status polls
+  // stay cheap in rounds of tens of thousands of pods.
+  result.problems_total = static_cast<uint32_t>(st.problem_pods.size());
+  auto listed = all_pods ? st.problem_pods.size()
+                         : std::min(st.problem_pods.size(), max_listed_problems);
+  for (size_t i = 0; i < listed; ++i)
+    result.problems.push_back(make_detail(st.pods[st.problem_pods[i]]));
+  if (all_pods)
+    for (auto& pod : st.pods)
+      result.pods.push_back(make_detail(pod));
+  result.has_completeness = st.stop_requested && st.catalog.ptr != nullptr;
+  if (result.has_completeness)
+    result.completeness = completeness_of(st);
+  result.superseded.assign(st.superseded.begin(), st.superseded.end());
+  result.has_refusal = st.has_refusal;
+  result.last_refusal = st.last_refusal;
+  return result;
+}
+
+completeness_report make_completeness_report(const coordinator_state& st,
+                                             bool all_pods,
+                                             uint32_t max_netpols) {
+  completeness_report result;
+  result.round = st.round;
+  result.current = st.current;
+  result.collection_done = st.current == phase::collected;
+  result.totals = completeness_of(st);
+  auto* catalog = st.completeness.catalog();
+  if (catalog == nullptr)
+    return result;
+  auto& accounts = st.completeness.netpols();
+  result.netpols_total = static_cast<uint32_t>(accounts.size());
+  auto order = st.completeness.worst_netpols();
+  if (max_netpols > 0 && order.size() > max_netpols)
+    order.resize(max_netpols);
+  for (auto id : order) {
+    auto& account = accounts[id];
+    netpol_report row;
+    row.name = catalog->netpols[id];
+    row.expected = account.expected;
+    row.reported = account.reported;
+    row.missing = account.missing;
+    row.unknown = st.completeness.unknown(id);
+    row.pods = catalog->netpol_pods[id];
+    row.pods_missing = account.pods_missing;
+    row.first = account.first;
+    row.last = account.last;
+    for (auto pod : account.sample_pods)
+      row.sample_pods.push_back(st.pods[pod].ip);
+    result.netpols.push_back(std::move(row));
+  }
+  // Pods with a problem: what was collected with one, and (known only at
+  // the end of collection for the pods still in it) what could not be.
+  std::vector<uint32_t> listed = st.report_pods;
+  result.pods_total = static_cast<uint32_t>(listed.size());
+  if (!all_pods && listed.size() > max_listed_problems)
+    listed.resize(max_listed_problems);
+  for (auto index : listed) {
+    auto& pod = st.pods[index];
+    pod_completeness_row row;
+    row.ip = pod.ip;
+    row.state = pod.state;
+    row.delivery = pod.delivery_outcome;
+    row.expected = pod.tests;
+    row.reported = pod.reported;
+    row.missing = pod.missing;
+    row.duplicates = pod.duplicates;
+    row.unexpected = pod.unexpected;
+    row.unknown = unknown_of(pod);
+    if (auto i = st.missing_netpols.find(index); i != st.missing_netpols.end())
+      for (auto id : i->second)
+        row.missing_netpols.push_back(catalog->netpols[id]);
+    result.pods.push_back(std::move(row));
+  }
+  result.curve = st.completeness.curve();
+  return result;
+}
+
+proxy_metrics make_metrics(const coordinator_state& st,
+                           caf::actor_clock::time_point now) {
+  auto result = st.totals;
+  result.status = make_status(st);
+  result.workers = st.settings.workers;
+  result.worker_restarts = st.worker_restarts;
+  std::tie(result.delivery_duration, result.collection_duration)
+    = phase_durations(st, now);
+  result.results_bytes = st.results_bytes;
+  result.results_entries = st.results_entries;
+  result.has_completeness = st.stop_requested && st.catalog.ptr != nullptr;
+  if (result.has_completeness)
+    result.completeness = completeness_of(st);
+  result.rounds_superseded = st.rounds_superseded;
+  result.initiates_refused = st.initiates_refused;
+  return result;
+}
+
+void log_completeness(const coordinator_state& st, size_t max_lines) {
+  if (st.catalog.ptr == nullptr)
+    return;
+  auto t = completeness_of(st);
+  spdlog::info("Completeness: {}/{} connection tests reported, {} missing in "
+               "{} netpols, {} duplicates, {} unexpected, {} unknown (pods "
+               "not collected or never delivered)",
+               grouped(t.reported), grouped(t.expected), grouped(t.missing),
+               t.netpols_missing, grouped(t.duplicates),
+               grouped(t.unexpected), grouped(t.unknown));
+  auto& accounts = st.completeness.netpols();
+  auto* catalog = st.completeness.catalog();
+  size_t lines = 0;
+  for (auto id : st.completeness.worst_netpols()) {
+    auto& account = accounts[id];
+    if (lines == max_lines || account.missing == 0)
+      break;
+    ++lines;
+    std::string pods;
+    for (auto pod : account.sample_pods)
+      pods += (pods.empty() ? "" : ", ") + st.pods[pod].ip;
+    if (account.pods_missing > account.sample_pods.size())
+      pods += ", ...";
+    spdlog::warn("Netpol {}: {} of {} connection tests missing, in {} pods "
+                 "({}); {} reported{}",
+                 catalog->netpols[id], account.missing, account.expected,
+                 account.pods_missing, pods, account.reported,
+                 account.reported > 0 ? ", last success "
+                                          + account.last.text
+                                      : std::string{});
+  }
+  if (t.netpols_missing > lines)
+    spdlog::warn("... and {} more netpols with missing tests: GET /report "
+                 "lists them all",
+                 t.netpols_missing - lines);
+}
+
+} // namespace netpol

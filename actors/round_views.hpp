@@ -1,0 +1,43 @@
+// What the coordinator answers about its round: status, /status, /report,
+// /metrics, and the completeness lines logged when collection ends. Pure
+// functions of the coordinator's state, kept apart from its behaviour.
+#pragma once
+
+#include "actors/coordinator.hpp"
+
+#include <utility>
+
+namespace netpol {
+
+/// The cheap summary every status poll gets.
+round_status make_status(const coordinator_state& st);
+
+/// One pod for /status.
+pod_detail make_detail(const pod_record& pod);
+
+/// Delivery and collection time of the round so far.
+std::pair<caf::timespan, caf::timespan>
+phase_durations(const coordinator_state& st, caf::actor_clock::time_point now);
+
+/// The round's completeness totals so far (pods_incomplete included).
+completeness_totals completeness_of(const coordinator_state& st);
+
+/// /status: the first problem pods (every pod with `all_pods`).
+round_report make_report(const coordinator_state& st,
+                         caf::actor_clock::time_point now, bool all_pods);
+
+/// /report: netpols worst first (at most `max_netpols`, 0 for all), pods
+/// with a problem (the first max_listed_problems unless `all_pods`).
+completeness_report make_completeness_report(const coordinator_state& st,
+                                             bool all_pods,
+                                             uint32_t max_netpols);
+
+/// /metrics.
+proxy_metrics make_metrics(const coordinator_state& st,
+                           caf::actor_clock::time_point now);
+
+/// The lines logged when collection ends: a summary, then up to
+/// `max_lines` of the worst netpols with a few of their pods.
+void log_completeness(const coordinator_state& st, size_t max_lines = 20);
+
+} // namespace netpol
