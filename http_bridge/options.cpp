@@ -225,7 +225,8 @@ parsed_options parse_options(int argc, char** argv) {
                s.connect_timeout, "Time to connect to a pod");
   add_duration(app, "--request-timeout", "NETPOL_PROXY_REQUEST_TIMEOUT",
                s.request_timeout,
-               "Time for a pod's whole answer once connected");
+               "Time for a pod call after connecting; a call's deadline "
+               "is --connect-timeout + --request-timeout in all");
   app
     .add_option("--retries", s.retries,
                 "Retries per pod and stage after a failed call")
