@@ -132,6 +132,40 @@ expected_view::expected_view(std::string_view packed) {
   }
 }
 
+bool plain_json_text(std::string_view text) {
+  for (auto c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\')
+      return false;
+  return true;
+}
+
+std::string connections_json(const round_catalog& catalog,
+                             std::string_view packed) {
+  expected_view view{packed};
+  std::string out = "[";
+  for (auto& c : view.connections()) {
+    if (out.size() > 1)
+      out += ',';
+    out += "{\"addresses\":[";
+    for (size_t i = 0; i < c.addresses.size(); ++i) {
+      out += i > 0 ? ",\"" : "\"";
+      out += catalog.addresses[c.addresses[i]];
+      out += '"';
+    }
+    out += "],\"ports\":[";
+    for (size_t i = 0; i < c.ports.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      out += std::to_string(c.ports[i]);
+    }
+    out += "],\"netpol\":\"";
+    out += catalog.netpols[c.netpol];
+    out += "\"}";
+  }
+  out += ']';
+  return out;
+}
+
 // -- pod_matcher --------------------------------------------------------------
 
 pod_matcher::pod_matcher(const round_catalog& catalog, std::string_view packed)

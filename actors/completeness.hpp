@@ -80,6 +80,15 @@ private:
   uint32_t tests_ = 0;
 };
 
+/// The connection list a pod was sent, rebuilt from its packed tests, in
+/// kube-burner's form: [{"addresses":[..],"ports":[..],"netpol":".."},..].
+/// Equal to the bytes sent when the list was canonical (pod_plan).
+std::string connections_json(const round_catalog& catalog,
+                             std::string_view packed);
+
+/// Whether `text` needs no escape inside a JSON string.
+bool plain_json_text(std::string_view text);
+
 // -- one pod ------------------------------------------------------------------
 
 /// Matches one pod's reported entries against its expected tests.

@@ -37,10 +37,73 @@ std::string format_bytes(uint64_t bytes) {
   return buf;
 }
 
+bool running(const coordinator_state& st) {
+  return st.current == phase::delivering || st.current == phase::delivered
+         || st.current == phase::collecting;
+}
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// A pod's record changed: written to the store at the next commit.
+void touch(coordinator_state& st, pod_record& pod) {
+  if (st.store && !pod.dirty) {
+    pod.dirty = true;
+    st.dirty.push_back(static_cast<uint32_t>(&pod - st.pods.data()));
+  }
+}
+
 void set_state(coordinator_state& st, pod_record& pod, pod_state next) {
   --st.counts[slot(pod.state)];
   ++st.counts[slot(next)];
   pod.state = next;
+  touch(st, pod);
+}
+
+round_meta make_meta(const coordinator_state& st) {
+  round_meta m;
+  m.round = st.round;
+  m.current = st.current;
+  m.stop_requested = st.stop_requested;
+  m.digest = st.digest;
+  m.started_unix_ms = st.started_unix_ms;
+  m.delivered_unix_ms = st.delivered_unix_ms;
+  m.stop_unix_ms = st.stop_unix_ms;
+  m.collected_unix_ms = st.collected_unix_ms;
+  m.calls = st.calls;
+  m.retries = st.retries;
+  return m;
+}
+
+lifecycle_meta make_lifecycle(const coordinator_state& st) {
+  lifecycle_meta l;
+  l.superseded.assign(st.superseded.begin(), st.superseded.end());
+  l.rounds_superseded = st.rounds_superseded;
+  l.initiates_refused = st.initiates_refused;
+  l.has_refusal = st.has_refusal;
+  l.refusal_pending = st.refusal_pending;
+  l.last_refusal = st.last_refusal;
+  return l;
+}
+
+/// Writes what changed and commits: called before any call goes out, so a
+/// call is durable (as started) before it reaches a pod.
+void persist(coordinator_state& st) {
+  if (!st.store)
+    return;
+  for (auto index : st.dirty)
+    if (index < st.pods.size()) {
+      auto& pod = st.pods[index];
+      pod.dirty = false;
+      st.store->save_pod(st.round, index, pod);
+    }
+  st.dirty.clear();
+  if (st.round > 0)
+    st.store->save_round(make_meta(st));
+  st.store->commit();
 }
 
 std::string describe(const pod_outcome& out) {
@@ -86,6 +149,7 @@ void update_phase(self_pointer self) {
       && st.delivered + st.unconfirmed + st.delivery_failed == total) {
     st.current = phase::delivered;
     st.delivered_at = now;
+    st.delivered_unix_ms = unix_ms_now();
     spdlog::info("Delivery finished in {:.2f}s: {}/{} pods delivered, {} "
                  "unconfirmed, {} failed",
                  seconds(now - st.started_at), st.delivered, total,
@@ -97,6 +161,7 @@ void update_phase(self_pointer self) {
            == total) {
     st.current = phase::collected;
     st.collected_at = now;
+    st.collected_unix_ms = unix_ms_now();
     spdlog::info("Results collected from {}/{} pods in {:.2f}s ({} entries, "
                  "{}), {} failed",
                  st.counts[slot(pod_state::collected)], total,
@@ -114,8 +179,11 @@ void schedule_retry(self_pointer self, uint32_t index, pod_state waiting,
   set_state(st, pod, waiting);
   pod.awaiting_retry = true;
   ++st.in_backoff;
-  self->delayed_send(self, st.settings.backoff(failed_attempts), retry_atom_v,
-                     st.round, index);
+  auto delay = st.settings.backoff(failed_attempts);
+  pod.retry_at_unix_ms
+    = unix_ms_now()
+      + std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
+  self->delayed_send(self, delay, retry_atom_v, st.round, index);
 }
 
 void queue_collection(coordinator_state& st, uint32_t index) {
@@ -166,17 +234,6 @@ void account_collected(coordinator_state& st, uint32_t index,
   }
   if (pod.reported < pod.tests || pod.duplicates > 0 || pod.unexpected > 0)
     list_in_report(st, index);
-}
-
-bool running(const coordinator_state& st) {
-  return st.current == phase::delivering || st.current == phase::delivered
-         || st.current == phase::collecting;
-}
-
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
 }
 
 void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome) {
@@ -255,6 +312,9 @@ void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
     st.results_bytes += pod.results.size();
     st.results_entries += out.entries;
     account_collected(st, index, out.completeness);
+    if (st.store)
+      st.store->save_collected(st.round, index, out.completeness,
+                               out.compressed);
     spdlog::debug("Results from {}: {} entries, {} bytes",
                   pod_url(pod.ip, st.settings.client_port, "/results"),
                   out.entries, pod.results.size());
@@ -307,6 +367,8 @@ void settle(self_pointer self, const busy_worker& job, pod_outcome& out) {
     }
     return;
   }
+  if (st.store)
+    st.store->call_ended(st.round, job.pod, job.kind, job.attempt, out);
   if (job.kind == stage::delivery)
     settle_delivery(self, job.pod, out);
   else
@@ -369,7 +431,15 @@ void worker_lost(self_pointer self, caf::actor_id worker,
   dispatch(self);
 }
 
-void start_call(self_pointer self, uint32_t index, pod_worker_actor worker) {
+/// A call about to go out, prepared while the store commits it.
+struct outgoing_call {
+  pod_worker_actor worker;
+  stage kind;
+  pod_job job;
+};
+
+outgoing_call prepare_call(self_pointer self, uint32_t index,
+                           pod_worker_actor worker) {
   auto& st = self->state;
   auto& pod = st.pods[index];
   auto kind = pod.state == pod_state::queued ? stage::delivery
@@ -390,23 +460,34 @@ void start_call(self_pointer self, uint32_t index, pod_worker_actor worker) {
   if (kind == stage::collection) {
     job.expected = pod.expected;
     job.catalog = st.catalog;
+    job.compress = st.store != nullptr;
   }
-  auto id = worker->id();
-  st.busy.emplace(id, busy_worker{worker, st.round, index, kind});
+  pod.retry_at_unix_ms = 0;
+  st.busy.emplace(worker->id(),
+                  busy_worker{worker, st.round, index, kind, attempts, {}});
+  if (st.store)
+    st.store->call_started(st.round, index, kind, attempts, unix_ms_now());
+  return outgoing_call{std::move(worker), kind, std::move(job)};
+}
+
+void send_call(self_pointer self, outgoing_call& call) {
+  auto id = call.worker->id();
   auto on_outcome = [self, id](pod_outcome& out) { job_done(self, id, out); };
   auto on_error = [self, id](caf::error& err) { worker_lost(self, id, err); };
-  auto deadline = st.settings.worker_deadline();
-  if (kind == stage::delivery)
-    self->request(worker, deadline, deliver_atom_v, std::move(job))
+  auto deadline = self->state.settings.worker_deadline();
+  if (call.kind == stage::delivery)
+    self->request(call.worker, deadline, deliver_atom_v, std::move(call.job))
       .then(on_outcome, on_error);
   else
-    self->request(worker, deadline, collect_atom_v, std::move(job))
+    self->request(call.worker, deadline, collect_atom_v, std::move(call.job))
       .then(on_outcome, on_error);
 }
 
-/// Hands ready pods to idle workers; a worker never holds two jobs.
+/// Hands ready pods to idle workers; a worker never holds two jobs. What
+/// changed, and the calls about to start, are committed before they go.
 void dispatch(self_pointer self) {
   auto& st = self->state;
+  std::vector<outgoing_call> calls;
   while (!st.ready.empty() && !st.idle.empty()) {
     auto index = st.ready.front();
     st.ready.pop_front();
@@ -419,8 +500,11 @@ void dispatch(self_pointer self) {
     }
     auto worker = std::move(st.idle.front());
     st.idle.pop_front();
-    start_call(self, index, std::move(worker));
+    calls.push_back(prepare_call(self, index, std::move(worker)));
   }
+  persist(st);
+  for (auto& call : calls)
+    send_call(self, call);
 }
 
 /// Forgets the round's pods and progress (its number and history stay).
@@ -475,6 +559,8 @@ void supersede(self_pointer self, const std::string& by) {
     st.superseded.pop_front();
   ++st.rounds_superseded;
   clear_round(st);
+  if (st.store)
+    st.store->save_lifecycle(make_lifecycle(st));
 }
 
 void start_round(self_pointer self, round_plan& plan) {
@@ -498,6 +584,7 @@ void start_round(self_pointer self, round_plan& plan) {
     pod.connection_count = planned.connection_count;
     pod.expected = std::move(planned.expected);
     pod.tests = planned.tests;
+    pod.canonical = planned.canonical;
     connections += pod.connection_count;
     tests += pod.tests;
     if (pod.tests > 0)
@@ -514,11 +601,19 @@ void start_round(self_pointer self, round_plan& plan) {
   spdlog::info("Got connections from kube-burner, sending them to {} pods",
                st.pods.size());
   spdlog::info("Round {}: {} pods, {} connections, {} connection tests, {} "
-               "workers, {} attempts per pod",
+               "workers, attempts per pod and stage: {}",
                st.round, st.pods.size(), connections, tests,
                st.settings.workers, st.settings.max_attempts());
+  if (st.store) {
+    static const round_catalog no_names;
+    st.store->begin_round(make_meta(st),
+                          st.catalog.ptr ? *st.catalog.ptr : no_names,
+                          st.pods);
+    st.store->save_lifecycle(make_lifecycle(st));
+  }
   dispatch(self);
   update_phase(self);
+  persist(st);
 }
 
 /// A refused /initiate: said loudly, and remembered, so kube-burner's next
@@ -533,6 +628,10 @@ void note_refusal(self_pointer self, uint16_t http_status,
   spdlog::error("Refused /initiate (HTTP {}): {}", http_status, reason);
   if (running(st))
     supersede(self, "a refused /initiate");
+  if (st.store) {
+    st.store->save_lifecycle(make_lifecycle(st));
+    persist(st);
+  }
   spdlog::error("Until a valid /initiate arrives, status polls answer that "
                 "the last one was refused (kube-burner stops waiting) and "
                 "/stop answers 409");
@@ -553,8 +652,11 @@ caf::result<round_status> stop_round(self_pointer self) {
     return make_status(st);
   st.stop_requested = true;
   st.stop_at = self->clock().now();
-  if (st.current == phase::delivering)
+  st.stop_unix_ms = unix_ms_now();
+  if (st.current == phase::delivering) {
     st.delivered_at = st.stop_at; // delivery ends here, finished or not
+    st.delivered_unix_ms = st.stop_unix_ms;
+  }
   st.last_progress_log = st.stop_at;
   st.current = phase::collecting;
   spdlog::info("Stop received, fetching results from {} pods",
@@ -582,16 +684,158 @@ caf::result<round_status> stop_round(self_pointer self) {
   return make_status(st);
 }
 
+/// The round a store kept, taken up where the proxy stopped: a /check that
+/// was in flight may have reached its pod, so that pod is unconfirmed and
+/// never sent its list again; a /results in flight is simply asked again;
+/// pods waiting for a retry wait out the rest of their backoff.
+void restore(self_pointer self, saved_round& saved) {
+  auto& st = self->state;
+  auto& l = saved.lifecycle;
+  st.superseded.assign(l.superseded.begin(), l.superseded.end());
+  st.rounds_superseded = l.rounds_superseded;
+  st.initiates_refused = l.initiates_refused;
+  st.has_refusal = l.has_refusal;
+  st.refusal_pending = l.refusal_pending;
+  st.last_refusal = l.last_refusal;
+  auto& m = saved.meta;
+  if (m.round == 0)
+    return;
+  st.round = m.round;
+  st.totals.rounds = m.round;
+  if (m.current == phase::idle || !saved.catalog.ptr)
+    return;
+  auto now = self->clock().now();
+  auto unix_now = unix_ms_now();
+  auto clock_at = [&](int64_t unix_ms) {
+    return now - std::chrono::milliseconds(unix_now - unix_ms);
+  };
+  st.current = m.current;
+  st.stop_requested = m.stop_requested;
+  st.digest = m.digest;
+  st.started_unix_ms = m.started_unix_ms;
+  st.delivered_unix_ms = m.delivered_unix_ms;
+  st.stop_unix_ms = m.stop_unix_ms;
+  st.collected_unix_ms = m.collected_unix_ms;
+  st.started_at = clock_at(m.started_unix_ms);
+  st.delivered_at = clock_at(m.delivered_unix_ms);
+  st.stop_at = clock_at(m.stop_unix_ms);
+  st.collected_at = clock_at(m.collected_unix_ms);
+  st.last_progress_log = now;
+  st.calls = m.calls;
+  st.retries = m.retries;
+  st.catalog = saved.catalog;
+  st.completeness = round_completeness{st.catalog.ptr};
+  st.pods = std::move(saved.pods);
+  uint32_t in_flight = 0;
+  uint32_t refetch = 0;
+  for (uint32_t index = 0; index < st.pods.size(); ++index) {
+    auto& pod = st.pods[index];
+    pod.awaiting_retry = false;
+    pod.listed_as_problem = false;
+    pod.listed_in_report = false;
+    pod.collected_once = false;
+    pod.dirty = false;
+    ++st.counts[slot(pod.state)];
+    if (pod.tests > 0)
+      ++st.pods_with_tests;
+    auto flight = index < saved.in_flight.size() ? saved.in_flight[index]
+                                                 : call_in_flight::none;
+    if (flight != call_in_flight::none)
+      ++in_flight;
+    if (pod.state == pod_state::delivering) {
+      // Its /check may have reached it: never again.
+      if (pod.delivery_error.empty())
+        pod.delivery_error = "the proxy stopped while its /check was out";
+      else
+        pod.delivery_error += "; the proxy stopped while its next /check "
+                              "was out";
+      end_delivery(st, index, pod_state::unconfirmed);
+      pod.delivered_after = caf::timespan{0};
+    } else if (pod.delivery_outcome == pod_state::delivered) {
+      ++st.delivered;
+    } else if (pod.delivery_outcome == pod_state::unconfirmed) {
+      ++st.unconfirmed;
+      note_problem(st, index);
+    } else if (pod.delivery_outcome == pod_state::failed) {
+      ++st.delivery_failed;
+      note_problem(st, index);
+    }
+    if (pod.state == pod_state::collecting) {
+      set_state(st, pod, pod_state::collect_queued);
+      pod.retry_at_unix_ms = 0;
+    }
+    if (pod.state == pod_state::collected) {
+      if (index < saved.results_kept.size() && saved.results_kept[index]) {
+        st.results_bytes += pod.results.size();
+        st.results_entries += pod.results_entries;
+        account_collected(st, index, saved.accounts[index]);
+      } else {
+        // Its body was not kept (a full store): ask for it again.
+        set_state(st, pod, pod_state::collect_queued);
+        ++refetch;
+      }
+    }
+    if (pod.state == pod_state::collect_failed) {
+      note_problem(st, index);
+      if (pod.tests > 0)
+        list_in_report(st, index);
+    }
+    if (pod.state == pod_state::queued || pod.state == pod_state::collect_queued) {
+      if (pod.retry_at_unix_ms > 0) {
+        pod.awaiting_retry = true;
+        ++st.in_backoff;
+        auto left = std::chrono::milliseconds(
+          std::max<int64_t>(0, pod.retry_at_unix_ms - unix_now));
+        self->delayed_send(self, left, retry_atom_v, st.round, index);
+      } else {
+        st.ready.push_back(index);
+      }
+    }
+  }
+  if (st.current == phase::collected && refetch > 0)
+    st.current = phase::collecting;
+  spdlog::info("Resumed round {} (phase {}): {} delivered, {} unconfirmed, {} "
+               "failed, {} collected, {} collect_failed, {} to deliver, {} to "
+               "collect, {} calls were in flight, from {}",
+               st.round, to_string(st.current), st.delivered, st.unconfirmed,
+               st.delivery_failed, st.counts[slot(pod_state::collected)],
+               st.counts[slot(pod_state::collect_failed)],
+               st.counts[slot(pod_state::queued)],
+               st.counts[slot(pod_state::collect_queued)], in_flight,
+               st.store->health().substr(4));
+  if (refetch > 0)
+    spdlog::warn("Round {}: {} collected pods had no kept results and are "
+                 "asked again",
+                 st.round, refetch);
+}
+
 } // namespace
 
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
             proxy_settings settings, worker_factory make_worker) {
+  return persistent_coordinator(self, std::move(settings),
+                                std::move(make_worker), nullptr,
+                                "off: no store given");
+}
+
+coordinator_actor::behavior_type
+persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
+                       proxy_settings settings, worker_factory make_worker,
+                       round_store_ptr store, std::string persistence) {
   auto& st = self->state;
   st.settings = settings;
   st.make_worker = std::move(make_worker);
+  st.store = std::move(store);
+  st.persistence = std::move(persistence);
   for (uint32_t i = 0; i < settings.workers; ++i)
     add_worker(self);
+  if (st.store) {
+    auto saved = st.store->load();
+    restore(self, saved);
+    update_phase(self);
+    dispatch(self); // commits what the restore changed
+  }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto id = msg.source.id();

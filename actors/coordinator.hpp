@@ -1,6 +1,8 @@
 #pragma once
 
 #include "actors/completeness.hpp"
+#include "actors/pod_record.hpp"
+#include "actors/round_store.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/settings.hpp"
 
@@ -23,40 +25,13 @@ constexpr size_t max_listed_problems = 100;
 /// scheduled with a simulated client in tests.
 using worker_factory = std::function<pod_worker_actor(caf::actor_system&)>;
 
-/// Everything the coordinator knows about one pod of the round.
-struct pod_record {
-  std::string ip;
-  shared_bytes connections;
-  uint32_t connection_count = 0;
-  pod_state state = pod_state::queued;
-  pod_state delivery_outcome = pod_state::queued;
-  uint32_t delivery_attempts = 0;
-  uint32_t collection_attempts = 0;
-  bool awaiting_retry = false;    // a retry timer is pending
-  bool listed_as_problem = false; // in coordinator_state::problem_pods
-  std::string delivery_error;
-  std::string collection_error;
-  caf::timespan delivered_after{0};
-  caf::timespan collected_after{0};
-  shared_bytes results;
-  uint32_t results_entries = 0;
-  // What it was sent to test (packed) and what it reported of it.
-  shared_bytes expected;
-  uint32_t tests = 0;
-  uint32_t reported = 0;
-  uint32_t missing = 0;
-  uint32_t duplicates = 0;
-  uint32_t unexpected = 0;
-  bool collected_once = false;    // its account is in the round's totals
-  bool listed_in_report = false;  // in coordinator_state::report_pods
-};
-
 /// A worker with a call in flight.
 struct busy_worker {
   pod_worker_actor handle;
   uint64_t round = 0;
   uint32_t pod = 0;
   stage kind = stage::delivery;
+  uint32_t attempt = 0;
   std::string stale_ip; // set once its round was superseded
 };
 
@@ -68,6 +43,9 @@ struct coordinator_state {
 
   proxy_settings settings;
   worker_factory make_worker;
+  round_store_ptr store;   // null: the round lives in memory only
+  std::string persistence; // what /status says when there is no store
+  std::vector<uint32_t> dirty; // pods changed since the last commit
 
   // -- the pool ---------------------------------------------------------------
   std::deque<pod_worker_actor> idle;
@@ -93,6 +71,9 @@ struct coordinator_state {
   uint64_t results_entries = 0;
   uint64_t digest = 0; // of the round's /initiate body
   int64_t started_unix_ms = 0;
+  int64_t delivered_unix_ms = 0;
+  int64_t stop_unix_ms = 0;
+  int64_t collected_unix_ms = 0;
   // -- completeness -----------------------------------------------------------
   catalog_ref catalog;
   round_completeness completeness;
@@ -124,5 +105,12 @@ struct coordinator_state {
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
             proxy_settings settings, worker_factory make_worker);
+
+/// The same, keeping the round in `store` (resuming what it holds);
+/// `persistence` tells /status why there is none when `store` is null.
+coordinator_actor::behavior_type
+persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
+                       proxy_settings settings, worker_factory make_worker,
+                       round_store_ptr store, std::string persistence);
 
 } // namespace netpol

@@ -2,6 +2,7 @@
 
 #include "actors/completeness.hpp"
 #include "actors/results_body.hpp"
+#include "actors/round_store.hpp"
 
 #include <optional>
 
@@ -38,6 +39,8 @@ pod_worker(pod_worker_actor::stateful_pointer<pod_worker_state> self,
       out.entries = check.entries;
       if (matcher)
         out.completeness = matcher->finish();
+      if (job.compress)
+        out.compressed = compress_results(out.body.view());
       return out;
     },
   };

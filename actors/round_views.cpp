@@ -111,6 +111,7 @@ round_report make_report(const coordinator_state& st,
   result.superseded.assign(st.superseded.begin(), st.superseded.end());
   result.has_refusal = st.has_refusal;
   result.last_refusal = st.last_refusal;
+  result.persistence = st.store ? st.store->health() : st.persistence;
   return result;
 }
 
@@ -214,8 +215,8 @@ void log_completeness(const coordinator_state& st, size_t max_lines) {
       pods += (pods.empty() ? "" : ", ") + st.pods[pod].ip;
     if (account.pods_missing > account.sample_pods.size())
       pods += ", ...";
-    spdlog::warn("Netpol {}: {} of {} connection tests missing, in {} pods "
-                 "({}); {} reported{}",
+    spdlog::warn("Netpol {}: {} of {} connection tests missing; pods "
+                 "missing some: {} ({}); {} reported{}",
                  catalog->netpols[id], account.missing, account.expected,
                  account.pods_missing, pods, account.reported,
                  account.reported > 0 ? ", last success "

@@ -266,11 +266,18 @@ private:
         || ec == net::error::connection_reset
         || ec == http::error::partial_message || ec == net::error::operation_aborted)
       return close();
-    if (ec == http::error::body_limit)
+    if (ec == http::error::body_limit) {
+      // The headers are whole: the route is known, and a refused
+      // /initiate is reported as one.
+      auto& head = parser_->get();
+      request_.method = std::string{head.method_string()};
+      if (parse_target(head.target(), request_.path, request_.query))
+        route_ = front_.router->lookup(request_.method, request_.path);
       return fail(413, "too_large",
                   "request body larger than "
                     + std::to_string(front_.settings.max_body_bytes)
                     + " bytes (--max-body)");
+    }
     if (ec == http::error::header_limit)
       return fail(431, "headers_too_large",
                   "request line and headers larger than "

@@ -79,8 +79,13 @@ public:
       have_netpol_ = true;
       netpol_ = val;
     }
-    if (depth_ == 4 && field_ == "addresses")
+    if (depth_ == 4 && field_ == "addresses") {
+      if (!plain_json_text(val)
+          || std::find(addresses_.begin(), addresses_.end(), val)
+               != addresses_.end())
+        canonical_ = false;
       addresses_.push_back(val);
+    }
     return string_value(val);
   }
   bool binary(binary_t&) override {
@@ -94,6 +99,7 @@ public:
         return fail_pod_value("object");
       case 2:
         have_addresses_ = have_ports_ = have_netpol_ = false;
+        keys_seen_ = 0;
         addresses_.clear();
         ports_.clear();
         netpol_.clear();
@@ -138,11 +144,19 @@ public:
       pod.ip = val;
       plan.pods.push_back(std::move(pod));
       tests_.begin_pod();
+      canonical_ = true;
       current_.clear();
       return true;
     }
-    if (depth_ == 3)
+    if (depth_ == 3) {
       field_ = val;
+      // kube-burner's order, and nothing else: the list can be rebuilt
+      // from its tests alone.
+      static const char* const order[] = {"addresses", "ports", "netpol"};
+      if (keys_seen_ >= 3 || val != order[keys_seen_])
+        canonical_ = false;
+      ++keys_seen_;
+    }
     separate();
     append_json_string(out(), val);
     out() += ':';
@@ -158,6 +172,8 @@ public:
         return fail_connection("\"ports\" must be an array of integers");
       if (!have_netpol_)
         return fail_connection("\"netpol\" must be a string");
+      if (keys_seen_ != 3 || !plain_json_text(netpol_))
+        canonical_ = false;
       tests_.add_connection(netpol_, addresses_, ports_);
       ++connection_;
       field_.clear();
@@ -213,6 +229,7 @@ public:
       digest_ = (digest_ ^ std::hash<std::string_view>{}(pod.connections.view()))
                 * 1099511628211ull;
       pod.expected = tests_.end_pod(pod.tests);
+      pod.canonical = canonical_;
       current_ = std::string{};
       return true;
     }
@@ -304,6 +321,8 @@ private:
       if (value < 1 || value > 65535)
         return fail_port(text);
       ++element_;
+      if (std::find(ports_.begin(), ports_.end(), value) != ports_.end())
+        canonical_ = false;
       ports_.push_back(static_cast<uint16_t>(value));
       separate();
       out() += text;
@@ -377,6 +396,8 @@ private:
   std::vector<std::string> addresses_;
   std::vector<uint16_t> ports_;
   std::string netpol_;
+  size_t keys_seen_ = 0;  // keys of the connection object so far
+  bool canonical_ = true; // the pod's list so far is kube-burner's form
   expected_tests_builder tests_;
   uint64_t digest_ = 14695981039346656037ull;
   size_t element_ = 0;      // index within addresses or ports

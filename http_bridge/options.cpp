@@ -294,6 +294,19 @@ parsed_options parse_options(int argc, char** argv) {
     ->envname("NETPOL_PROXY_ALLOW_PODS")
     ->type_name("CIDRS")
     ->default_str("all but link-local");
+  app
+    .add_option_function<std::string>(
+      "--state-dir",
+      [&opts](const std::string& text) {
+        opts.state_dir = text;
+        opts.state_dir_given = true;
+      },
+      "Directory of the round store (SQLite), so a restart resumes the "
+      "round; '' keeps it in memory only. By default /dev/shm/netpol-proxy "
+      "when /dev/shm is writable (it outlives a container restart)")
+    ->envname("NETPOL_PROXY_STATE_DIR")
+    ->type_name("DIR")
+    ->default_str(default_state_dir);
   app.add_option("--log-level", opts.log_level, "Log level")
     ->envname("NETPOL_PROXY_LOG_LEVEL")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

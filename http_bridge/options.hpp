@@ -26,10 +26,15 @@ struct bridge_settings {
   caf::timespan body_slot_wait = 5s;      // a body waiting for its turn (no flag)
 };
 
+/// Where the round is kept across restarts when --state-dir is not given.
+inline const char* const default_state_dir = "/dev/shm/netpol-proxy";
+
 struct proxy_options {
   std::string listen_host = "0.0.0.0";
   uint16_t listen_port = 9002;
   std::string log_level = "info";
+  std::string state_dir = default_state_dir; // empty: in memory only
+  bool state_dir_given = false;              // by flag or environment
   proxy_settings settings;
   bridge_settings bridge;
 };

@@ -3,6 +3,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/curl_pod_client.hpp"
 #include "actors/pod_worker.hpp"
+#include "actors/sqlite_round_store.hpp"
 #include "http_bridge/routes.hpp"
 #include "messages/error.hpp"
 #include "messages/register.hpp"
@@ -14,6 +15,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <thread>
+#include <unistd.h>
 
 namespace netpol {
 
@@ -75,15 +77,45 @@ void configure_actor_system(caf::actor_system_config& cfg) {
 
 coordinator_actor spawn_coordinator(caf::actor_system& sys,
                                     const proxy_settings& settings,
-                                    pod_call_canceller_ptr canceller) {
-  return sys.spawn(coordinator, settings,
-                   [settings, canceller](caf::actor_system& sys) {
-                     // A client per worker: it owns its curl handles.
-                     auto client = std::make_shared<curl_pod_client>(settings,
-                                                                     canceller);
-                     return sys.spawn<caf::detached>(pod_worker,
-                                                     std::move(client));
-                   });
+                                    pod_call_canceller_ptr canceller,
+                                    round_store_ptr store,
+                                    std::string persistence) {
+  worker_factory make_worker = [settings, canceller](caf::actor_system& sys) {
+    // A client per worker: it owns its curl handles.
+    auto client = std::make_shared<curl_pod_client>(settings, canceller);
+    return sys.spawn<caf::detached>(pod_worker, std::move(client));
+  };
+  return sys.spawn(persistent_coordinator, settings, std::move(make_worker),
+                   std::move(store), std::move(persistence));
+}
+
+round_store_ptr open_store(const proxy_options& opts,
+                           std::string& persistence) {
+  if (opts.state_dir.empty()) {
+    persistence = "off: --state-dir ''";
+    spdlog::info("Round store: off (--state-dir ''): a restart of the proxy "
+                 "loses the round");
+    return nullptr;
+  }
+  if (!opts.state_dir_given && access("/dev/shm", W_OK) != 0) {
+    persistence = "off: /dev/shm is not writable";
+    spdlog::warn("Round store: /dev/shm is not writable, running in memory: "
+                 "a restart of the proxy loses the round (--state-dir "
+                 "names another directory)");
+    return nullptr;
+  }
+  auto opened = sqlite_round_store::open(opts.state_dir);
+  if (!opened.note.empty())
+    spdlog::error("Round store: {}", opened.note);
+  if (!opened.store) {
+    persistence = "off: " + opened.problem;
+    spdlog::error("Round store: {}; running in memory: a restart of the "
+                  "proxy loses the round",
+                  opened.problem);
+    return nullptr;
+  }
+  spdlog::info("Round store: {} (SQLite, WAL)", opened.store->path());
+  return opened.store;
 }
 
 void configure_logging(const std::string& level) {
@@ -108,9 +140,15 @@ int run_proxy(const proxy_options& opts) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   caf::actor_system_config cfg;
   configure_actor_system(cfg);
+  // A store that hits RLIMIT_FSIZE gets EFBIG and degrades; the signal
+  // would kill the proxy instead.
+  signal(SIGXFSZ, SIG_IGN);
+  std::string persistence;
+  auto store = open_store(opts, persistence);
   caf::actor_system sys{cfg};
   auto canceller = std::make_shared<pod_call_canceller>();
-  auto coord = spawn_coordinator(sys, opts.settings, canceller);
+  auto coord = spawn_coordinator(sys, opts.settings, canceller,
+                                 std::move(store), std::move(persistence));
   int exit_code = 0;
   {
     proxy_server server{sys, coord, opts.bridge};

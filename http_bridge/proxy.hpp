@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/curl_pod_client.hpp"
+#include "actors/round_store.hpp"
 #include "http_bridge/front.hpp"
 #include "http_bridge/options.hpp"
 #include "messages/interfaces.hpp"
@@ -49,7 +50,14 @@ void configure_actor_system(caf::actor_system_config& cfg);
 /// their calls in flight at shutdown.
 coordinator_actor spawn_coordinator(caf::actor_system& sys,
                                     const proxy_settings& settings,
-                                    pod_call_canceller_ptr canceller);
+                                    pod_call_canceller_ptr canceller,
+                                    round_store_ptr store = nullptr,
+                                    std::string persistence = "off");
+
+/// The round store --state-dir asks for, or null (in memory) with the
+/// reason in `persistence`; logs what it found in one or two lines.
+round_store_ptr open_store(const proxy_options& options,
+                           std::string& persistence);
 
 /// The process: actor system, coordinator with detached workers, the server,
 /// graceful shutdown on SIGTERM/SIGINT. Returns the exit code.

@@ -181,6 +181,7 @@ std::string report_json(const round_report& report) {
       pods.push_back(detail_json(pod));
     j["pod_details"] = std::move(pods);
   }
+  j["persistence"] = report.persistence;
   if (report.has_completeness)
     j["completeness"] = totals_json(report.completeness);
   if (!report.superseded.empty()) {

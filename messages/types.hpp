@@ -242,6 +242,7 @@ struct pod_job {
   // to match what it reports against what it was sent.
   shared_bytes expected;
   catalog_ref catalog;
+  bool compress = false; // collection: also return the body compressed
 
   friend bool operator==(const pod_job& x, const pod_job& y) {
     return x.round == y.round && x.pod == y.pod && x.ip == y.ip
@@ -252,7 +253,7 @@ struct pod_job {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pod_job& x) {
   return f(caf::meta::type_name("pod_job"), x.round, x.pod, x.ip, x.payload,
-           x.expected, x.catalog);
+           x.expected, x.catalog, x.compress);
 }
 
 /// What a worker reports back for one job.
@@ -266,6 +267,7 @@ struct pod_outcome {
   shared_bytes body;        // collection: the validated results array
   uint32_t entries = 0;     // collection: number of connTest objects
   pod_completeness completeness; // collection: reported against expected
+  shared_bytes compressed;       // collection: the body, for a round store
   caf::timespan elapsed{0};
 };
 
@@ -273,7 +275,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pod_outcome& x) {
   return f(caf::meta::type_name("pod_outcome"), x.status, x.http_status,
            x.request_sent, x.detail, x.body, x.entries, x.completeness,
-           x.elapsed);
+           x.compressed, x.elapsed);
 }
 
 // -- rounds --------------------------------------------------------------------
@@ -285,12 +287,15 @@ struct pod_plan {
   uint32_t connection_count = 0;
   shared_bytes expected;    // its tests, packed (actors/completeness.hpp)
   uint32_t tests = 0;       // (connection, address, port) triples
+  // The list is exactly connections_json(expected): kube-burner's key
+  // order, no repeats, nothing to escape. A store then keeps only `expected`.
+  bool canonical = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pod_plan& x) {
   return f(caf::meta::type_name("pod_plan"), x.ip, x.connections,
-           x.connection_count, x.expected, x.tests);
+           x.connection_count, x.expected, x.tests, x.canonical);
 }
 
 /// A validated /initiate body: what a new round delivers.
@@ -421,6 +426,7 @@ struct round_report {
   std::vector<round_summary> superseded; // the latest last
   bool has_refusal = false;
   refusal_note last_refusal;
+  std::string persistence; // "on: <path>", "degraded: <why>", "off: <why>"
 };
 
 template <class Inspector>
@@ -429,7 +435,8 @@ typename Inspector::result_type inspect(Inspector& f, round_report& x) {
            x.delivery_duration, x.collection_duration, x.calls, x.retries,
            x.worker_restarts, x.results_bytes, x.results_entries,
            x.problems_total, x.problems, x.pods, x.has_completeness,
-           x.completeness, x.superseded, x.has_refusal, x.last_refusal);
+           x.completeness, x.superseded, x.has_refusal, x.last_refusal,
+           x.persistence);
 }
 
 /// One netpol in /report.

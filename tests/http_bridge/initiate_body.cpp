@@ -2,6 +2,8 @@
 
 #include "http_bridge/initiate_body.hpp"
 
+#include "actors/completeness.hpp"
+
 #include "messages/error.hpp"
 #include "support/test.hpp"
 
@@ -158,4 +160,33 @@ TEST(strings are re-encoded exactly as the JSON library would write them) {
   // ordered_json keeps the fields in the order sent, as the proxy does.
   auto expected = nlohmann::ordered_json::parse(body)["10.0.0.1"].dump();
   CHECK_EQUAL(plan->pods[0].connections.view(), expected);
+}
+
+TEST(lists in the form kube-burner sends are rebuilt exactly from their tests) {
+  auto plan = parse_initiate_body(
+    R"({"10.0.0.1": [{"addresses": ["10.0.1.1", "10.0.1.2"], "ports": [8080, 9090], "netpol": "np-a"},
+                     {"addresses": [], "ports": [8080], "netpol": "np-b"}],
+        "10.0.0.2": [],
+        "10.0.0.3": [{"netpol": "np-a", "addresses": ["10.0.1.1"], "ports": [8080]}],
+        "10.0.0.4": [{"addresses": ["10.0.1.1", "10.0.1.1"], "ports": [8080], "netpol": "np-a"}],
+        "10.0.0.5": [{"addresses": ["10.0.1.1"], "ports": [8080], "netpol": "np-\"q\""}],
+        "10.0.0.6": [{"addresses": ["10.0.1.1"], "ports": [8080], "netpol": "np-a", "extra": 1}]})",
+    100);
+  REQUIRE(plan);
+  REQUIRE_EQUAL(plan->pods.size(), 6u);
+  REQUIRE(plan->catalog.ptr);
+  auto& catalog = *plan->catalog.ptr;
+  for (size_t i = 0; i < 2; ++i) {
+    auto& pod = plan->pods[i];
+    MESSAGE(pod.ip << ": " << pod.connections.view());
+    CHECK(pod.canonical);
+    CHECK_EQUAL(connections_json(catalog, pod.expected.view()),
+                pod.connections.view());
+  }
+  MESSAGE("another key order, a repeat, an escape, an unknown field: the "
+          "list must be kept as sent");
+  for (size_t i = 2; i < 6; ++i)
+    CHECK(!plan->pods[i].canonical);
+  CHECK_EQUAL(plan->pods[0].tests, 4u);
+  CHECK_EQUAL(plan->pods[3].tests, 1u);
 }

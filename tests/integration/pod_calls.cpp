@@ -73,6 +73,8 @@ TEST(pods that misbehave inside an answer cost a deadline and nothing more) {
   add(fault::too_deep, "127.32.1.5");
   options.settings.retries = 1;
   start(specs);
+  // The coordinator has spawned its workers once it answers.
+  REQUIRE_EQUAL(get_json("/status").first, 200);
   auto idle_threads = thread_count();
   auto rss_before = peak_rss_kib();
   MESSAGE("threads at rest: " << idle_threads << ", peak RSS "

@@ -5,6 +5,7 @@
 set -u
 proxy=$1
 passes=0
+rm -rf state-TERM state-INT early-state
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; passes=$((passes + 1)); }
@@ -25,7 +26,7 @@ started_port() {
 
 for signal in TERM INT; do
   log=proxy-$signal.log
-  "$proxy" --listen 127.0.0.1:0 --log-level info > "$log" 2>&1 &
+  "$proxy" --listen 127.0.0.1:0 --log-level info --state-dir "state-$signal" > "$log" 2>&1 &
   pid=$!
   up=0
   for _ in $(seq 1 100); do
@@ -55,10 +56,10 @@ for signal in TERM INT; do
 done
 
 # A port already taken: a clear error, non-zero exit.
-"$proxy" --listen 127.0.0.1:0 > holder.log 2>&1 &
+"$proxy" --listen 127.0.0.1:0 --state-dir '' > holder.log 2>&1 &
 holder=$!
 for _ in $(seq 1 100); do port=$(started_port holder.log); [ -n "$port" ] && break; sleep 0.05; done
-if timeout 5 "$proxy" --listen 127.0.0.1:$port > taken.log 2>&1; then
+if timeout 5 "$proxy" --listen 127.0.0.1:$port --state-dir '' > taken.log 2>&1; then
   fail "started on a taken port"
 else
   grep -q "Cannot listen on 127.0.0.1:$port" taken.log && pass "taken port is reported" \
@@ -70,7 +71,7 @@ kill $holder 2> /dev/null; wait $holder 2> /dev/null
 # stops the proxy: 30 starts, each signalled 0 to 29 ms after exec.
 hung=0
 for delay in $(seq 0 29); do
-  "$proxy" --listen 127.0.0.1:0 > early.log 2>&1 &
+  "$proxy" --listen 127.0.0.1:0 --state-dir early-state > early.log 2>&1 &
   pid=$!
   sleep "0.0$(printf '%02d' "$delay")"
   kill -TERM $pid 2> /dev/null

@@ -241,8 +241,14 @@ run_result run_scenario(const podsim::scenario& s, const run_options& opts) {
 
   proxy_process proxy;
   out.proxy_log = opts.log_dir + "/" + s.name + ".proxy.log";
+  // Its own round store: runs never meet, and the lab runs the proxy as
+  // deployed, with persistence on.
+  auto state_dir = opts.log_dir + "/" + s.name + ".state";
+  std::error_code ignored;
+  std::filesystem::remove_all(state_dir, ignored);
   std::vector<std::string> args{"--listen", "127.0.0.1:0", "--client-port",
-                                std::to_string(fleet.port())};
+                                std::to_string(fleet.port()), "--state-dir",
+                                state_dir};
   auto flags = proxy_flags(s);
   args.insert(args.end(), flags.begin(), flags.end());
   if (!proxy.start(opts.proxy_path, args, out.proxy_log, error)) {
@@ -307,8 +313,12 @@ std::string run_soak(const podsim::scenario& s, const run_options& opts,
   fleet_opts.port = fleet->port();
   proxy_process proxy;
   auto log = opts.log_dir + "/" + s.name + ".soak.proxy.log";
+  auto state_dir = opts.log_dir + "/" + s.name + ".soak.state";
+  std::error_code ignored;
+  std::filesystem::remove_all(state_dir, ignored);
   std::vector<std::string> args{"--listen", "127.0.0.1:0", "--client-port",
-                                std::to_string(fleet_opts.port)};
+                                std::to_string(fleet_opts.port), "--state-dir",
+                                state_dir};
   auto flags = proxy_flags(s);
   args.insert(args.end(), flags.begin(), flags.end());
   if (!proxy.start(opts.proxy_path, args, log, error))

@@ -1,0 +1,111 @@
+#include "actors/memory_round_store.hpp"
+
+namespace netpol {
+
+std::string memory_round_store::health() const {
+  return "on: memory";
+}
+
+void memory_round_store::begin_round(const round_meta& meta,
+                                     const round_catalog& catalog,
+                                     const std::vector<pod_record>& pods) {
+  working_ = image{};
+  working_.lifecycle = committed_.lifecycle;
+  working_.meta = meta;
+  working_.catalog = std::make_shared<round_catalog>(catalog);
+  working_.lists.resize(pods.size());
+  working_.accounts.resize(pods.size());
+  working_.compressed.resize(pods.size());
+  for (size_t i = 0; i < pods.size(); ++i) {
+    auto pod = pods[i];
+    // Like the SQLite store: the list only when its tests can't rebuild it.
+    if (!pod.canonical)
+      working_.lists[i] = std::string{pod.connections.view()};
+    pod.connections = {};
+    pod.results = {};
+    working_.pods.push_back(std::move(pod));
+  }
+}
+
+void memory_round_store::save_round(const round_meta& meta) {
+  working_.meta = meta;
+}
+
+void memory_round_store::save_lifecycle(const lifecycle_meta& lifecycle) {
+  working_.lifecycle = lifecycle;
+}
+
+void memory_round_store::save_pod(uint64_t round, uint32_t index,
+                                  const pod_record& pod) {
+  if (round != working_.meta.round || index >= working_.pods.size())
+    return;
+  auto copy = pod;
+  copy.connections = {};
+  copy.results = {};
+  working_.pods[index] = std::move(copy);
+}
+
+void memory_round_store::save_collected(uint64_t round, uint32_t index,
+                                        const pod_completeness& account,
+                                        const shared_bytes& compressed) {
+  if (round != working_.meta.round || index >= working_.pods.size())
+    return;
+  working_.accounts[index] = account;
+  working_.compressed[index] = compressed;
+}
+
+void memory_round_store::call_started(uint64_t round, uint32_t index,
+                                      stage kind, uint32_t attempt,
+                                      int64_t) {
+  if (round == working_.meta.round)
+    working_.calls[{index, kind, attempt}] = false;
+}
+
+void memory_round_store::call_ended(uint64_t round, uint32_t index,
+                                    stage kind, uint32_t attempt,
+                                    const pod_outcome&) {
+  if (round == working_.meta.round)
+    working_.calls[{index, kind, attempt}] = true;
+}
+
+void memory_round_store::commit() {
+  committed_ = working_;
+  ++commits_;
+}
+
+std::vector<std::pair<uint32_t, stage>>
+memory_round_store::committed_in_flight() const {
+  std::vector<std::pair<uint32_t, stage>> result;
+  for (auto& [key, ended] : committed_.calls)
+    if (!ended)
+      result.emplace_back(std::get<0>(key), std::get<1>(key));
+  return result;
+}
+
+saved_round memory_round_store::load() {
+  saved_round result;
+  auto& img = committed_;
+  result.meta = img.meta;
+  result.lifecycle = img.lifecycle;
+  if (img.meta.round == 0 || !img.catalog)
+    return result;
+  result.catalog.ptr = img.catalog;
+  result.pods = img.pods;
+  result.accounts = img.accounts;
+  result.in_flight.assign(img.pods.size(), call_in_flight::none);
+  result.results_kept.assign(img.pods.size(), false);
+  for (auto& [key, ended] : img.calls)
+    if (!ended)
+      result.in_flight[std::get<0>(key)] = std::get<1>(key) == stage::delivery
+                                             ? call_in_flight::delivery
+                                             : call_in_flight::collection;
+  for (size_t i = 0; i < result.pods.size(); ++i) {
+    auto& pod = result.pods[i];
+    result.results_kept[i] = rebuild_loaded_pod(
+      *img.catalog, pod, pod.canonical ? nullptr : &img.lists[i],
+      img.compressed[i].view());
+  }
+  return result;
+}
+
+} // namespace netpol

@@ -1,0 +1,57 @@
+// The in-memory twin of sqlite_round_store, for deterministic tests: writes
+// apply at once, commit() takes the snapshot that load() reads back, so a
+// test can "kill" a coordinator and start another on what was committed.
+#pragma once
+
+#include "actors/round_store.hpp"
+
+#include <map>
+#include <tuple>
+
+namespace netpol {
+
+class memory_round_store : public round_store {
+public:
+  std::string health() const override;
+  void begin_round(const round_meta& meta, const round_catalog& catalog,
+                   const std::vector<pod_record>& pods) override;
+  void save_round(const round_meta& meta) override;
+  void save_lifecycle(const lifecycle_meta& lifecycle) override;
+  void save_pod(uint64_t round, uint32_t index,
+                const pod_record& pod) override;
+  void save_collected(uint64_t round, uint32_t index,
+                      const pod_completeness& account,
+                      const shared_bytes& compressed) override;
+  void call_started(uint64_t round, uint32_t index, stage kind,
+                    uint32_t attempt, int64_t unix_ms) override;
+  void call_ended(uint64_t round, uint32_t index, stage kind,
+                  uint32_t attempt, const pod_outcome& outcome) override;
+  void commit() override;
+  saved_round load() override;
+
+  /// Commits so far (a test can tell a write was made durable).
+  size_t commits() const {
+    return commits_;
+  }
+
+  /// Calls committed as started and not ended: (pod, stage).
+  std::vector<std::pair<uint32_t, stage>> committed_in_flight() const;
+
+private:
+  struct image {
+    round_meta meta;
+    lifecycle_meta lifecycle;
+    std::shared_ptr<const round_catalog> catalog;
+    std::vector<pod_record> pods; // as a store keeps them (see load)
+    std::vector<std::string> lists; // kept when not canonical
+    std::vector<pod_completeness> accounts;
+    std::vector<shared_bytes> compressed;
+    std::map<std::tuple<uint32_t, stage, uint32_t>, bool> calls; // ended?
+  };
+
+  image working_;
+  image committed_;
+  size_t commits_ = 0;
+};
+
+} // namespace netpol

@@ -1,0 +1,118 @@
+// What the coordinator keeps of its round so that a restart of the proxy
+// loses nothing: written as the round goes, read back once at start. The
+// SQLite store (sqlite_round_store) keeps it in a file in --state-dir; the
+// in-memory twin (memory_round_store) serves the deterministic tests.
+#pragma once
+
+#include "actors/pod_record.hpp"
+#include "messages/types.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace netpol {
+
+/// The round's own fields.
+struct round_meta {
+  uint64_t round = 0; // 0: no round yet
+  phase current = phase::idle;
+  bool stop_requested = false;
+  uint64_t digest = 0;
+  int64_t started_unix_ms = 0;
+  int64_t delivered_unix_ms = 0; // 0 until delivery ended
+  int64_t stop_unix_ms = 0;
+  int64_t collected_unix_ms = 0;
+  uint64_t calls = 0;
+  uint64_t retries = 0;
+};
+
+/// What outlives rounds: those superseded, and the last refusal.
+struct lifecycle_meta {
+  std::vector<round_summary> superseded;
+  uint64_t rounds_superseded = 0;
+  uint64_t initiates_refused = 0;
+  bool has_refusal = false;
+  bool refusal_pending = false;
+  refusal_note last_refusal;
+};
+
+/// A call that was out when the proxy stopped.
+enum class call_in_flight : uint8_t { none, delivery, collection };
+
+/// A round as read back at start.
+struct saved_round {
+  round_meta meta;
+  lifecycle_meta lifecycle;
+  catalog_ref catalog;
+  // Lists rebuilt for pods still to be delivered, results where kept.
+  std::vector<pod_record> pods;
+  std::vector<pod_completeness> accounts; // per pod, for collected pods
+  std::vector<call_in_flight> in_flight;  // per pod
+  std::vector<bool> results_kept;         // per pod: false means fetch again
+};
+
+class round_store {
+public:
+  virtual ~round_store() = default;
+
+  /// For /status: "on: <path>", or "degraded: <why>" once a write failed
+  /// (the round goes on in memory).
+  virtual std::string health() const = 0;
+
+  /// A new round: its names and every pod. Older rounds are dropped.
+  virtual void begin_round(const round_meta& meta,
+                           const round_catalog& catalog,
+                           const std::vector<pod_record>& pods)
+    = 0;
+
+  virtual void save_round(const round_meta& meta) = 0;
+
+  virtual void save_lifecycle(const lifecycle_meta& lifecycle) = 0;
+
+  /// A pod's state, attempts, errors and timings.
+  virtual void save_pod(uint64_t round, uint32_t index, const pod_record& pod)
+    = 0;
+
+  /// A collected pod: what it reported against what it was sent, and its
+  /// body compressed (compress_results; empty: not kept, fetch again).
+  virtual void save_collected(uint64_t round, uint32_t index,
+                              const pod_completeness& account,
+                              const shared_bytes& compressed)
+    = 0;
+
+  /// A call is about to go out: once committed, a stop of the proxy before
+  /// call_ended leaves it "in flight", and a /check in flight is never sent
+  /// again.
+  virtual void call_started(uint64_t round, uint32_t index, stage kind,
+                            uint32_t attempt, int64_t unix_ms)
+    = 0;
+
+  virtual void call_ended(uint64_t round, uint32_t index, stage kind,
+                          uint32_t attempt, const pod_outcome& outcome)
+    = 0;
+
+  /// Makes everything written so far survive a crash of the process.
+  virtual void commit() = 0;
+
+  /// The latest round and the lifecycle, as last committed.
+  virtual saved_round load() = 0;
+};
+
+using round_store_ptr = std::shared_ptr<round_store>;
+
+/// What a store does not keep verbatim, rebuilt for one loaded pod: its
+/// list while it is still to be delivered (from `stored_list` when given,
+/// else from its tests), and its results from `compressed`. Returns
+/// whether the results were there.
+bool rebuild_loaded_pod(const round_catalog& catalog, pod_record& pod,
+                        const std::string* stored_list,
+                        std::string_view compressed);
+
+/// zlib (fast) of a results body, for a store; empty on failure.
+shared_bytes compress_results(std::string_view body);
+
+/// The body back; false if `compressed` is not what compress_results made.
+bool decompress_results(std::string_view compressed, std::string& body);
+
+} // namespace netpol

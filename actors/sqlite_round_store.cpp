@@ -1,0 +1,831 @@
+#include "actors/sqlite_round_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+namespace netpol {
+
+namespace {
+
+constexpr int schema_version = 1;
+
+const char* const schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value BLOB
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rounds (
+  round             INTEGER PRIMARY KEY,
+  phase             TEXT NOT NULL,
+  stop_requested    INTEGER NOT NULL,
+  digest            INTEGER NOT NULL,
+  started_unix_ms   INTEGER NOT NULL,
+  delivered_unix_ms INTEGER NOT NULL,
+  stop_unix_ms      INTEGER NOT NULL,
+  collected_unix_ms INTEGER NOT NULL,
+  calls             INTEGER NOT NULL,
+  retries           INTEGER NOT NULL,
+  pods              INTEGER NOT NULL,
+  catalog           BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pods (
+  round               INTEGER NOT NULL,
+  pod                 INTEGER NOT NULL,
+  ip                  TEXT NOT NULL,
+  state               TEXT NOT NULL,
+  delivery            TEXT NOT NULL,
+  delivery_attempts   INTEGER NOT NULL,
+  collection_attempts INTEGER NOT NULL,
+  delivery_error      TEXT NOT NULL,
+  collection_error    TEXT NOT NULL,
+  delivered_after_us  INTEGER NOT NULL,
+  collected_after_us  INTEGER NOT NULL,
+  retry_at_unix_ms    INTEGER NOT NULL,
+  connection_count    INTEGER NOT NULL,
+  tests               INTEGER NOT NULL,
+  expected            BLOB NOT NULL,
+  connections         TEXT,
+  results_entries     INTEGER NOT NULL,
+  results             BLOB,
+  account             BLOB,
+  PRIMARY KEY (round, pod)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS calls (
+  round           INTEGER NOT NULL,
+  pod             INTEGER NOT NULL,
+  stage           TEXT NOT NULL,
+  attempt         INTEGER NOT NULL,
+  started_unix_ms INTEGER NOT NULL,
+  outcome         TEXT,
+  http_status     INTEGER,
+  request_sent    INTEGER,
+  detail          TEXT,
+  elapsed_ms      REAL,
+  PRIMARY KEY (round, pod, stage, attempt)
+) WITHOUT ROWID;
+CREATE VIEW IF NOT EXISTS pod_history AS
+  SELECT p.ip, c.stage, c.attempt,
+         strftime('%Y-%m-%dT%H:%M:%fZ', c.started_unix_ms / 1000.0,
+                  'unixepoch') AS started,
+         coalesce(c.outcome, 'in flight') AS outcome, c.http_status,
+         c.request_sent, c.detail, c.elapsed_ms, c.round
+  FROM calls c JOIN pods p ON p.round = c.round AND p.pod = c.pod
+  ORDER BY c.round, c.pod, c.started_unix_ms;
+)sql";
+
+enum statement_id {
+  insert_round,
+  update_round,
+  insert_pod,
+  update_pod,
+  update_collected,
+  insert_call,
+  update_call,
+  put_meta,
+  statement_count
+};
+
+const char* const statement_sql[statement_count] = {
+  "INSERT INTO rounds VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+  "UPDATE rounds SET phase=?2, stop_requested=?3, digest=?4, "
+  "started_unix_ms=?5, delivered_unix_ms=?6, stop_unix_ms=?7, "
+  "collected_unix_ms=?8, calls=?9, retries=?10 WHERE round=?1",
+  "INSERT INTO pods VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+  "?15,?16,0,NULL,NULL)",
+  "UPDATE pods SET state=?3, delivery=?4, delivery_attempts=?5, "
+  "collection_attempts=?6, delivery_error=?7, collection_error=?8, "
+  "delivered_after_us=?9, collected_after_us=?10, retry_at_unix_ms=?11, "
+  "results_entries=?12 WHERE round=?1 AND pod=?2",
+  "UPDATE pods SET results=?3, account=?4 WHERE round=?1 AND pod=?2",
+  "INSERT OR REPLACE INTO calls (round, pod, stage, attempt, "
+  "started_unix_ms) VALUES (?1,?2,?3,?4,?5)",
+  "UPDATE calls SET outcome=?5, http_status=?6, request_sent=?7, detail=?8, "
+  "elapsed_ms=?9 WHERE round=?1 AND pod=?2 AND stage=?3 AND attempt=?4",
+  "INSERT OR REPLACE INTO meta VALUES (?1, ?2)",
+};
+
+// -- a small binary codec for the blobs ---------------------------------------
+
+class writer {
+public:
+  void u64(uint64_t x) {
+    while (x >= 0x80) {
+      out_ += static_cast<char>((x & 0x7f) | 0x80);
+      x >>= 7;
+    }
+    out_ += static_cast<char>(x);
+  }
+
+  void i64(int64_t x) {
+    u64((static_cast<uint64_t>(x) << 1) ^ static_cast<uint64_t>(x >> 63));
+  }
+
+  void text(std::string_view x) {
+    u64(x.size());
+    out_ += x;
+  }
+
+  std::string take() {
+    return std::move(out_);
+  }
+
+private:
+  std::string out_;
+};
+
+class reader {
+public:
+  explicit reader(std::string_view in) : in_(in) {
+  }
+
+  uint64_t u64() {
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) {
+        ok_ = false;
+        return 0;
+      }
+      auto byte = static_cast<unsigned char>(in_[pos_++]);
+      x |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0)
+        return x;
+    }
+    ok_ = false;
+    return 0;
+  }
+
+  int64_t i64() {
+    auto x = u64();
+    return static_cast<int64_t>((x >> 1) ^ (~(x & 1) + 1));
+  }
+
+  std::string text() {
+    auto n = u64();
+    if (n > in_.size() - pos_) {
+      ok_ = false;
+      return {};
+    }
+    std::string result{in_.substr(pos_, n)};
+    pos_ += n;
+    return result;
+  }
+
+  bool ok() const {
+    return ok_;
+  }
+
+private:
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+std::string encode(const round_catalog& c) {
+  writer w;
+  w.u64(c.addresses.size());
+  for (auto& x : c.addresses)
+    w.text(x);
+  w.u64(c.netpols.size());
+  for (size_t i = 0; i < c.netpols.size(); ++i) {
+    w.text(c.netpols[i]);
+    w.u64(c.netpol_tests[i]);
+    w.u64(c.netpol_pods[i]);
+  }
+  return w.take();
+}
+
+bool decode(std::string_view blob, round_catalog& c) {
+  reader r{blob};
+  auto addresses = r.u64();
+  for (uint64_t i = 0; i < addresses && r.ok(); ++i)
+    c.addresses.push_back(r.text());
+  auto netpols = r.u64();
+  for (uint64_t i = 0; i < netpols && r.ok(); ++i) {
+    c.netpols.push_back(r.text());
+    c.netpol_tests.push_back(static_cast<uint32_t>(r.u64()));
+    c.netpol_pods.push_back(static_cast<uint32_t>(r.u64()));
+  }
+  return r.ok();
+}
+
+void encode(writer& w, const success_time& t) {
+  w.i64(t.seconds);
+  w.u64(t.nanos);
+  w.text(t.text);
+}
+
+void decode(reader& r, success_time& t) {
+  t.seconds = r.i64();
+  t.nanos = static_cast<uint32_t>(r.u64());
+  t.text = r.text();
+}
+
+std::string encode(const pod_completeness& a) {
+  writer w;
+  for (auto x : {a.expected, a.reported, a.missing, a.duplicates,
+                 a.unexpected})
+    w.u64(x);
+  w.u64(a.netpols.size());
+  for (auto& n : a.netpols) {
+    w.u64(n.netpol);
+    w.u64(n.expected);
+    w.u64(n.reported);
+    encode(w, n.first);
+    encode(w, n.last);
+  }
+  w.u64(a.second_keys.size());
+  for (size_t i = 0; i < a.second_keys.size(); ++i) {
+    w.i64(a.second_keys[i]);
+    w.u64(a.second_counts[i]);
+  }
+  return w.take();
+}
+
+bool decode(std::string_view blob, pod_completeness& a) {
+  reader r{blob};
+  for (auto* x : {&a.expected, &a.reported, &a.missing, &a.duplicates,
+                  &a.unexpected})
+    *x = static_cast<uint32_t>(r.u64());
+  auto netpols = r.u64();
+  for (uint64_t i = 0; i < netpols && r.ok(); ++i) {
+    netpol_tally n;
+    n.netpol = static_cast<uint32_t>(r.u64());
+    n.expected = static_cast<uint32_t>(r.u64());
+    n.reported = static_cast<uint32_t>(r.u64());
+    decode(r, n.first);
+    decode(r, n.last);
+    a.netpols.push_back(std::move(n));
+  }
+  auto seconds = r.u64();
+  for (uint64_t i = 0; i < seconds && r.ok(); ++i) {
+    a.second_keys.push_back(r.i64());
+    a.second_counts.push_back(static_cast<uint32_t>(r.u64()));
+  }
+  return r.ok();
+}
+
+std::string encode(const lifecycle_meta& l) {
+  writer w;
+  w.u64(l.superseded.size());
+  for (auto& s : l.superseded) {
+    w.u64(s.round);
+    w.u64(static_cast<uint64_t>(s.ended_in));
+    for (auto x : {s.pods, s.delivered, s.unconfirmed, s.delivery_failed,
+                   s.collected, s.collect_failed, s.in_flight})
+      w.u64(x);
+    w.i64(s.ended_unix_ms);
+    w.text(s.by);
+  }
+  w.u64(l.rounds_superseded);
+  w.u64(l.initiates_refused);
+  w.u64(l.has_refusal);
+  w.u64(l.refusal_pending);
+  w.u64(l.last_refusal.http_status);
+  w.text(l.last_refusal.reason);
+  w.i64(l.last_refusal.at_unix_ms);
+  return w.take();
+}
+
+bool decode(std::string_view blob, lifecycle_meta& l) {
+  reader r{blob};
+  auto count = r.u64();
+  for (uint64_t i = 0; i < count && r.ok(); ++i) {
+    round_summary s;
+    s.round = r.u64();
+    s.ended_in = static_cast<phase>(r.u64() % 5);
+    for (auto* x : {&s.pods, &s.delivered, &s.unconfirmed, &s.delivery_failed,
+                    &s.collected, &s.collect_failed, &s.in_flight})
+      *x = static_cast<uint32_t>(r.u64());
+    s.ended_unix_ms = r.i64();
+    s.by = r.text();
+    l.superseded.push_back(std::move(s));
+  }
+  l.rounds_superseded = r.u64();
+  l.initiates_refused = r.u64();
+  l.has_refusal = r.u64() != 0;
+  l.refusal_pending = r.u64() != 0;
+  l.last_refusal.http_status = static_cast<uint16_t>(r.u64());
+  l.last_refusal.reason = r.text();
+  l.last_refusal.at_unix_ms = r.i64();
+  return r.ok();
+}
+
+template <class Enum, size_t N>
+std::optional<Enum> parse_enum(std::string_view text) {
+  for (size_t i = 0; i < N; ++i)
+    if (text == to_string(static_cast<Enum>(i)))
+      return static_cast<Enum>(i);
+  return std::nullopt;
+}
+
+int64_t micros(caf::timespan x) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(x).count();
+}
+
+std::string_view column_text(sqlite3_stmt* stmt, int i) {
+  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+  return p ? std::string_view{p, static_cast<size_t>(sqlite3_column_bytes(stmt, i))}
+           : std::string_view{};
+}
+
+std::string_view column_blob(sqlite3_stmt* stmt, int i) {
+  auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
+  return p ? std::string_view{p, static_cast<size_t>(sqlite3_column_bytes(stmt, i))}
+           : std::string_view{};
+}
+
+void bind_text(sqlite3_stmt* stmt, int i, std::string_view text) {
+  sqlite3_bind_text(stmt, i, text.data(), static_cast<int>(text.size()),
+                    SQLITE_TRANSIENT);
+}
+
+void bind_blob(sqlite3_stmt* stmt, int i, std::string_view blob) {
+  sqlite3_bind_blob(stmt, i, blob.data(), static_cast<int>(blob.size()),
+                    SQLITE_TRANSIENT);
+}
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Whether `db` reads as a store of ours: an SQLite file whose integrity
+/// check passes and whose schema version we know.
+std::string check_file(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &stmt, nullptr)
+      != SQLITE_OK)
+    return sqlite3_errmsg(db);
+  std::string result;
+  auto rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW)
+    result = sqlite3_errmsg(db);
+  else if (column_text(stmt, 0) != "ok")
+    result = "integrity check: " + std::string{column_text(stmt, 0)};
+  sqlite3_finalize(stmt);
+  if (!result.empty())
+    return result;
+  stmt = nullptr;
+  // A store without a version (no meta yet) is new; another version is not ours.
+  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema'", -1,
+                         &stmt, nullptr)
+      == SQLITE_OK) {
+    if (sqlite3_step(stmt) == SQLITE_ROW
+        && sqlite3_column_int(stmt, 0) != schema_version)
+      result = "schema version " + std::to_string(sqlite3_column_int(stmt, 0))
+               + ", this proxy writes " + std::to_string(schema_version);
+    sqlite3_finalize(stmt);
+  }
+  return result;
+}
+
+} // namespace
+
+sqlite_round_store::opening sqlite_round_store::open(const std::string& dir) {
+  opening result;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    result.problem = "cannot create " + dir + ": " + ec.message();
+    return result;
+  }
+  auto store = std::shared_ptr<sqlite_round_store>(new sqlite_round_store);
+  // Two proxies never share a store: the second finds the lock taken.
+  auto lock_path = dir + "/netpol-proxy.lock";
+  store->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC,
+                           0644);
+  if (store->lock_fd_ < 0) {
+    result.problem = "cannot open " + lock_path + ": " + std::strerror(errno);
+    return result;
+  }
+  if (flock(store->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    std::string holder(32, '\0');
+    auto n = ::pread(store->lock_fd_, holder.data(), holder.size(), 0);
+    holder.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0'))
+      holder.pop_back();
+    result.problem = dir + " is in use by another netpol-proxy"
+                     + (holder.empty() ? "" : " (pid " + holder + ")");
+    return result;
+  }
+  auto pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(store->lock_fd_, 0) == 0)
+    (void) !::pwrite(store->lock_fd_, pid.data(), pid.size(), 0);
+  store->path_ = dir + "/netpol-proxy.db";
+  auto open_db = [&]() -> std::string {
+    if (sqlite3_open_v2(store->path_.c_str(), &store->db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                          | SQLITE_OPEN_NOMUTEX,
+                        nullptr)
+        != SQLITE_OK)
+      return store->db_ ? sqlite3_errmsg(store->db_) : "out of memory";
+    return check_file(store->db_);
+  };
+  auto problem = open_db();
+  if (!problem.empty() && store->db_ != nullptr
+      && access(store->path_.c_str(), W_OK) == 0) {
+    // Not a store we can read: keep it aside for a look, start afresh.
+    sqlite3_close(store->db_);
+    store->db_ = nullptr;
+    auto aside = store->path_ + ".corrupt-" + std::to_string(unix_ms_now());
+    std::filesystem::rename(store->path_, aside, ec);
+    for (auto suffix : {"-wal", "-shm"})
+      std::filesystem::remove(store->path_ + suffix, ec);
+    result.note = store->path_ + " could not be read (" + problem
+                  + "); moved aside to " + aside + ", starting a new store";
+    problem = open_db();
+  }
+  // WAL, and no fsync: a commit is in the kernel when COMMIT returns, which
+  // is what survives a crash of the process (kill -9, OOM kill); power
+  // loss takes the pod, and its /dev/shm, anyway.
+  if (problem.empty()
+      && !(store->exec("PRAGMA journal_mode=WAL", "WAL mode")
+           && store->exec("PRAGMA synchronous=OFF", "synchronous")
+           && store->exec(schema_sql, "schema") && store->prepare_all()))
+    problem = store->last_error_;
+  if (!problem.empty()) {
+    result.problem = "cannot use " + store->path_ + ": " + problem;
+    return result;
+  }
+  // Write once, now: a read-only or full directory shows at start.
+  {
+    auto* stmt = store->statement(put_meta);
+    bind_text(stmt, 1, "schema");
+    sqlite3_bind_int(stmt, 2, schema_version);
+    if (!store->begin() || !store->step(stmt, "schema version")) {
+      result.problem = "cannot write " + store->path_ + ": "
+                       + store->degraded_;
+      return result;
+    }
+    store->commit();
+    if (!store->degraded_.empty()) {
+      result.problem = "cannot write " + store->path_ + ": "
+                       + store->degraded_;
+      return result;
+    }
+  }
+  result.store = std::move(store);
+  return result;
+}
+
+sqlite_round_store::~sqlite_round_store() {
+  if (db_ && in_transaction_)
+    sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  for (auto* stmt : statements_)
+    sqlite3_finalize(stmt);
+  if (db_)
+    sqlite3_close(db_);
+  if (lock_fd_ >= 0)
+    ::close(lock_fd_);
+}
+
+bool sqlite_round_store::prepare_all() {
+  statements_.assign(statement_count, nullptr);
+  for (int i = 0; i < statement_count; ++i)
+    if (sqlite3_prepare_v3(db_, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                           &statements_[i], nullptr)
+        != SQLITE_OK) {
+      last_error_ = sqlite3_errmsg(db_);
+      return false;
+    }
+  return true;
+}
+
+sqlite3_stmt* sqlite_round_store::statement(int which) {
+  auto* stmt = statements_[which];
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  return stmt;
+}
+
+bool sqlite_round_store::exec(const char* sql, const char* what) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    last_error_ = std::string{what} + ": " + (error ? error : "failed");
+    sqlite3_free(error);
+    return false;
+  }
+  return true;
+}
+
+bool sqlite_round_store::step(sqlite3_stmt* stmt, const char* what) {
+  auto rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+    return true;
+  degrade(std::string{what} + ": " + sqlite3_errmsg(db_));
+  return false;
+}
+
+bool sqlite_round_store::begin() {
+  if (!degraded_.empty())
+    return false;
+  if (in_transaction_)
+    return true;
+  if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    degrade(std::string{"begin: "} + sqlite3_errmsg(db_));
+    return false;
+  }
+  in_transaction_ = true;
+  return true;
+}
+
+void sqlite_round_store::degrade(const std::string& why) {
+  if (!degraded_.empty())
+    return;
+  degraded_ = why;
+  if (in_transaction_) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    in_transaction_ = false;
+  }
+  // One line, then the round goes on in memory.
+  spdlog::error("The round store {} failed ({}); the round goes on in memory "
+                "and a restart of the proxy would lose it",
+                path_, why);
+}
+
+std::string sqlite_round_store::health() const {
+  if (!degraded_.empty())
+    return "degraded: " + degraded_;
+  return "on: " + path_;
+}
+
+uint64_t sqlite_round_store::bytes_on_disk() const {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto suffix : {"", "-wal"}) {
+    auto size = std::filesystem::file_size(path_ + suffix, ec);
+    if (!ec)
+      total += size;
+  }
+  return total;
+}
+
+void sqlite_round_store::begin_round(const round_meta& meta,
+                                     const round_catalog& catalog,
+                                     const std::vector<pod_record>& pods) {
+  if (!begin())
+    return;
+  // One round is kept: the one a restart resumes.
+  if (!exec("DELETE FROM calls; DELETE FROM pods; DELETE FROM rounds",
+            "dropping the last round")) {
+    degrade(last_error_);
+    return;
+  }
+  round_ = meta.round;
+  auto* stmt = statement(insert_round);
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(meta.round));
+  bind_text(stmt, 2, to_string(meta.current));
+  sqlite3_bind_int(stmt, 3, meta.stop_requested);
+  sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(meta.digest));
+  sqlite3_bind_int64(stmt, 5, meta.started_unix_ms);
+  sqlite3_bind_int64(stmt, 6, meta.delivered_unix_ms);
+  sqlite3_bind_int64(stmt, 7, meta.stop_unix_ms);
+  sqlite3_bind_int64(stmt, 8, meta.collected_unix_ms);
+  sqlite3_bind_int64(stmt, 9, static_cast<int64_t>(meta.calls));
+  sqlite3_bind_int64(stmt, 10, static_cast<int64_t>(meta.retries));
+  sqlite3_bind_int64(stmt, 11, static_cast<int64_t>(pods.size()));
+  bind_blob(stmt, 12, encode(catalog));
+  if (!step(stmt, "saving the round"))
+    return;
+  for (uint32_t i = 0; i < pods.size(); ++i) {
+    auto& pod = pods[i];
+    stmt = statement(insert_pod);
+    sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(meta.round));
+    sqlite3_bind_int64(stmt, 2, i);
+    bind_text(stmt, 3, pod.ip);
+    bind_text(stmt, 4, to_string(pod.state));
+    bind_text(stmt, 5, to_string(pod.delivery_outcome));
+    sqlite3_bind_int64(stmt, 6, pod.delivery_attempts);
+    sqlite3_bind_int64(stmt, 7, pod.collection_attempts);
+    bind_text(stmt, 8, pod.delivery_error);
+    bind_text(stmt, 9, pod.collection_error);
+    sqlite3_bind_int64(stmt, 10, micros(pod.delivered_after));
+    sqlite3_bind_int64(stmt, 11, micros(pod.collected_after));
+    sqlite3_bind_int64(stmt, 12, pod.retry_at_unix_ms);
+    sqlite3_bind_int64(stmt, 13, pod.connection_count);
+    sqlite3_bind_int64(stmt, 14, pod.tests);
+    bind_blob(stmt, 15, pod.expected.view());
+    // The list only when its tests can't rebuild it exactly.
+    if (!pod.canonical)
+      bind_text(stmt, 16, pod.connections.view());
+    if (!step(stmt, "saving the round's pods"))
+      return;
+  }
+}
+
+void sqlite_round_store::save_round(const round_meta& meta) {
+  if (!begin())
+    return;
+  auto* stmt = statement(update_round);
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(meta.round));
+  bind_text(stmt, 2, to_string(meta.current));
+  sqlite3_bind_int(stmt, 3, meta.stop_requested);
+  sqlite3_bind_int64(stmt, 4, static_cast<int64_t>(meta.digest));
+  sqlite3_bind_int64(stmt, 5, meta.started_unix_ms);
+  sqlite3_bind_int64(stmt, 6, meta.delivered_unix_ms);
+  sqlite3_bind_int64(stmt, 7, meta.stop_unix_ms);
+  sqlite3_bind_int64(stmt, 8, meta.collected_unix_ms);
+  sqlite3_bind_int64(stmt, 9, static_cast<int64_t>(meta.calls));
+  sqlite3_bind_int64(stmt, 10, static_cast<int64_t>(meta.retries));
+  step(stmt, "saving the round");
+}
+
+void sqlite_round_store::save_lifecycle(const lifecycle_meta& lifecycle) {
+  if (!begin())
+    return;
+  auto* stmt = statement(put_meta);
+  bind_text(stmt, 1, "lifecycle");
+  bind_blob(stmt, 2, encode(lifecycle));
+  step(stmt, "saving the lifecycle");
+}
+
+void sqlite_round_store::save_pod(uint64_t round, uint32_t index,
+                                  const pod_record& pod) {
+  if (!begin())
+    return;
+  auto* stmt = statement(update_pod);
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(round));
+  sqlite3_bind_int64(stmt, 2, index);
+  bind_text(stmt, 3, to_string(pod.state));
+  bind_text(stmt, 4, to_string(pod.delivery_outcome));
+  sqlite3_bind_int64(stmt, 5, pod.delivery_attempts);
+  sqlite3_bind_int64(stmt, 6, pod.collection_attempts);
+  bind_text(stmt, 7, pod.delivery_error);
+  bind_text(stmt, 8, pod.collection_error);
+  sqlite3_bind_int64(stmt, 9, micros(pod.delivered_after));
+  sqlite3_bind_int64(stmt, 10, micros(pod.collected_after));
+  sqlite3_bind_int64(stmt, 11, pod.retry_at_unix_ms);
+  sqlite3_bind_int64(stmt, 12, pod.results_entries);
+  step(stmt, "saving a pod");
+}
+
+void sqlite_round_store::save_collected(uint64_t round, uint32_t index,
+                                        const pod_completeness& account,
+                                        const shared_bytes& compressed) {
+  if (!begin())
+    return;
+  auto* stmt = statement(update_collected);
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(round));
+  sqlite3_bind_int64(stmt, 2, index);
+  if (compressed.size() > 0)
+    bind_blob(stmt, 3, compressed.view());
+  bind_blob(stmt, 4, encode(account));
+  step(stmt, "saving a pod's results");
+}
+
+void sqlite_round_store::call_started(uint64_t round, uint32_t index,
+                                      stage kind, uint32_t attempt,
+                                      int64_t unix_ms) {
+  if (!begin())
+    return;
+  auto* stmt = statement(insert_call);
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(round));
+  sqlite3_bind_int64(stmt, 2, index);
+  bind_text(stmt, 3, to_string(kind));
+  sqlite3_bind_int64(stmt, 4, attempt);
+  sqlite3_bind_int64(stmt, 5, unix_ms);
+  step(stmt, "saving a call");
+}
+
+void sqlite_round_store::call_ended(uint64_t round, uint32_t index,
+                                    stage kind, uint32_t attempt,
+                                    const pod_outcome& out) {
+  if (!begin())
+    return;
+  auto* stmt = statement(update_call);
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(round));
+  sqlite3_bind_int64(stmt, 2, index);
+  bind_text(stmt, 3, to_string(kind));
+  sqlite3_bind_int64(stmt, 4, attempt);
+  bind_text(stmt, 5, to_string(out.status));
+  if (out.http_status != 0)
+    sqlite3_bind_int(stmt, 6, out.http_status);
+  sqlite3_bind_int(stmt, 7, out.request_sent);
+  if (!out.detail.empty())
+    bind_text(stmt, 8, out.detail);
+  sqlite3_bind_double(stmt, 9,
+                      std::chrono::duration<double, std::milli>(out.elapsed)
+                        .count());
+  step(stmt, "saving a call's outcome");
+}
+
+void sqlite_round_store::commit() {
+  if (!in_transaction_ || !degraded_.empty())
+    return;
+  in_transaction_ = false;
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    auto why = std::string{"commit: "} + sqlite3_errmsg(db_);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    degrade(why);
+  }
+}
+
+saved_round sqlite_round_store::load() {
+  saved_round result;
+  sqlite3_stmt* stmt = nullptr;
+  auto prepare = [&](const char* sql) {
+    sqlite3_finalize(stmt);
+    stmt = nullptr;
+    return sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) == SQLITE_OK;
+  };
+  if (prepare("SELECT value FROM meta WHERE key='lifecycle'")
+      && sqlite3_step(stmt) == SQLITE_ROW)
+    decode(column_blob(stmt, 0), result.lifecycle);
+  if (!prepare("SELECT round, phase, stop_requested, digest, started_unix_ms, "
+               "delivered_unix_ms, stop_unix_ms, collected_unix_ms, calls, "
+               "retries, catalog FROM rounds ORDER BY round DESC LIMIT 1")
+      || sqlite3_step(stmt) != SQLITE_ROW) {
+    sqlite3_finalize(stmt);
+    return result;
+  }
+  auto& m = result.meta;
+  m.round = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
+  m.current = parse_enum<phase, 5>(column_text(stmt, 1)).value_or(phase::idle);
+  m.stop_requested = sqlite3_column_int(stmt, 2) != 0;
+  m.digest = static_cast<uint64_t>(sqlite3_column_int64(stmt, 3));
+  m.started_unix_ms = sqlite3_column_int64(stmt, 4);
+  m.delivered_unix_ms = sqlite3_column_int64(stmt, 5);
+  m.stop_unix_ms = sqlite3_column_int64(stmt, 6);
+  m.collected_unix_ms = sqlite3_column_int64(stmt, 7);
+  m.calls = static_cast<uint64_t>(sqlite3_column_int64(stmt, 8));
+  m.retries = static_cast<uint64_t>(sqlite3_column_int64(stmt, 9));
+  auto catalog = std::make_shared<round_catalog>();
+  if (!decode(column_blob(stmt, 10), *catalog)) {
+    sqlite3_finalize(stmt);
+    spdlog::error("The round store {} holds round {} with a damaged "
+                  "catalog: not resumed",
+                  path_, m.round);
+    result.meta = round_meta{};
+    return result;
+  }
+  result.catalog.ptr = catalog;
+  round_ = m.round;
+  if (!prepare("SELECT pod, ip, state, delivery, delivery_attempts, "
+               "collection_attempts, delivery_error, collection_error, "
+               "delivered_after_us, collected_after_us, retry_at_unix_ms, "
+               "connection_count, tests, expected, connections, "
+               "results_entries, results, account FROM pods WHERE round=?1 "
+               "ORDER BY pod")) {
+    sqlite3_finalize(stmt);
+    result.meta = round_meta{};
+    return result;
+  }
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(m.round));
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    pod_record pod;
+    pod.ip = std::string{column_text(stmt, 1)};
+    pod.state = parse_enum<pod_state, pod_state_count>(column_text(stmt, 2))
+                  .value_or(pod_state::queued);
+    pod.delivery_outcome
+      = parse_enum<pod_state, pod_state_count>(column_text(stmt, 3))
+          .value_or(pod_state::queued);
+    pod.delivery_attempts = static_cast<uint32_t>(sqlite3_column_int64(stmt, 4));
+    pod.collection_attempts
+      = static_cast<uint32_t>(sqlite3_column_int64(stmt, 5));
+    pod.delivery_error = std::string{column_text(stmt, 6)};
+    pod.collection_error = std::string{column_text(stmt, 7)};
+    pod.delivered_after = std::chrono::microseconds(sqlite3_column_int64(stmt, 8));
+    pod.collected_after = std::chrono::microseconds(sqlite3_column_int64(stmt, 9));
+    pod.retry_at_unix_ms = sqlite3_column_int64(stmt, 10);
+    pod.connection_count = static_cast<uint32_t>(sqlite3_column_int64(stmt, 11));
+    pod.tests = static_cast<uint32_t>(sqlite3_column_int64(stmt, 12));
+    pod.expected = shared_bytes{std::string{column_blob(stmt, 13)}};
+    bool stored_list = sqlite3_column_type(stmt, 14) != SQLITE_NULL;
+    std::string list{column_text(stmt, 14)};
+    pod.canonical = !stored_list;
+    pod.results_entries = static_cast<uint32_t>(sqlite3_column_int64(stmt, 15));
+    pod_completeness account;
+    if (sqlite3_column_type(stmt, 17) != SQLITE_NULL)
+      decode(column_blob(stmt, 17), account);
+    result.results_kept.push_back(rebuild_loaded_pod(
+      *catalog, pod, stored_list ? &list : nullptr, column_blob(stmt, 16)));
+    result.pods.push_back(std::move(pod));
+    result.accounts.push_back(std::move(account));
+  }
+  result.in_flight.assign(result.pods.size(), call_in_flight::none);
+  if (prepare("SELECT pod, stage FROM calls WHERE round=?1 AND outcome IS NULL")) {
+    sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(m.round));
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      auto pod = static_cast<size_t>(sqlite3_column_int64(stmt, 0));
+      if (pod < result.in_flight.size())
+        result.in_flight[pod] = column_text(stmt, 1) == "delivery"
+                                  ? call_in_flight::delivery
+                                  : call_in_flight::collection;
+    }
+  }
+  sqlite3_finalize(stmt);
+  return result;
+}
+
+} // namespace netpol

@@ -1,0 +1,73 @@
+// The round in SQLite: one file per proxy, <state-dir>/netpol-proxy.db, in
+// WAL mode, locked so that two proxies never share it. Users can read it
+// with the sqlite3 CLI (docs/design.md gives the schema).
+#pragma once
+
+#include "actors/round_store.hpp"
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+
+namespace netpol {
+
+class sqlite_round_store : public round_store {
+public:
+  /// What open() found, for the proxy's first log lines.
+  struct opening {
+    std::shared_ptr<sqlite_round_store> store; // null: run in memory
+    std::string problem; // why not (locked, read-only, ...), or empty
+    std::string note;    // e.g. a corrupt file moved aside
+  };
+
+  /// Opens or creates the store in `dir` (created if missing).
+  static opening open(const std::string& dir);
+
+  ~sqlite_round_store() override;
+
+  std::string health() const override;
+  void begin_round(const round_meta& meta, const round_catalog& catalog,
+                   const std::vector<pod_record>& pods) override;
+  void save_round(const round_meta& meta) override;
+  void save_lifecycle(const lifecycle_meta& lifecycle) override;
+  void save_pod(uint64_t round, uint32_t index,
+                const pod_record& pod) override;
+  void save_collected(uint64_t round, uint32_t index,
+                      const pod_completeness& account,
+                      const shared_bytes& compressed) override;
+  void call_started(uint64_t round, uint32_t index, stage kind,
+                    uint32_t attempt, int64_t unix_ms) override;
+  void call_ended(uint64_t round, uint32_t index, stage kind,
+                  uint32_t attempt, const pod_outcome& outcome) override;
+  void commit() override;
+  saved_round load() override;
+
+  const std::string& path() const {
+    return path_;
+  }
+
+  /// Bytes of the database file and its WAL now.
+  uint64_t bytes_on_disk() const;
+
+private:
+  sqlite_round_store() = default;
+
+  bool prepare_all();
+  sqlite3_stmt* statement(int which);
+  bool step(sqlite3_stmt* stmt, const char* what);
+  bool exec(const char* sql, const char* what);
+  bool begin();
+  void degrade(const std::string& why);
+
+  sqlite3* db_ = nullptr;
+  int lock_fd_ = -1;
+  std::string path_;
+  std::string degraded_; // why writes stopped; empty while healthy
+  std::string last_error_;
+  bool in_transaction_ = false;
+  uint64_t round_ = 0;
+  std::vector<sqlite3_stmt*> statements_;
+};
+
+} // namespace netpol
