@@ -1,171 +1,17 @@
 #define CAF_SUITE coordinator
 
-#include "actors/coordinator.hpp"
-
-#include "actors/pod_worker.hpp"
-#include "actors/simulated_pod_client.hpp"
-#include "messages/error.hpp"
-#include "support/actor_test.hpp"
-
-#include <algorithm>
-#include <map>
+#include "coordinator_fixture.hpp"
 
 using namespace netpol;
+using namespace netpol::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-using coordinator_type = std::remove_pointer_t<
-  coordinator_actor::stateful_pointer<coordinator_state>>;
-
-struct hung_worker_state {
-  static inline const char* name = "hung_worker";
-  std::vector<caf::typed_response_promise<pod_outcome>> pending;
-};
-
-/// A worker whose pod call never returns: only the coordinator's deadline
-/// can end its job. Counts the jobs it swallowed. (It takes an argument also
-/// because CAF 0.17.6 dereferences a null tuple pointer when an actor is
-/// spawned without any, which UBSan rightly reports.)
-pod_worker_actor::behavior_type
-hung_worker(pod_worker_actor::stateful_pointer<hung_worker_state> self,
-            std::shared_ptr<size_t> swallowed) {
-  auto hang = [self, swallowed] {
-    ++*swallowed;
-    auto promise = self->make_response_promise<pod_outcome>();
-    self->state.pending.push_back(promise);
-    return promise;
-  };
-  return {
-    [hang](deliver_atom, const pod_job&) { return hang(); },
-    [hang](collect_atom, const pod_job&) { return hang(); },
-  };
-}
-
-std::string connections_of(const std::string& ip) {
-  return R"([{"addresses":["10.9.9.9"],"ports":[8080],"netpol":"np-)" + ip
-         + R"("}])";
-}
-
-/// What a healthy client pod at `ip` reports: one connTest, nine digits.
-std::string results_of(const std::string& ip) {
-  return R"([{"address":"10.9.9.9","port":8080,"connectionidx":0,)"
-         R"("npname":"np-)"
-         + ip + R"(","timestamp":"2024-10-01T11:18:33.247061614Z"}])";
-}
-
-/// The plan /initiate would give for these pods: each tests np-<ip> at
-/// 10.9.9.9:8080, as connections_of says.
-round_plan make_plan(const std::vector<std::string>& ips) {
-  round_plan plan;
-  expected_tests_builder tests;
-  for (auto& ip : ips) {
-    tests.begin_pod();
-    tests.add_connection("np-" + ip, {"10.9.9.9"}, {8080});
-    pod_plan pod{ip, shared_bytes{connections_of(ip)}, 1};
-    pod.expected = tests.end_pod(pod.tests);
-    plan.pods.push_back(std::move(pod));
-    // Another list, another digest.
-    plan.digest = plan.digest * 31 + std::hash<std::string>{}(ip);
-  }
-  plan.catalog.ptr = tests.finish();
-  return plan;
-}
-
-std::vector<std::string> ips(size_t count) {
-  std::vector<std::string> result;
-  for (size_t i = 1; i <= count; ++i)
-    result.push_back("10.0.0." + std::to_string(i));
-  return result;
-}
-
-size_t slot(pod_state x) {
-  return static_cast<size_t>(x);
-}
-
-struct fixture : test_coordinator_fixture<test::test_config> {
-  std::shared_ptr<simulated_pod_client> pods
-    = std::make_shared<simulated_pod_client>();
-  std::vector<pod_worker_actor> spawned;
-  proxy_settings settings;
-  coordinator_actor coord;
-  size_t hung_spawns = 0; // the first N workers spawned hang
-  std::shared_ptr<size_t> swallowed = std::make_shared<size_t>(0);
-
-  fixture() {
-    settings.retries = 2; // three attempts per stage
-    settings.backoff_base = 100ms;
-    settings.backoff_cap = 250ms;
-  }
-
-  ~fixture() override {
-    if (coord)
-      caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
-    run();
-  }
-
-  void start(uint32_t workers) {
-    settings.workers = workers;
-    coord = sys.spawn(coordinator, settings, [this](caf::actor_system& sys) {
-      auto worker = spawned.size() < hung_spawns
-                      ? sys.spawn(hung_worker, swallowed)
-                      : sys.spawn(pod_worker, pods);
-      spawned.push_back(worker);
-      return worker;
-    });
-    consume_messages();
-  }
-
-  coordinator_state& state() {
-    return deref<coordinator_type>(coord).state;
-  }
-
-  uint32_t count(pod_state x) {
-    return state().counts[slot(x)];
-  }
-
-  /// Sends a request to the coordinator, lets every actor work (no timers
-  /// fire), and returns the reply.
-  template <class T, class... Ts>
-  T ask(Ts&&... xs) {
-    auto handle = self->request(coord, caf::infinite, std::forward<Ts>(xs)...);
-    consume_messages();
-    T result;
-    handle.receive([&](T& value) { result = std::move(value); },
-                   [&](caf::error& err) {
-                     CAF_FAIL("unexpected error: " << sys.render(err));
-                   });
-    return result;
-  }
-
-  /// Like ask, for requests that must fail.
-  template <class T, class... Ts>
-  caf::error ask_error(Ts&&... xs) {
-    auto handle = self->request(coord, caf::infinite, std::forward<Ts>(xs)...);
-    consume_messages();
-    caf::error result;
-    handle.receive([&](T&) { CAF_FAIL("expected an error"); },
-                   [&](caf::error& err) { result = std::move(err); });
-    return result;
-  }
-
-  round_status initiate(size_t pod_count) {
-    return ask<round_status>(initiate_atom_v, make_plan(ips(pod_count)));
-  }
-
-  round_status status() {
-    return ask<round_status>(status_atom_v);
-  }
-
-  pod_record& pod(const std::string& ip) {
-    for (auto& record : state().pods)
-      if (record.ip == ip)
-        return record;
-    CAF_FAIL("no pod " << ip);
-  }
-};
+using fixture = coordinator_fixture;
 
 } // namespace
+
 
 FIXTURE_SCOPE(coordinator_tests, fixture)
 

@@ -1,0 +1,181 @@
+#define CAF_SUITE round_store
+
+#include "coordinator_fixture.hpp"
+
+using namespace netpol;
+using namespace netpol::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fixture : coordinator_fixture {
+  fixture() {
+    store = std::make_shared<memory_round_store>();
+  }
+
+  /// A plan whose pods test each other, as /initiate gives: lists are
+  /// rebuilt from their tests after a restart.
+  round_plan plan_of(size_t count) {
+    return make_plan(ips(count));
+  }
+};
+
+} // namespace
+
+FIXTURE_SCOPE(round_store_tests, fixture)
+
+TEST(every call is committed as started before it goes out) {
+  start(2);
+  self->send(coord, initiate_atom_v, plan_of(3));
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  MESSAGE("the /check jobs wait in the workers' mailboxes: already durable");
+  auto in_flight = store->committed_in_flight();
+  REQUIRE_EQUAL(in_flight.size(), 2u);
+  CHECK_EQUAL(in_flight[0].second, stage::delivery);
+  CHECK(pods->calls().empty());
+  consume_messages();
+  CHECK(store->committed_in_flight().empty() || state().busy.size() > 0);
+}
+
+TEST(a restart resumes the round with every pod as it was) {
+  start(2);
+  pods->script("10.0.0.2", stage::delivery, {sim_answer::http_400});
+  pods->script("10.0.0.3", stage::delivery, {sim_answer::timeout});
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  initiate(4);
+  CHECK_EQUAL(state().current, phase::delivered);
+  auto before = ask<round_report>(report_atom_v, true);
+  crash();
+  MESSAGE("a new coordinator on the same store");
+  start(2);
+  CHECK_EQUAL(state().round, 1u);
+  CHECK_EQUAL(state().current, phase::delivered);
+  auto after = ask<round_report>(report_atom_v, true);
+  CHECK_EQUAL(after.status.delivered, before.status.delivered);
+  CHECK_EQUAL(after.status.unconfirmed, 1u);
+  CHECK_EQUAL(after.status.delivery_failed, 1u);
+  REQUIRE_EQUAL(after.pods.size(), before.pods.size());
+  for (size_t i = 0; i < after.pods.size(); ++i) {
+    CHECK_EQUAL(after.pods[i].ip, before.pods[i].ip);
+    CHECK_EQUAL(after.pods[i].state, before.pods[i].state);
+    CHECK_EQUAL(after.pods[i].delivery_attempts,
+                before.pods[i].delivery_attempts);
+    CHECK_EQUAL(after.pods[i].delivery_error, before.pods[i].delivery_error);
+  }
+  MESSAGE("nobody is sent /check again; the round goes on to collection");
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(state().current, phase::collected);
+  for (auto& ip : ips(4))
+    CHECK_EQUAL(pods->calls_to(ip, stage::delivery), 1u);
+  auto results = ask<results_snapshot>(results_atom_v);
+  CHECK_EQUAL(results.round, 1u);
+}
+
+TEST(a check in flight when the proxy stops leaves its pod unconfirmed) {
+  start(2);
+  self->send(coord, initiate_atom_v, plan_of(3));
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  MESSAGE("the proxy dies before the workers made their calls");
+  crash();
+  start(2);
+  MESSAGE("the two calls may have reached their pods: never again");
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
+  CHECK_EQUAL(pod("10.0.0.2").state, pod_state::unconfirmed);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_error,
+              "the proxy stopped while its /check was out");
+  MESSAGE("the pod not yet tried is delivered now, its list rebuilt from "
+          "its tests; the two others got the one call made before the stop");
+  CHECK_EQUAL(pod("10.0.0.3").state, pod_state::delivered);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 1u);
+  auto calls = pods->calls();
+  REQUIRE_EQUAL(calls.size(), 3u);
+  CHECK_EQUAL(calls[2].ip, "10.0.0.3");
+  CHECK_EQUAL(calls[2].payload, connections_of("10.0.0.3"));
+  CHECK_EQUAL(state().current, phase::delivered);
+}
+
+TEST(a pod waiting for a retry waits out the rest of its backoff) {
+  settings.backoff_base = 200ms;
+  settings.backoff_cap = 200ms;
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
+  initiate(2);
+  CHECK(pod("10.0.0.1").awaiting_retry);
+  crash();
+  start(2);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
+  CHECK(pod("10.0.0.1").awaiting_retry);
+  CHECK_EQUAL(status().in_backoff, 1u);
+  MESSAGE("not before most of the 200 ms backoff (wall time passed since)");
+  advance_time(150ms);
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  advance_time(60ms);
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 2u);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 2u);
+}
+
+TEST(collected results and completeness come back byte for byte) {
+  start(2);
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  pods->set_results("10.0.0.2", "[]");
+  initiate(2);
+  ask<round_status>(stop_atom_v);
+  auto results = ask<results_snapshot>(results_atom_v);
+  auto report = ask<completeness_report>(complete_atom_v, true, uint32_t{0});
+  crash();
+  start(2);
+  CHECK_EQUAL(state().current, phase::collected);
+  auto again = ask<results_snapshot>(results_atom_v);
+  REQUIRE_EQUAL(again.pods.size(), results.pods.size());
+  for (size_t i = 0; i < again.pods.size(); ++i)
+    CHECK_EQUAL(again.pods[i].body.view(), results.pods[i].body.view());
+  auto report_again = ask<completeness_report>(complete_atom_v, true,
+                                               uint32_t{0});
+  CHECK_EQUAL(report_again.totals.reported, report.totals.reported);
+  CHECK_EQUAL(report_again.totals.missing, 1u);
+  CHECK_EQUAL(report_again.pods_total, report.pods_total);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 1u);
+}
+
+TEST(a results call in flight is made again after the restart) {
+  start(2);
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  initiate(2);
+  self->send(coord, stop_atom_v);
+  expect((stop_atom), from(self).to(coord));
+  MESSAGE("the old workers made their calls, but nothing was committed "
+          "after the calls went out");
+  crash();
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 1u);
+  start(2);
+  MESSAGE("/results is idempotent: asked again, and the round completes");
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 2u);
+  auto results = ask<results_snapshot>(results_atom_v);
+  REQUIRE_EQUAL(results.pods.size(), 2u);
+  CHECK_EQUAL(results.pods[0].body.view(), results_of("10.0.0.1"));
+}
+
+TEST(superseded rounds and refusals outlive a restart) {
+  start(2);
+  initiate(2);
+  ask<round_status>(initiate_atom_v, make_plan({"10.0.0.7"}));
+  self->send(coord, refused_atom_v, uint16_t{400}, std::string{"bad key"});
+  consume_messages();
+  crash();
+  start(2);
+  auto report = ask<round_report>(report_atom_v, false);
+  CHECK_EQUAL(report.superseded.size(), 2u);
+  CHECK_EQUAL(status().refusal, "bad key");
+  CHECK_EQUAL(state().round, 2u);
+  MESSAGE("a new round after the restart works");
+  CHECK_EQUAL(initiate(1).round, 3u);
+  CHECK_EQUAL(status().refusal, "");
+}
+
+FIXTURE_SCOPE_END()
