@@ -63,7 +63,9 @@ std::string prometheus_text(const proxy_metrics& m, const front_counters& f,
   exposition e;
   e.family("netpol_proxy_build_info", "gauge",
            "Build of the running proxy; the value is always 1.");
-  e.sample("netpol_proxy_build_info", label("version", version), 1);
+  e.sample("netpol_proxy_build_info",
+           label("version", version) + "," + label("commit", NETPOL_PROXY_COMMIT),
+           1);
   e.family("netpol_proxy_workers", "gauge", "Pod workers in the pool.");
   e.sample("netpol_proxy_workers", "", m.workers);
   e.family("netpol_proxy_rounds_total", "counter",

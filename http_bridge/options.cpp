@@ -187,6 +187,49 @@ std::string from_environment(const CLI::App& app, const std::string& error,
 
 } // namespace
 
+std::string version_text() {
+  return std::string{"netpol-proxy "} + NETPOL_PROXY_VERSION + " (commit "
+         + NETPOL_PROXY_COMMIT + ")";
+}
+
+std::string describe_options(const proxy_options& o) {
+  auto& s = o.settings;
+  auto& b = o.bridge;
+  auto host = o.listen_host.find(':') != std::string::npos
+                ? "[" + o.listen_host + "]"
+                : o.listen_host;
+  auto size = [](uint64_t bytes) {
+    return bytes % (1ull << 20) == 0 ? std::to_string(bytes >> 20) + "MiB"
+                                     : std::to_string(bytes);
+  };
+  std::string out;
+  auto add = [&](const char* name, const std::string& value) {
+    out += (out.empty() ? "--" : " --") + std::string{name} + "=" + value;
+  };
+  add("listen", host + ":" + std::to_string(o.listen_port));
+  add("client-port", std::to_string(s.client_port));
+  add("workers", std::to_string(s.workers));
+  add("connect-timeout", describe_duration(s.connect_timeout));
+  add("request-timeout", describe_duration(s.request_timeout));
+  add("retries", std::to_string(s.retries));
+  add("backoff-base", describe_duration(s.backoff_base));
+  add("backoff-cap", describe_duration(s.backoff_cap));
+  add("progress-interval", describe_duration(s.progress_interval));
+  add("max-body", size(b.max_body_bytes));
+  add("max-response", size(s.max_response_bytes));
+  add("max-pods", std::to_string(b.max_pods));
+  add("server-threads", std::to_string(b.threads));
+  add("reply-timeout", describe_duration(b.reply_timeout));
+  add("header-timeout", describe_duration(b.header_timeout));
+  add("body-timeout", describe_duration(b.body_timeout));
+  add("idle-timeout", describe_duration(b.idle_timeout));
+  add("max-connections", std::to_string(b.max_connections));
+  add("allow-pods", "'" + b.allowed_pods.describe() + "'");
+  add("state-dir", "'" + o.state_dir + "'");
+  add("log-level", o.log_level);
+  return out;
+}
+
 parsed_options parse_options(int argc, char** argv) {
   proxy_options opts;
   auto& s = opts.settings;
@@ -195,6 +238,7 @@ parsed_options parse_options(int argc, char** argv) {
                "connection lists to client pods and collects their results.\n"
                "Every flag can also be set by the environment variable shown."};
   app.get_formatter()->column_width(36);
+  app.set_version_flag("--version", version_text());
   std::string listen = "0.0.0.0:9002";
   app
     .add_option_function<std::string>(

@@ -59,4 +59,11 @@ struct parsed_options {
 /// or errors itself; `--help` yields exit code 0, errors a non-zero one.
 parsed_options parse_options(int argc, char** argv);
 
+/// Every setting in effect (flags and environment merged), as one line of
+/// `--flag=value` pairs for the log.
+std::string describe_options(const proxy_options& options);
+
+/// "netpol-proxy 0.2.0 (commit 1a2b3c4d5e6f)".
+std::string version_text();
+
 } // namespace netpol

@@ -131,6 +131,12 @@ int run_proxy(const proxy_options& opts) {
   // (15 → 35 MB over 100 soak rounds). Two arenas keep it flat (make soak).
   mallopt(M_ARENA_MAX, 2);
   configure_logging(opts.log_level);
+  // Before anything else: which proxy this is, and how it is set.
+  spdlog::info("{}: kube-burner's network-policy proxy, reimplemented (not "
+               "the original Go image)",
+               version_text());
+  spdlog::info("Settings (flags and environment): {}",
+               describe_options(opts));
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t signals;
   sigemptyset(&signals);

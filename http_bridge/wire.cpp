@@ -160,6 +160,8 @@ std::string status_json(const round_status& status, bool done) {
 
 std::string report_json(const round_report& report) {
   ordered_json j = summary(report.status);
+  j["version"] = NETPOL_PROXY_VERSION;
+  j["commit"] = NETPOL_PROXY_COMMIT;
   j["delivery_done"] = report.status.delivery_done();
   j["collection_done"] = report.status.collection_done();
   j["started_unix_ms"] = report.started_unix_ms;

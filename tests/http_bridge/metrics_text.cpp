@@ -79,7 +79,9 @@ TEST(the exposition is strict Prometheus text with the round in it) {
   m.latency_sum[0] = 0.5;
   m.delivery_duration = std::chrono::milliseconds(1500);
   auto samples = parse_exposition(prometheus_text(m, front_counters{}, "1.2.3"));
-  CHECK_EQUAL(samples["netpol_proxy_build_info{version=\"1.2.3\"}"], 1);
+  CHECK_EQUAL(samples["netpol_proxy_build_info{version=\"1.2.3\",commit=\""
+                      NETPOL_PROXY_COMMIT "\"}"],
+              1);
   CHECK_EQUAL(samples["netpol_proxy_rounds_total"], 2);
   CHECK_EQUAL(samples["netpol_proxy_phase{phase=\"collecting\"}"], 1);
   CHECK_EQUAL(samples["netpol_proxy_phase{phase=\"delivered\"}"], 0);

@@ -13,6 +13,15 @@ pass() { echo "ok: $*"; passes=$((passes + 1)); }
 "$proxy" --help > help.txt 2>&1 && pass "--help exits 0" || fail "--help exit code"
 grep -q "NETPOL_PROXY_WORKERS" help.txt && pass "--help names env variables" \
   || fail "--help lacks env variables"
+version=$("$proxy" --version 2>&1)
+[[ $version == "netpol-proxy "[0-9]*" (commit "*")" ]] && pass "--version: $version" \
+  || fail "--version printed: $version"
+if NETPOL_PROXY_REQUEST_TIMEOUT=abc "$proxy" > env.txt 2>&1; then
+  fail "a bad duration in the environment was accepted"
+else
+  grep -q "^NETPOL_PROXY_REQUEST_TIMEOUT=abc (the environment variable of --request-timeout)" env.txt \
+    && pass "a bad environment value names the variable" || fail "env error: $(cat env.txt)"
+fi
 if "$proxy" --request-timeout forever > /dev/null 2>&1; then
   fail "a bad duration was accepted"
 else
@@ -38,6 +47,8 @@ for signal in TERM INT; do
   body=$(curl -s "http://127.0.0.1:$port/checkConnectionsStatus")
   [[ $body == '{"result":false,'* ]] && pass "status before a round is false" \
     || fail "unexpected status body: $body"
+  curl -s "http://127.0.0.1:$port/status" | grep -q '"commit": "' && pass "/status names the commit" \
+    || fail "/status lacks the commit"
   start=$(date +%s%N)
   kill -$signal $pid
   waited=0
@@ -52,6 +63,10 @@ for signal in TERM INT; do
   grep -Eq '^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} Client server started on :'$port'$' "$log" \
     && pass "startup line in the original format" || fail "startup line missing: $(head -3 "$log")"
   grep -q "Wait for Connections from kube-burner.." "$log" && pass "waiting line" || fail "waiting line missing"
+  head -1 "$log" | grep -q "^[0-9/]* [0-9:]* netpol-proxy [0-9.]* (commit .*): kube-burner's network-policy proxy, reimplemented (not the original Go image)$" \
+    && pass "the first line says which proxy this is" || fail "first line: $(head -1 "$log")"
+  sed -n 2p "$log" | grep -q "Settings (flags and environment): --listen=127.0.0.1:0 .*--workers=20 .*--state-dir='state-$signal'" \
+    && pass "the second line gives every setting" || fail "settings line: $(sed -n 2p "$log")"
   grep -q "Received SIG$signal, shutting down" "$log" && pass "shutdown line" || fail "shutdown line missing"
 done
 
