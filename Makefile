@@ -1,7 +1,9 @@
 # make run   installs what is missing, builds, starts the proxy on :9002
 # make test  installs what is missing, builds, runs every test (ctest)
+# The build is Release, as the image ships it; the sanitizer builds below
+# are RelWithDebInfo.
 BUILD_DIR ?= build
-BUILD_TYPE ?= RelWithDebInfo
+BUILD_TYPE ?= Release
 JOBS ?= 2
 ARGS ?=
 
