@@ -1,6 +1,7 @@
 #include "actors/coordinator.hpp"
 
 #include "actors/pod_client.hpp"
+#include "actors/round_book.hpp"
 #include "actors/round_views.hpp"
 #include "messages/error.hpp"
 
@@ -17,10 +18,6 @@ namespace {
 
 using self_pointer = coordinator_actor::stateful_pointer<coordinator_state>;
 
-size_t slot(pod_state x) {
-  return static_cast<size_t>(x);
-}
-
 double seconds(caf::timespan x) {
   return std::chrono::duration<double>(x).count();
 }
@@ -35,75 +32,6 @@ std::string format_bytes(uint64_t bytes) {
     snprintf(buf, sizeof(buf), "%llu bytes",
              static_cast<unsigned long long>(bytes));
   return buf;
-}
-
-bool running(const coordinator_state& st) {
-  return st.current == phase::delivering || st.current == phase::delivered
-         || st.current == phase::collecting;
-}
-
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
-/// A pod's record changed: written to the store at the next commit.
-void touch(coordinator_state& st, pod_record& pod) {
-  if (st.store && !pod.dirty) {
-    pod.dirty = true;
-    st.dirty.push_back(static_cast<uint32_t>(&pod - st.pods.data()));
-  }
-}
-
-void set_state(coordinator_state& st, pod_record& pod, pod_state next) {
-  --st.counts[slot(pod.state)];
-  ++st.counts[slot(next)];
-  pod.state = next;
-  touch(st, pod);
-}
-
-round_meta make_meta(const coordinator_state& st) {
-  round_meta m;
-  m.round = st.round;
-  m.current = st.current;
-  m.stop_requested = st.stop_requested;
-  m.digest = st.digest;
-  m.started_unix_ms = st.started_unix_ms;
-  m.delivered_unix_ms = st.delivered_unix_ms;
-  m.stop_unix_ms = st.stop_unix_ms;
-  m.collected_unix_ms = st.collected_unix_ms;
-  m.calls = st.calls;
-  m.retries = st.retries;
-  return m;
-}
-
-lifecycle_meta make_lifecycle(const coordinator_state& st) {
-  lifecycle_meta l;
-  l.superseded.assign(st.superseded.begin(), st.superseded.end());
-  l.rounds_superseded = st.rounds_superseded;
-  l.initiates_refused = st.initiates_refused;
-  l.has_refusal = st.has_refusal;
-  l.refusal_pending = st.refusal_pending;
-  l.last_refusal = st.last_refusal;
-  return l;
-}
-
-/// Writes what changed and commits: called before any call goes out, so a
-/// call is durable (as started) before it reaches a pod.
-void persist(coordinator_state& st) {
-  if (!st.store)
-    return;
-  for (auto index : st.dirty)
-    if (index < st.pods.size()) {
-      auto& pod = st.pods[index];
-      pod.dirty = false;
-      st.store->save_pod(st.round, index, pod);
-    }
-  st.dirty.clear();
-  if (st.round > 0)
-    st.store->save_round(make_meta(st));
-  st.store->commit();
 }
 
 std::string describe(const pod_outcome& out) {
@@ -184,77 +112,6 @@ void schedule_retry(self_pointer self, uint32_t index, pod_state waiting,
     = unix_ms_now()
       + std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
   self->delayed_send(self, delay, retry_atom_v, st.round, index);
-}
-
-void queue_collection(coordinator_state& st, uint32_t index) {
-  set_state(st, st.pods[index], pod_state::collect_queued);
-  st.ready.push_back(index);
-}
-
-/// Remembers a pod that failed or is unconfirmed, once, for /status.
-void note_problem(coordinator_state& st, uint32_t index) {
-  auto& pod = st.pods[index];
-  if (pod.listed_as_problem)
-    return;
-  pod.listed_as_problem = true;
-  st.problem_pods.push_back(index);
-}
-
-/// Remembers a pod with a completeness problem, once, for /report.
-void list_in_report(coordinator_state& st, uint32_t index) {
-  auto& pod = st.pods[index];
-  if (pod.listed_in_report)
-    return;
-  pod.listed_in_report = true;
-  st.report_pods.push_back(index);
-}
-
-/// Adds a collected pod's account of its tests to the round's.
-void account_collected(coordinator_state& st, uint32_t index,
-                       const pod_completeness& account) {
-  auto& pod = st.pods[index];
-  if (st.catalog.ptr == nullptr || pod.collected_once)
-    return;
-  pod.collected_once = true;
-  // A pod that never took its list could not test: what it lacks is
-  // unknown, not missing.
-  bool delivered = pod.delivery_outcome != pod_state::failed;
-  st.completeness.add_pod(index, account, delivered);
-  pod.reported = account.reported;
-  pod.missing = delivered ? account.missing : 0;
-  pod.duplicates = account.duplicates;
-  pod.unexpected = account.unexpected;
-  if (pod.tests > 0 && pod.reported == pod.tests)
-    ++st.pods_complete;
-  if (pod.missing > 0) {
-    auto& names = st.missing_netpols[index];
-    for (auto& tally : account.netpols)
-      if (tally.reported < tally.expected)
-        names.push_back(tally.netpol);
-  }
-  if (pod.reported < pod.tests || pod.duplicates > 0 || pod.unexpected > 0)
-    list_in_report(st, index);
-}
-
-void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome) {
-  auto& pod = st.pods[index];
-  if (outcome != pod_state::delivered)
-    note_problem(st, index);
-  set_state(st, pod, outcome);
-  pod.delivery_outcome = outcome;
-  // The list is never sent again: freeing it now leaves room for the
-  // results, so a round's peak holds one of the two, not both.
-  pod.connections = {};
-  switch (outcome) {
-    case pod_state::delivered:
-      ++st.delivered;
-      break;
-    case pod_state::unconfirmed:
-      ++st.unconfirmed;
-      break;
-    default:
-      ++st.delivery_failed;
-  }
 }
 
 /// Whether a failed /check may be sent again: only when it provably never
@@ -455,9 +312,13 @@ outgoing_call prepare_call(self_pointer self, uint32_t index,
   set_state(st, pod,
             kind == stage::delivery ? pod_state::delivering
                                     : pod_state::collecting);
-  pod_job job{st.round, index, pod.ip,
-              kind == stage::delivery ? pod.connections : shared_bytes{}};
-  if (kind == stage::collection) {
+  pod_job job;
+  job.round = st.round;
+  job.pod = index;
+  job.ip = pod.ip;
+  if (kind == stage::delivery) {
+    job.payload = pod.connections;
+  } else {
     job.expected = pod.expected;
     job.catalog = st.catalog;
     job.compress = st.store != nullptr;
@@ -505,25 +366,6 @@ void dispatch(self_pointer self) {
   persist(st);
   for (auto& call : calls)
     send_call(self, call);
-}
-
-/// Forgets the round's pods and progress (its number and history stay).
-void clear_round(coordinator_state& st) {
-  st.current = phase::idle;
-  st.stop_requested = false;
-  st.pods.clear();
-  st.ready.clear();
-  st.problem_pods.clear();
-  st.counts.fill(0);
-  st.in_backoff = 0;
-  st.delivered = st.unconfirmed = st.delivery_failed = 0;
-  st.calls = st.retries = st.results_bytes = st.results_entries = 0;
-  st.digest = 0;
-  st.catalog = {};
-  st.completeness = {};
-  st.pods_with_tests = st.pods_complete = 0;
-  st.report_pods.clear();
-  st.missing_netpols.clear();
 }
 
 /// Ends the running round before its collection finished: its pending
@@ -684,131 +526,6 @@ caf::result<round_status> stop_round(self_pointer self) {
   return make_status(st);
 }
 
-/// The round a store kept, taken up where the proxy stopped: a /check that
-/// was in flight may have reached its pod, so that pod is unconfirmed and
-/// never sent its list again; a /results in flight is simply asked again;
-/// pods waiting for a retry wait out the rest of their backoff.
-void restore(self_pointer self, saved_round& saved) {
-  auto& st = self->state;
-  auto& l = saved.lifecycle;
-  st.superseded.assign(l.superseded.begin(), l.superseded.end());
-  st.rounds_superseded = l.rounds_superseded;
-  st.initiates_refused = l.initiates_refused;
-  st.has_refusal = l.has_refusal;
-  st.refusal_pending = l.refusal_pending;
-  st.last_refusal = l.last_refusal;
-  auto& m = saved.meta;
-  if (m.round == 0)
-    return;
-  st.round = m.round;
-  st.totals.rounds = m.round;
-  if (m.current == phase::idle || !saved.catalog.ptr)
-    return;
-  auto now = self->clock().now();
-  auto unix_now = unix_ms_now();
-  auto clock_at = [&](int64_t unix_ms) {
-    return now - std::chrono::milliseconds(unix_now - unix_ms);
-  };
-  st.current = m.current;
-  st.stop_requested = m.stop_requested;
-  st.digest = m.digest;
-  st.started_unix_ms = m.started_unix_ms;
-  st.delivered_unix_ms = m.delivered_unix_ms;
-  st.stop_unix_ms = m.stop_unix_ms;
-  st.collected_unix_ms = m.collected_unix_ms;
-  st.started_at = clock_at(m.started_unix_ms);
-  st.delivered_at = clock_at(m.delivered_unix_ms);
-  st.stop_at = clock_at(m.stop_unix_ms);
-  st.collected_at = clock_at(m.collected_unix_ms);
-  st.last_progress_log = now;
-  st.calls = m.calls;
-  st.retries = m.retries;
-  st.catalog = saved.catalog;
-  st.completeness = round_completeness{st.catalog.ptr};
-  st.pods = std::move(saved.pods);
-  uint32_t in_flight = 0;
-  uint32_t refetch = 0;
-  for (uint32_t index = 0; index < st.pods.size(); ++index) {
-    auto& pod = st.pods[index];
-    pod.awaiting_retry = false;
-    pod.listed_as_problem = false;
-    pod.listed_in_report = false;
-    pod.collected_once = false;
-    pod.dirty = false;
-    ++st.counts[slot(pod.state)];
-    if (pod.tests > 0)
-      ++st.pods_with_tests;
-    auto flight = index < saved.in_flight.size() ? saved.in_flight[index]
-                                                 : call_in_flight::none;
-    if (flight != call_in_flight::none)
-      ++in_flight;
-    if (pod.state == pod_state::delivering) {
-      // Its /check may have reached it: never again.
-      if (pod.delivery_error.empty())
-        pod.delivery_error = "the proxy stopped while its /check was out";
-      else
-        pod.delivery_error += "; the proxy stopped while its next /check "
-                              "was out";
-      end_delivery(st, index, pod_state::unconfirmed);
-      pod.delivered_after = caf::timespan{0};
-    } else if (pod.delivery_outcome == pod_state::delivered) {
-      ++st.delivered;
-    } else if (pod.delivery_outcome == pod_state::unconfirmed) {
-      ++st.unconfirmed;
-      note_problem(st, index);
-    } else if (pod.delivery_outcome == pod_state::failed) {
-      ++st.delivery_failed;
-      note_problem(st, index);
-    }
-    if (pod.state == pod_state::collecting) {
-      set_state(st, pod, pod_state::collect_queued);
-      pod.retry_at_unix_ms = 0;
-    }
-    if (pod.state == pod_state::collected) {
-      if (index < saved.results_kept.size() && saved.results_kept[index]) {
-        st.results_bytes += pod.results.size();
-        st.results_entries += pod.results_entries;
-        account_collected(st, index, saved.accounts[index]);
-      } else {
-        // Its body was not kept (a full store): ask for it again.
-        set_state(st, pod, pod_state::collect_queued);
-        ++refetch;
-      }
-    }
-    if (pod.state == pod_state::collect_failed) {
-      note_problem(st, index);
-      if (pod.tests > 0)
-        list_in_report(st, index);
-    }
-    if (pod.state == pod_state::queued || pod.state == pod_state::collect_queued) {
-      if (pod.retry_at_unix_ms > 0) {
-        pod.awaiting_retry = true;
-        ++st.in_backoff;
-        auto left = std::chrono::milliseconds(
-          std::max<int64_t>(0, pod.retry_at_unix_ms - unix_now));
-        self->delayed_send(self, left, retry_atom_v, st.round, index);
-      } else {
-        st.ready.push_back(index);
-      }
-    }
-  }
-  if (st.current == phase::collected && refetch > 0)
-    st.current = phase::collecting;
-  spdlog::info("Resumed round {} (phase {}): {} delivered, {} unconfirmed, {} "
-               "failed, {} collected, {} collect_failed, {} to deliver, {} to "
-               "collect, {} calls were in flight, from {}",
-               st.round, to_string(st.current), st.delivered, st.unconfirmed,
-               st.delivery_failed, st.counts[slot(pod_state::collected)],
-               st.counts[slot(pod_state::collect_failed)],
-               st.counts[slot(pod_state::queued)],
-               st.counts[slot(pod_state::collect_queued)], in_flight,
-               st.store->health().substr(4));
-  if (refetch > 0)
-    spdlog::warn("Round {}: {} collected pods had no kept results and are "
-                 "asked again",
-                 st.round, refetch);
-}
-
 } // namespace
 
 coordinator_actor::behavior_type
@@ -832,7 +549,9 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     add_worker(self);
   if (st.store) {
     auto saved = st.store->load();
-    restore(self, saved);
+    for (auto& retry : restore_round(st, saved, self->clock().now()))
+      self->delayed_send(self, retry.after, retry_atom_v, st.round,
+                         retry.pod);
     update_phase(self);
     dispatch(self); // commits what the restore changed
   }

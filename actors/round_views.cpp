@@ -1,5 +1,7 @@
 #include "actors/round_views.hpp"
 
+#include "actors/round_book.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -7,10 +9,6 @@
 namespace netpol {
 
 namespace {
-
-size_t slot(pod_state x) {
-  return static_cast<size_t>(x);
-}
 
 /// 12,000 as "12,000": completeness lines carry big counts.
 std::string grouped(uint64_t n) {
@@ -40,10 +38,7 @@ round_status make_status(const coordinator_state& st) {
   result.delivered = st.delivered;
   result.unconfirmed = st.unconfirmed;
   result.delivery_failed = st.delivery_failed;
-  bool running = st.current == phase::delivering
-                 || st.current == phase::delivered
-                 || st.current == phase::collecting;
-  if (st.refusal_pending && !running)
+  if (st.refusal_pending && !running(st))
     result.refusal = st.last_refusal.reason;
   return result;
 }

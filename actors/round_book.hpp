@@ -1,0 +1,67 @@
+// The coordinator's bookkeeping of its round, apart from its behaviour:
+// pod state changes and the counts and lists they keep, what the round
+// store is given, and the round rebuilt from what a store kept. Functions
+// of coordinator_state only; the actor (coordinator.cpp) sends and
+// schedules.
+#pragma once
+
+#include "actors/coordinator.hpp"
+
+#include <vector>
+
+namespace netpol {
+
+size_t slot(pod_state x);
+
+bool running(const coordinator_state& st);
+
+int64_t unix_ms_now();
+
+/// A pod's record changed: written to the store at the next commit.
+void touch(coordinator_state& st, pod_record& pod);
+
+/// Moves a pod to `next`, keeping the counts per state.
+void set_state(coordinator_state& st, pod_record& pod, pod_state next);
+
+round_meta make_meta(const coordinator_state& st);
+
+lifecycle_meta make_lifecycle(const coordinator_state& st);
+
+/// Writes what changed and commits: called before any call goes out, so a
+/// call is durable (as started) before it reaches a pod.
+void persist(coordinator_state& st);
+
+void queue_collection(coordinator_state& st, uint32_t index);
+
+/// Remembers a pod that failed or is unconfirmed, once, for /status.
+void note_problem(coordinator_state& st, uint32_t index);
+
+/// Remembers a pod with a completeness problem, once, for /report.
+void list_in_report(coordinator_state& st, uint32_t index);
+
+/// Adds a collected pod's account of its tests to the round's.
+void account_collected(coordinator_state& st, uint32_t index,
+                       const pod_completeness& account);
+
+/// Ends a pod's delivery in `outcome` (delivered, unconfirmed, failed).
+void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome);
+
+/// Forgets the round's pods and progress (its number and history stay).
+void clear_round(coordinator_state& st);
+
+/// A retry a restored pod was waiting for, due in `after`.
+struct pending_retry {
+  uint32_t pod;
+  caf::timespan after;
+};
+
+/// The round a store kept, taken up where the proxy stopped: a /check that
+/// was in flight may have reached its pod, so that pod is unconfirmed and
+/// never sent its list again; a /results in flight is asked again; pods
+/// waiting for a retry wait out the rest of their backoff (returned, for
+/// the actor to schedule).
+std::vector<pending_retry> restore_round(coordinator_state& st,
+                                         saved_round& saved,
+                                         caf::actor_clock::time_point now);
+
+} // namespace netpol
