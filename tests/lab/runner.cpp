@@ -265,6 +265,7 @@ run_result run_scenario(const podsim::scenario& s, const run_options& opts) {
                + std::chrono::seconds(5);
   out.proxy_exit = proxy.stop(
     std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+  std::filesystem::remove_all(state_dir, ignored); // a lab run's own
   fleet.stop();
   out.wall_seconds = since(began);
   return out;
@@ -351,6 +352,7 @@ std::string run_soak(const podsim::scenario& s, const run_options& opts,
   auto grace = s.proxy.connect_timeout + s.proxy.request_timeout
                + std::chrono::seconds(5);
   proxy.stop(std::chrono::duration_cast<std::chrono::milliseconds>(grace));
+  std::filesystem::remove_all(state_dir, ignored);
   return {};
 }
 
