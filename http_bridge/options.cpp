@@ -3,55 +3,12 @@
 #include <CLI/CLI.hpp>
 
 #include <cctype>
-#include <cmath>
+#include <type_traits>
 
 namespace netpol {
 
-std::optional<caf::timespan> parse_duration(std::string_view text) {
-  if (text.empty())
-    return std::nullopt;
-  long double total_ns = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t start = pos;
-    while (pos < text.size()
-           && (std::isdigit(static_cast<unsigned char>(text[pos]))
-               || text[pos] == '.'))
-      ++pos;
-    if (pos == start)
-      return std::nullopt;
-    std::string number{text.substr(start, pos - start)};
-    // Longer numbers mean nothing here, and std::stold throws on overflow.
-    if (number.find('.') != number.rfind('.') || number == "."
-        || number.size() > 32)
-      return std::nullopt;
-    size_t unit_start = pos;
-    while (pos < text.size()
-           && std::isalpha(static_cast<unsigned char>(text[pos])))
-      ++pos;
-    auto unit = text.substr(unit_start, pos - unit_start);
-    long double scale;
-    if (unit == "ns")
-      scale = 1;
-    else if (unit == "us")
-      scale = 1e3;
-    else if (unit == "ms")
-      scale = 1e6;
-    else if (unit == "s")
-      scale = 1e9;
-    else if (unit == "m")
-      scale = 60e9;
-    else if (unit == "h")
-      scale = 3600e9;
-    else
-      return std::nullopt; // a missing unit too: "10" is ambiguous
-    total_ns += std::stold(number) * scale;
-  }
-  // A year is far beyond any timeout we take; it also guards the cast.
-  if (total_ns > 365.0L * 24 * 3600e9)
-    return std::nullopt;
-  return caf::timespan{static_cast<int64_t>(std::llround(total_ns))};
-}
+// The flags take messages/duration.hpp's parse_duration as it is.
+static_assert(std::is_same_v<caf::timespan, std::chrono::nanoseconds>);
 
 std::optional<uint64_t> parse_size(std::string_view text) {
   size_t pos = 0;

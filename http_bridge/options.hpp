@@ -2,6 +2,7 @@
 #pragma once
 
 #include "http_bridge/pod_addresses.hpp"
+#include "messages/duration.hpp" // parse_duration, for the duration flags
 #include "messages/settings.hpp"
 
 #include <caf/timespan.hpp>
@@ -38,9 +39,6 @@ struct proxy_options {
   proxy_settings settings;
   bridge_settings bridge;
 };
-
-/// Parses `500ms`, `10s`, `1m30s`, `1.5s`, `2h` (units ns, us, ms, s, m, h).
-std::optional<caf::timespan> parse_duration(std::string_view text);
 
 /// Parses `1048576`, `64KiB`, `256MiB`, `1GiB`, `100MB`, `10kB`.
 std::optional<uint64_t> parse_size(std::string_view text);

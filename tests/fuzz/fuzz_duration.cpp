@@ -1,11 +1,15 @@
-// libFuzzer target for the flag parsers of http_bridge/options.hpp:
-// parse_duration, parse_size, parse_listen_address.
+// libFuzzer target for the flag parsers: parse_duration (messages/duration.hpp,
+// the one duration parser, which the lab's scenarios use too), and
+// parse_size and parse_listen_address (http_bridge/options.hpp).
 //
 // Invariants (abort if violated):
-// - none of them throws, whatever the text (they call std::stold, std::stoull
-//   and std::stoul, which throw std::invalid_argument / std::out_of_range);
-// - a duration is non-negative, at most a year, and reads back the same from
-//   its nanosecond count written as "<n>ns";
+// - none of them throws, whatever the text (parse_size and
+//   parse_listen_address call std::stoull and std::stoul, which throw
+//   std::invalid_argument / std::out_of_range; parse_duration once called
+//   std::stold);
+// - a duration is non-negative, at most a year, reads back the same from
+//   its nanosecond count written as "<n>ns", and is unchanged by a "0ns"
+//   appended;
 // - a size is at most 2^50 and reads back the same from its byte count
 //   (when that count has at most 15 digits, the parser's limit);
 // - a listen address has a non-empty host; its port is the decimal text
@@ -52,6 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(again && *again == *duration,
                "%lldns does not read back the same",
                static_cast<long long>(ns));
+    auto plus_zero = netpol::parse_duration(std::string{text} + "0ns");
+    FUZZ_CHECK(plus_zero && *plus_zero == *duration,
+               "appending 0ns changes %lldns", static_cast<long long>(ns));
   }
 
   auto bytes = no_throw("parse_size", text,

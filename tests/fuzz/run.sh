@@ -45,7 +45,7 @@ fi
 max_len() {
   case $1 in
     fuzz_initiate_body | fuzz_results_body) echo 8192 ;;
-    fuzz_duration) echo 8192 ;; # std::stold overflows past ~4933 digits
+    fuzz_duration) echo 8192 ;; # long numbers (the parser once used std::stold)
     fuzz_scenario) echo 8192 ;;
     *) echo 4096 ;;
   esac

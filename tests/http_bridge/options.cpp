@@ -28,11 +28,40 @@ TEST(durations) {
   CHECK_EQUAL(parse_duration("1.5s"), caf::timespan{1500ms});
   CHECK_EQUAL(parse_duration("2h"), caf::timespan{2h});
   CHECK_EQUAL(parse_duration("0s"), caf::timespan{0});
-  for (auto bad : {"", "10", "s", "10x", "-1s", "1..5s", "ms", "1s 2s"})
+  CHECK_EQUAL(parse_duration("250us"), caf::timespan{250us});
+  CHECK_EQUAL(parse_duration("7ns"), caf::timespan{7ns});
+  CHECK_EQUAL(parse_duration(".5s"), caf::timespan{500ms});
+  CHECK_EQUAL(parse_duration("1.s"), caf::timespan{1s});
+  CHECK_EQUAL(parse_duration("1h1m1s1ms1us1ns"),
+              caf::timespan{1h + 1min + 1s + 1ms + 1us + 1ns});
+  for (auto bad : {"", "10", "s", "10x", "-1s", "+1s", "1..5s", "ms", "1s 2s",
+                   " 1s", "1S", "3d", ".s", "00", "0.0"})
     CHECK(!parse_duration(bad));
-  MESSAGE("numbers too long for a long double are refused, not thrown");
+  MESSAGE("a bare 0 is zero (as in Go's time.ParseDuration and the lab's "
+          "scenarios); the flags that must be positive still refuse it");
+  CHECK_EQUAL(parse_duration("0"), caf::timespan{0});
+  auto zero = parse({"--backoff-base", "0"});
+  REQUIRE(zero.options);
+  CHECK_EQUAL(zero.options->settings.backoff_base, caf::timespan{0});
+  CHECK(!parse({"--connect-timeout", "0"}).options);
+  MESSAGE("exact: fractions add up without floating-point error, rounded "
+          "to the nearest nanosecond, half up");
+  CHECK_EQUAL(parse_duration("0.1s0.2s"), caf::timespan{300ms});
+  CHECK_EQUAL(parse_duration("1.0000000005s"), caf::timespan{1000000001ns});
+  CHECK_EQUAL(parse_duration("1.0000000004999s"), caf::timespan{1s});
+  CHECK_EQUAL(parse_duration("0.5ns0.5ns"), caf::timespan{1ns});
+  CHECK_EQUAL(parse_duration("0.000000000000000001h"), caf::timespan{0});
+  MESSAGE("at most a year; numbers of more than 32 characters are refused, "
+          "never thrown");
+  CHECK_EQUAL(parse_duration("8760h"), caf::timespan{8760h});
+  CHECK_EQUAL(parse_duration("8759h60m"), caf::timespan{8760h});
+  CHECK(!parse_duration("8760h1ns"));
+  CHECK(!parse_duration("8761h"));
+  CHECK(!parse_duration("99999999999999999999999999999999h")); // 32 digits
   CHECK(!parse_duration(std::string(5000, '9') + "s"));
   CHECK(!parse_duration("0." + std::string(5000, '0') + "1s"));
+  CHECK_EQUAL(parse_duration(std::string(31, '0') + "1s"), caf::timespan{1s});
+  CHECK(!parse_duration(std::string(32, '0') + "1s"));
 }
 
 TEST(sizes) {

@@ -159,6 +159,16 @@ TEST(durations) {
   CHECK(!parse_duration("-1s"));
   CHECK(!parse_duration("1.2.3s"));
   CHECK(!parse_duration("3d"));
+  MESSAGE("the proxy's parser (messages/duration.hpp), to the nearest ms");
+  CHECK_EQUAL(parse_duration("1.5ms")->count(), 2);
+  CHECK_EQUAL(parse_duration("2.5ms")->count(), 3);
+  CHECK_EQUAL(parse_duration("1.4999ms")->count(), 1);
+  CHECK_EQUAL(parse_duration("1500us")->count(), 2);
+  CHECK_EQUAL(parse_duration("400us")->count(), 0);
+  CHECK_EQUAL(parse_duration("0.1s0.2s")->count(), 300);
+  CHECK_EQUAL(parse_duration("8760h")->count(), 8760LL * 3600 * 1000);
+  CHECK(!parse_duration("8761h"));
+  CHECK(!parse_duration(std::string(5000, '9') + "s"));
   CHECK_EQUAL(podsim::format_duration(milliseconds(1500)), "1500ms");
   CHECK_EQUAL(podsim::format_duration(milliseconds(2000)), "2s");
 }

@@ -2,6 +2,8 @@
 
 #include "podsim/json_scan.hpp"
 
+#include "messages/duration.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -386,34 +388,10 @@ std::string initiate_body(const std::vector<std::string>& ips, std::size_t conne
 }
 
 std::optional<milliseconds> parse_duration(std::string_view text) {
-    if (text == "0") return milliseconds(0);
-    if (text.empty()) return std::nullopt;
-    double total_ms = 0;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const std::size_t start = pos;
-        while (pos < text.size() && ((text[pos] >= '0' && text[pos] <= '9') || text[pos] == '.')) ++pos;
-        const std::string number(text.substr(start, pos - start));
-        if (number.empty() || number == "." || number.size() > 15 || number.find('.') != number.rfind('.'))
-            return std::nullopt;
-        const std::size_t unit_start = pos;
-        while (pos < text.size() && text[pos] >= 'a' && text[pos] <= 'z') ++pos;
-        const auto unit = text.substr(unit_start, pos - unit_start);
-        double scale = 0;
-        if (unit == "ms")
-            scale = 1;
-        else if (unit == "s")
-            scale = 1000;
-        else if (unit == "m")
-            scale = 60 * 1000;
-        else if (unit == "h")
-            scale = 60 * 60 * 1000;
-        else
-            return std::nullopt;  // a missing unit too: "10" is ambiguous
-        total_ms += std::stod(number) * scale;
-    }
-    if (total_ms > 365.0 * 24 * 3600 * 1000) return std::nullopt;
-    return milliseconds(std::llround(total_ms));
+    const auto ns = netpol::parse_duration(text);
+    if (!ns) return std::nullopt;
+    // To the nearest millisecond, half up (std::chrono::round rounds half to even).
+    return milliseconds((ns->count() + 500'000) / 1'000'000);
 }
 
 std::string format_duration(milliseconds d) {

@@ -101,8 +101,9 @@ std::vector<pod_spec> place_faults(const scenario& s);
 // distinct peers.
 std::string initiate_body(const std::vector<std::string>& ips, std::size_t connections_per_pod);
 
-// "500ms", "2s", "1.5s", "1m30s", "1h"; a bare "0" is zero. Millisecond
-// resolution; nullopt for anything else.
+// netpol::parse_duration (messages/duration.hpp, the proxy's flags take the
+// same text): "500ms", "2s", "1.5s", "1m30s", "1h", "250us", a bare "0";
+// rounded to the nearest millisecond, half up; nullopt for anything else.
 std::optional<milliseconds> parse_duration(std::string_view text);
 std::string format_duration(milliseconds d);  // "2s", "1500ms"
 
