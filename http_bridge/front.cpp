@@ -768,8 +768,14 @@ bool front::run() {
 }
 
 void front::stop() {
-  auto self = impl_;
-  net::post(self->ioc, [self] { self->begin_shutdown(); });
+  // Weak: a stop posted once run() has returned stays queued in the impl's
+  // own io_context, and a strong pointer there would keep the impl alive
+  // for ever.
+  std::weak_ptr<impl> weak = impl_;
+  net::post(impl_->ioc, [weak] {
+    if (auto self = weak.lock())
+      self->begin_shutdown();
+  });
 }
 
 front_counters front::counters() const {
