@@ -62,6 +62,23 @@ soak: build
 	$(BUILD_DIR)/tests/lab/netpol-lab --rounds $(SOAK_ROUNDS) --out $(BUILD_DIR)/soak \
 	  --proxy $(BUILD_DIR)/netpol-proxy tests/lab/scenarios/soak.json
 
+# The crash test with more kill points than ctest's crash_restart (30):
+# the proxy is killed (kill -9, and SIGTERM) at CRASH_POINTS points of a
+# round, restarted on the same state dir, and every point's round checked.
+# CRASH_SEED picks other instants; CRASH_ARGS passes more flags (--only 7).
+CRASH_POINTS ?= 200
+CRASH_SIGTERMS ?= 5
+CRASH_EARLY_STOPS ?= 5
+CRASH_SEED ?= 1
+CRASH_ARGS ?=
+.PHONY: crash
+crash: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target netpol-crash-test
+	$(BUILD_DIR)/tests/lab/netpol-crash-test --points $(CRASH_POINTS) \
+	  --sigterms $(CRASH_SIGTERMS) --early-stops $(CRASH_EARLY_STOPS) --seed $(CRASH_SEED) \
+	  --out $(BUILD_DIR)/crash-report --proxy $(BUILD_DIR)/netpol-proxy $(CRASH_ARGS)
+
 # The performance cases (docs/performance.md); BENCH=quick skips the scale run,
 # REPEAT=n runs each case n times and reports medians.
 REPEAT ?= 1

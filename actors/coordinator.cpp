@@ -226,6 +226,13 @@ void settle(self_pointer self, const busy_worker& job, pod_outcome& out) {
   }
   if (st.store)
     st.store->call_ended(st.round, job.pod, job.kind, job.attempt, out);
+  if (out.status == call_status::cancelled
+      && (job.kind == stage::collection || !out.request_sent)) {
+    // A clean stop cut it off before the pod could have taken it: asked
+    // again after a restart (a /check only if it never went out).
+    undo_call(st, job.pod, job.kind, out.request_sent);
+    return;
+  }
   if (job.kind == stage::delivery)
     settle_delivery(self, job.pod, out);
   else
@@ -244,6 +251,8 @@ void job_done(self_pointer self, caf::actor_id worker, pod_outcome& out) {
   auto job = std::move(i->second);
   st.busy.erase(i);
   st.idle.push_back(job.handle);
+  if (st.draining)
+    ++st.drained;
   settle(self, job, out);
   dispatch(self);
 }
@@ -261,6 +270,8 @@ void worker_lost(self_pointer self, caf::actor_id worker,
     return;
   auto job = std::move(i->second);
   st.busy.erase(i);
+  if (st.draining)
+    ++st.drained;
   pod_outcome out;
   if (reason == caf::sec::request_receiver_down) {
     // Gone before it read the job: the call was never made.
@@ -348,6 +359,15 @@ void send_call(self_pointer self, outgoing_call& call) {
 /// changed, and the calls about to start, are committed before they go.
 void dispatch(self_pointer self) {
   auto& st = self->state;
+  if (st.draining) {
+    persist(st);
+    if (st.busy.empty()) {
+      for (auto& waiter : st.drain_waiters)
+        waiter.deliver(st.drained);
+      st.drain_waiters.clear();
+    }
+    return;
+  }
   std::vector<outgoing_call> calls;
   while (!st.ready.empty() && !st.idle.empty()) {
     auto index = st.ready.front();
@@ -635,6 +655,14 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     },
     [self](metrics_atom) -> caf::result<proxy_metrics> {
       return make_metrics(self->state, self->clock().now());
+    },
+    [self](drain_atom) -> caf::result<uint32_t> {
+      auto& st = self->state;
+      st.draining = true;
+      auto waiter = self->make_response_promise<uint32_t>();
+      st.drain_waiters.push_back(waiter);
+      dispatch(self); // answers at once when no call is out
+      return waiter;
     },
     [self](retry_atom, uint64_t round, uint32_t index) {
       auto& st = self->state;

@@ -7,6 +7,7 @@
 #include "messages/settings.hpp"
 
 #include <caf/actor_clock.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include <array>
 #include <deque>
@@ -97,6 +98,10 @@ struct coordinator_state {
   caf::actor_clock::time_point stop_at;
   caf::actor_clock::time_point collected_at;
   caf::actor_clock::time_point last_progress_log;
+  // -- a clean stop -----------------------------------------------------------
+  bool draining = false;     // no new call starts
+  uint32_t drained = 0;      // calls that ended since
+  std::vector<caf::typed_response_promise<uint32_t>> drain_waiters;
 };
 
 /// Owns the round: validates nothing (the bridge did), remembers everything.

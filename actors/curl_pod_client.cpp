@@ -264,7 +264,7 @@ pod_outcome curl_pod_client::call(const std::string& ip, bool post,
                      && uploaded == static_cast<curl_off_t>(body.size());
   bool head_ok = t.head_complete && code >= 200 && code <= 299;
   // A /check whose 2xx head arrived was taken, whatever the rest does.
-  if (cancelled) {
+  if (cancelled && !(post && head_ok)) {
     out.status = call_status::cancelled;
     out.detail = "call cancelled: the proxy is shutting down";
     return out;

@@ -112,8 +112,13 @@ void account_collected(coordinator_state& st, uint32_t index,
     return;
   pod.collected_once = true;
   // A pod that never took its list could not test: what it lacks is
-  // unknown, not missing.
-  bool delivered = pod.delivery_outcome != pod_state::failed;
+  // unknown, not missing. So is what an unconfirmed pod lacks when it
+  // reported nothing: its /check may never have reached it (cut off by a
+  // restart, or by the network), and "missing" would blame the policies.
+  bool delivered
+    = pod.delivery_outcome == pod_state::delivered
+      || (pod.delivery_outcome == pod_state::unconfirmed
+          && account.reported + account.duplicates + account.unexpected > 0);
   st.completeness.add_pod(index, account, delivered);
   pod.reported = account.reported;
   pod.missing = delivered ? account.missing : 0;
@@ -150,6 +155,27 @@ void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome) {
     default:
       ++st.delivery_failed;
   }
+}
+
+
+void undo_call(coordinator_state& st, uint32_t index, stage kind,
+               bool request_sent) {
+  auto& pod = st.pods[index];
+  auto& attempts = kind == stage::delivery ? pod.delivery_attempts
+                                           : pod.collection_attempts;
+  if (!request_sent) {
+    if (attempts > 0)
+      --attempts;
+    if (attempts > 0 && st.retries > 0)
+      --st.retries;
+    if (st.calls > 0)
+      --st.calls;
+  }
+  set_state(st, pod,
+            kind == stage::delivery ? pod_state::queued
+                                    : pod_state::collect_queued);
+  pod.retry_at_unix_ms = 0;
+  st.ready.push_back(index);
 }
 
 
@@ -230,8 +256,20 @@ std::vector<pending_retry> restore_round(coordinator_state& st,
       ++st.pods_with_tests;
     auto flight = index < saved.in_flight.size() ? saved.in_flight[index]
                                                  : call_in_flight::none;
-    if (flight != call_in_flight::none)
+    if (flight != call_in_flight::none) {
       ++in_flight;
+      // Ended here, so that a later restart does not count it again.
+      pod_outcome cut;
+      cut.status = call_status::cancelled;
+      cut.request_sent = flight == call_in_flight::delivery;
+      cut.detail = "the proxy stopped while this call was out";
+      if (flight == call_in_flight::delivery)
+        st.store->call_ended(st.round, index, stage::delivery,
+                             pod.delivery_attempts, cut);
+      else
+        st.store->call_ended(st.round, index, stage::collection,
+                             pod.collection_attempts, cut);
+    }
     if (pod.state == pod_state::delivering) {
       // Its /check may have reached it: never again.
       if (pod.delivery_error.empty())
@@ -249,6 +287,22 @@ std::vector<pending_retry> restore_round(coordinator_state& st,
     } else if (pod.delivery_outcome == pod_state::failed) {
       ++st.delivery_failed;
       note_problem(st, index);
+    }
+    // A /stop came while its /check was out (an early /stop) or before the
+    // store had the pods it stopped: collect them, as /stop and
+    // settle_delivery would have.
+    if (st.stop_requested && pod.state == pod_state::queued) {
+      // Stored before the /stop reached it: /stop ends its delivery.
+      if (pod.delivery_error.empty())
+        pod.delivery_error = "round stopped before delivery";
+      end_delivery(st, index, pod_state::failed);
+    }
+    if (st.stop_requested
+        && (pod.state == pod_state::delivered
+            || pod.state == pod_state::unconfirmed
+            || pod.state == pod_state::failed)) {
+      set_state(st, pod, pod_state::collect_queued);
+      pod.retry_at_unix_ms = 0;
     }
     if (pod.state == pod_state::collecting) {
       set_state(st, pod, pod_state::collect_queued);

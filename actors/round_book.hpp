@@ -46,6 +46,13 @@ void account_collected(coordinator_state& st, uint32_t index,
 /// Ends a pod's delivery in `outcome` (delivered, unconfirmed, failed).
 void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome);
 
+/// A call a clean stop cut off (a /check that never went out, any
+/// /results): the pod is to be asked again. One that never went out does
+/// not count as an attempt; a /results that did stays counted, as after a
+/// kill.
+void undo_call(coordinator_state& st, uint32_t index, stage kind,
+               bool request_sent);
+
 /// Forgets the round's pods and progress (its number and history stay).
 void clear_round(coordinator_state& st);
 

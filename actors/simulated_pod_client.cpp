@@ -54,7 +54,8 @@ pod_outcome simulated_pod_client::answer(const std::string& ip, stage kind,
   // Every answer but these came after the whole request was written.
   out.request_sent = next != sim_answer::refused
                      && next != sim_answer::connect_timeout
-                     && next != sim_answer::send_reset;
+                     && next != sim_answer::send_reset
+                     && next != sim_answer::cancelled;
   switch (next) {
     case sim_answer::ok:
       out.status = call_status::ok;
@@ -105,6 +106,11 @@ pod_outcome simulated_pod_client::answer(const std::string& ip, stage kind,
       break;
     case sim_answer::crash:
       throw simulated_crash{"simulated pod client crash for " + ip};
+    case sim_answer::cancelled:
+    case sim_answer::cancelled_sent:
+      out.status = call_status::cancelled;
+      out.detail = "call cancelled: the proxy is shutting down";
+      break;
   }
   return out;
 }

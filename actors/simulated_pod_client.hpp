@@ -25,6 +25,8 @@ enum class sim_answer {
   http_400,        // 400 Bad Request
   bad_json,        // 200 with a body that is not a connTest array
   crash,           // the pod client throws: the worker making the call dies
+  cancelled,       // a clean stop cut the call off before the request went out
+  cancelled_sent,  // a clean stop cut the call off after the whole request
 };
 
 /// Thrown by a `crash` answer.

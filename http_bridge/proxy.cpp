@@ -187,9 +187,24 @@ int run_proxy(const proxy_options& opts) {
     server.stop();
     serving.join();
   }
-  // Pod calls in flight end now, whatever the pods do; the workers then
-  // exit with the coordinator.
-  canceller->cancel_all();
+  // Pod calls in flight end now, whatever the pods do. The coordinator
+  // starts no more (drain is in its mailbox before any cancelled call's
+  // answer) and records how each ended, so that a restart sends /check to
+  // a pod it never reached; the workers then exit with it.
+  {
+    caf::scoped_actor self{sys};
+    auto drained = self->request(coord, std::chrono::seconds(2), drain_atom_v);
+    canceller->cancel_all();
+    drained.receive(
+      [](uint32_t ended) {
+        if (ended > 0)
+          spdlog::info("{} pod calls in flight were cut off", ended);
+      },
+      [](const caf::error& err) {
+        spdlog::warn("Pod calls in flight not all recorded: {}",
+                     detail_of(err));
+      });
+  }
   caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
   spdlog::info("Stopped");
   return exit_code;

@@ -41,6 +41,9 @@ using coordinator_actor = caf::typed_actor<
   // Answers the counters since start, for /metrics.
   caf::replies_to<metrics_atom>::with<proxy_metrics>,
   // Internal: a pod's backoff expired (round, pod index).
-  caf::reacts_to<retry_atom, uint64_t, uint32_t>>;
+  caf::reacts_to<retry_atom, uint64_t, uint32_t>,
+  // A clean stop: starts no more calls, answers once the calls in flight
+  // (cancelled by the caller) have ended and are recorded: how many ended.
+  caf::replies_to<drain_atom>::with<uint32_t>>;
 
 } // namespace netpol

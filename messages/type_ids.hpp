@@ -27,5 +27,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(netpol, caf::first_custom_type_id)
   CAF_ADD_ATOM(netpol, netpol, metrics_atom, "metrics")
   CAF_ADD_ATOM(netpol, netpol, refused_atom, "refused")
   CAF_ADD_ATOM(netpol, netpol, complete_atom, "complete")
+  CAF_ADD_ATOM(netpol, netpol, drain_atom, "drain")
 
 CAF_END_TYPE_ID_BLOCK(netpol)

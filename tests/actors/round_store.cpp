@@ -178,4 +178,68 @@ TEST(superseded rounds and refusals outlive a restart) {
   CHECK_EQUAL(status().refusal, "");
 }
 
+TEST(an early stop with checks in flight collects those pods after a restart) {
+  start(2);
+  self->send(coord, initiate_atom_v, plan_of(3));
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  MESSAGE("/stop while two /check calls are out and one pod waits");
+  self->send(coord, stop_atom_v);
+  expect((stop_atom), from(self).to(coord));
+  crash();
+  start(2);
+  MESSAGE("the restart honours the /stop: every pod is collected");
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_outcome, pod_state::unconfirmed);
+  CHECK_EQUAL(pod("10.0.0.3").delivery_outcome, pod_state::failed);
+  CHECK_EQUAL(pod("10.0.0.3").delivery_error, "round stopped before delivery");
+  for (auto& ip : ips(3))
+    CHECK_EQUAL(pod(ip).state, pod_state::collected);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  CHECK_EQUAL(pods->calls_to("10.0.0.3", stage::delivery), 0u);
+  MESSAGE("unconfirmed pods that report nothing may never have had their "
+          "list: their tests are unknown, not missing");
+  auto report = ask<completeness_report>(complete_atom_v, true, uint32_t{0});
+  CHECK_EQUAL(report.totals.missing, 0u);
+  CHECK_EQUAL(report.totals.unknown, 3u);
+}
+
+TEST(a restart does not count the calls an earlier restart cut off) {
+  start(2);
+  self->send(coord, initiate_atom_v, plan_of(3));
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  crash();
+  start(2);
+  CHECK_EQUAL(state().current, phase::delivered);
+  MESSAGE("the cut calls were ended in the store when the round resumed");
+  CHECK(store->committed_in_flight().empty());
+}
+
+TEST(a clean stop sends a check it cut off before it went out after the restart) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::cancelled});
+  pods->script("10.0.0.2", stage::delivery, {sim_answer::cancelled_sent});
+  self->send(coord, initiate_atom_v, plan_of(3));
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  MESSAGE("SIGTERM: drain, then the calls in flight are cancelled");
+  auto drained = self->request(coord, caf::infinite, drain_atom_v);
+  consume_messages();
+  drained.receive([](uint32_t ended) { CHECK_EQUAL(ended, 2u); },
+                  [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+  MESSAGE("no call started while draining: the third pod was not tried");
+  CHECK_EQUAL(pods->calls_to("10.0.0.3", stage::delivery), 0u);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 0u);
+  CHECK_EQUAL(pod("10.0.0.2").state, pod_state::unconfirmed);
+  crash();
+  start(2);
+  MESSAGE("the pod never reached gets its list; the one that may hold it "
+          "does not");
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 1u);
+  CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 1u);
+  CHECK_EQUAL(pod("10.0.0.2").state, pod_state::unconfirmed);
+  CHECK_EQUAL(pod("10.0.0.3").state, pod_state::delivered);
+  CHECK_EQUAL(state().current, phase::delivered);
+}
+
 FIXTURE_SCOPE_END()

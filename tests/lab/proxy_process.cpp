@@ -130,6 +130,15 @@ std::string proxy_process::stop(std::chrono::milliseconds grace) {
          + "ms after SIGTERM, killed: " + ended.value_or("?");
 }
 
+std::string proxy_process::kill(int sig) {
+  if (pid_ <= 0)
+    return "not running";
+  if (auto ended = reap(false))
+    return "had already ended: " + *ended;
+  ::kill(pid_, sig);
+  return reap(true).value_or("?");
+}
+
 std::string proxy_process::log_tail(size_t lines) const {
   std::istringstream in{read_file(log_path_)};
   std::deque<std::string> last;

@@ -1,11 +1,12 @@
 // The real netpol-proxy binary as a child process of the lab: started with the
 // scenario's flags, its log in a file, its port read from the startup line,
-// stopped with SIGTERM as an operator would.
+// stopped with SIGTERM as an operator would (or killed, for the crash test).
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,6 +34,12 @@ public:
   /// SIGTERM, then SIGKILL after `grace`; returns how it ended ("exit 0",
   /// "killed after 5s: signal 9", ...).
   std::string stop(std::chrono::milliseconds grace);
+
+  /// Sends `sig` (SIGKILL by default: a crash, as kill -9 or the OOM killer
+  /// would) and waits until the child has ended; returns how it ended
+  /// ("signal 9 (Killed)", "exit 0", ...). A proxy's file locks are released
+  /// once this returns, so a new one can take its state directory.
+  std::string kill(int sig = SIGKILL);
 
   /// The last `lines` lines of the log, for error messages.
   std::string log_tail(size_t lines = 10) const;
