@@ -7,19 +7,29 @@
 # and fleet logs and the status times there), HOLD_IDLE=n / HOLD_SLOW=n
 # (netpol-bench-hold keeps that many idle / trickling connections open to
 # the proxy for the whole round), PROXY=path (another proxy binary, e.g. an
-# older build, with PROXY_ARGS for its flags).
+# older build, with PROXY_ARGS for its flags), STORE=off (no round store;
+# by default the proxy keeps its round in a state dir of this run's own
+# under /dev/shm, as in a pod, and the line gives the store's size).
 # Prints one line of key=value: phase times as the proxy measured them, the
 # /results transfer, status-poll latency percentiles during both phases, the
 # proxy's peak RSS and CPU seconds, and the bytes of the /initiate body.
 set -euo pipefail
 build=$1 pods=$2 latency=$3 per_pod=${4:-20} workers=${5:-20}
 work=$(mktemp -d)
+state_dir=""
+if [ "${STORE:-on}" = off ]; then
+  store_args=(--state-dir "")
+else
+  state_dir=$(mktemp -d -p /dev/shm netpol-bench-store.XXXXXX)
+  store_args=(--state-dir "$state_dir")
+fi
+[ -n "${PROXY:-}" ] && [ "${PROXY_STORE:-1}" = 0 ] && store_args=() # a build without --state-dir
 proxy_pid="" fleet_pid="" poller_pid="" hold_pid=""
 keep_logs() {
   [ -n "${KEEP_LOGS:-}" ] || return 0
   mkdir -p "$KEEP_LOGS" && cp "$work"/*.log "$work"/status-times.txt "$KEEP_LOGS"/ 2>/dev/null || true
 }
-trap 'kill $hold_pid $poller_pid $proxy_pid $fleet_pid 2>/dev/null || true; keep_logs; rm -rf "$work"' EXIT
+trap 'kill $hold_pid $poller_pid $proxy_pid $fleet_pid 2>/dev/null || true; keep_logs; rm -rf "$work" "$state_dir"' EXIT
 
 started_port() { sed -n "s/.* Client server started on :\([0-9]*\)$/\1/p" "$1"; }
 
@@ -62,7 +72,7 @@ fi
 start_fleet
 # shellcheck disable=SC2086 # PROXY_ARGS is a list of flags
 "${PROXY:-$build/netpol-proxy}" --listen 127.0.0.1:0 --client-port "$fleet_port" --workers "$workers" \
-  --max-body 1GiB ${PROXY_ARGS:-} > "$work/proxy.log" 2>&1 &
+  --max-body 1GiB "${store_args[@]}" ${PROXY_ARGS:-} > "$work/proxy.log" 2>&1 &
 proxy_pid=$!
 for _ in $(seq 1 200); do port=$(started_port "$work/proxy.log"); [ -n "$port" ] && break; sleep 0.05; done
 [ -n "$port" ] || { echo "proxy did not start:"; cat "$work/proxy.log"; exit 1; }
@@ -115,9 +125,11 @@ p99=$(percentile 0.99) p50=$(percentile 0.5) pmax=$(percentile 1.0)
 polls=$(grep -cE '^[0-9.]+$' "$work/status-times.txt" || true)
 failed_polls=$(grep -c '^failed' "$work/status-times.txt" || true)
 init_bytes=$(stat -c %s "$work/initiate.json")
-printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs cpu_deliver=%.2fs cpu_collect=%.2fs status_p50=%sms status_p99=%sms status_max=%sms polls=%s failed_polls=%s initiate=%.1fMB/%.3fs collected=%s %s\n' \
+store="off"
+[ -n "$state_dir" ] && store="$(du -sb "$state_dir" | awk '{printf "%.1fMB", $1 / 1048576}')"
+printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs cpu_deliver=%.2fs cpu_collect=%.2fs status_p50=%sms status_p99=%sms status_max=%sms polls=%s failed_polls=%s initiate=%.1fMB/%.3fs collected=%s store=%s %s\n' \
   "$pods" "$latency" "$workers" "$(field results_entries)" "$(field delivery_seconds)" \
   "$(field collection_seconds)" "$(echo "$bytes / 1048576" | bc -l)" "$seconds" \
   $((rss_kb / 1024)) "$cpu_total" \
   "$(echo "$cpu_delivered - $cpu_start" | bc -l)" "$(echo "$cpu_collected - $cpu_delivered" | bc -l)" "$p50" "$p99" "$pmax" "$polls" "$failed_polls" \
-  "$(echo "$init_bytes / 1048576" | bc -l)" "$initiate_seconds" "$(field collected)" "$floor"
+  "$(echo "$init_bytes / 1048576" | bc -l)" "$initiate_seconds" "$(field collected)" "$store" "$floor"

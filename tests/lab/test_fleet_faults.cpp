@@ -424,21 +424,25 @@ TEST(case_variant adds a PORT member Go would put in the port field) {
 
 TEST(too_deep nests one unknown member of the first entry 10001 arrays deep) {
   auto r = checked(6);
-  auto entries = entries_of(r);
-  REQUIRE_EQUAL(entries.size(), tests_per_pod);
-  const json* value = &entries[0]["nested"];
-  size_t depth = 0;
-  while (value->is_array()) {
-    ++depth;
-    if (value->empty())
-      break;
-    value = &(*value)[0];
-  }
+  // Read on the text: a DOM of 10,001 nested arrays is built, copied and
+  // freed recursively, which overflows the stack under ASan.
+  auto body = r.results_body;
+  const std::string member = ",\"nested\":";
+  auto at = body.find(member);
+  REQUIRE(at != std::string::npos);
+  auto open = body.find_first_not_of('[', at + member.size());
+  auto depth = open - (at + member.size());
+  auto close = body.find_first_not_of(']', open);
+  CHECK_EQUAL(close - open, depth);
   CHECK_EQUAL(depth, podsim::too_deep_arrays);
   CHECK_GREATER(depth, podsim::go_max_nesting);
+  CHECK_EQUAL(body.find(member, close), std::string::npos);
+  body.erase(at, close - at);
+  auto entries = json::parse(body);
+  REQUIRE(entries.is_array());
+  REQUIRE_EQUAL(entries.size(), tests_per_pod);
   auto tests = the_tests();
   auto first = without_timestamp(entries[0]);
-  first.erase("nested");
   CHECK_EQUAL(first, tests[0]);
   for (size_t i = 1; i < tests.size(); ++i)
     CHECK_EQUAL(without_timestamp(entries[i]), tests[i]);
