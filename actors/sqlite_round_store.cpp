@@ -19,7 +19,7 @@ namespace netpol {
 
 namespace {
 
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 const char* const schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -37,8 +37,11 @@ CREATE TABLE IF NOT EXISTS rounds (
   collected_unix_ms INTEGER NOT NULL,
   calls             INTEGER NOT NULL,
   retries           INTEGER NOT NULL,
-  pods              INTEGER NOT NULL,
-  catalog           BLOB NOT NULL
+  pods              INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS catalogs (
+  round   INTEGER PRIMARY KEY,
+  catalog BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pods (
   round               INTEGER NOT NULL,
@@ -55,13 +58,18 @@ CREATE TABLE IF NOT EXISTS pods (
   retry_at_unix_ms    INTEGER NOT NULL,
   connection_count    INTEGER NOT NULL,
   tests               INTEGER NOT NULL,
-  expected            BLOB NOT NULL,
-  connections         TEXT,
   results_entries     INTEGER NOT NULL,
-  results             BLOB,
-  account             BLOB,
   PRIMARY KEY (round, pod)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pod_data (
+  round       INTEGER NOT NULL,
+  pod         INTEGER NOT NULL,
+  expected    BLOB NOT NULL,
+  connections TEXT,
+  results     BLOB,
+  account     BLOB,
+  PRIMARY KEY (round, pod)
+);
 CREATE TABLE IF NOT EXISTS calls (
   round           INTEGER NOT NULL,
   pod             INTEGER NOT NULL,
@@ -87,8 +95,10 @@ CREATE VIEW IF NOT EXISTS pod_history AS
 
 enum statement_id {
   insert_round,
+  insert_catalog,
   update_round,
   insert_pod,
+  insert_pod_data,
   update_pod,
   update_collected,
   insert_call,
@@ -98,17 +108,18 @@ enum statement_id {
 };
 
 const char* const statement_sql[statement_count] = {
-  "INSERT INTO rounds VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+  "INSERT INTO rounds VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+  "INSERT INTO catalogs VALUES (?1,?2)",
   "UPDATE rounds SET phase=?2, stop_requested=?3, digest=?4, "
   "started_unix_ms=?5, delivered_unix_ms=?6, stop_unix_ms=?7, "
   "collected_unix_ms=?8, calls=?9, retries=?10 WHERE round=?1",
-  "INSERT INTO pods VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
-  "?15,?16,0,NULL,NULL)",
+  "INSERT INTO pods VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,0)",
+  "INSERT INTO pod_data VALUES (?1,?2,?3,?4,NULL,NULL)",
   "UPDATE pods SET state=?3, delivery=?4, delivery_attempts=?5, "
   "collection_attempts=?6, delivery_error=?7, collection_error=?8, "
   "delivered_after_us=?9, collected_after_us=?10, retry_at_unix_ms=?11, "
   "results_entries=?12 WHERE round=?1 AND pod=?2",
-  "UPDATE pods SET results=?3, account=?4 WHERE round=?1 AND pod=?2",
+  "UPDATE pod_data SET results=?3, account=?4 WHERE round=?1 AND pod=?2",
   "INSERT OR REPLACE INTO calls (round, pod, stage, attempt, "
   "started_unix_ms) VALUES (?1,?2,?3,?4,?5)",
   "UPDATE calls SET outcome=?5, http_status=?6, request_sent=?7, detail=?8, "
@@ -262,6 +273,9 @@ sqlite_round_store::opening sqlite_round_store::open(const std::string& dir) {
   if (problem.empty()
       && !(store->exec("PRAGMA journal_mode=WAL", "WAL mode")
            && store->exec("PRAGMA synchronous=OFF", "synchronous")
+           // After a checkpoint the WAL is cut back to 4 MiB: /dev/shm is
+           // often 64 MB in all.
+           && store->exec("PRAGMA journal_size_limit=4194304", "WAL size")
            && store->exec(schema_sql, "schema") && store->prepare_all()))
     problem = store->last_error_;
   if (!problem.empty()) {
@@ -387,7 +401,8 @@ void sqlite_round_store::begin_round(const round_meta& meta,
   if (!begin())
     return;
   // One round is kept: the one a restart resumes.
-  if (!exec("DELETE FROM calls; DELETE FROM pods; DELETE FROM rounds",
+  if (!exec("DELETE FROM calls; DELETE FROM pods; DELETE FROM pod_data; "
+            "DELETE FROM catalogs; DELETE FROM rounds",
             "dropping the last round")) {
     degrade(last_error_);
     return;
@@ -396,7 +411,14 @@ void sqlite_round_store::begin_round(const round_meta& meta,
   auto* stmt = statement(insert_round);
   bind_round(stmt, meta);
   sqlite3_bind_int64(stmt, 11, static_cast<int64_t>(pods.size()));
-  bind_blob(stmt, 12, encode(catalog));
+  if (!step(stmt, "saving the round"))
+    return;
+  // Apart from the round's row, which changes with every commit (its call
+  // counts): SQLite rewrites a whole row on update, and the catalog of a
+  // large round is megabytes.
+  stmt = statement(insert_catalog);
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(meta.round));
+  bind_blob(stmt, 2, encode(catalog));
   if (!step(stmt, "saving the round"))
     return;
   for (uint32_t i = 0; i < pods.size(); ++i) {
@@ -416,10 +438,17 @@ void sqlite_round_store::begin_round(const round_meta& meta,
     sqlite3_bind_int64(stmt, 12, pod.retry_at_unix_ms);
     sqlite3_bind_int64(stmt, 13, pod.connection_count);
     sqlite3_bind_int64(stmt, 14, pod.tests);
-    bind_blob(stmt, 15, pod.expected.view());
+    if (!step(stmt, "saving the round's pods"))
+      return;
+    // The blobs in a table of their own: a pod's state changes five times
+    // a round, and SQLite rewrites the whole row on each update.
+    stmt = statement(insert_pod_data);
+    sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(meta.round));
+    sqlite3_bind_int64(stmt, 2, i);
+    bind_blob(stmt, 3, pod.expected.view());
     // The list only when its tests can't rebuild it exactly.
     if (!pod.canonical)
-      bind_text(stmt, 16, pod.connections.view());
+      bind_text(stmt, 4, pod.connections.view());
     if (!step(stmt, "saving the round's pods"))
       return;
   }
@@ -536,7 +565,8 @@ saved_round sqlite_round_store::load() {
     decode(column_blob(stmt, 0), result.lifecycle);
   if (!prepare("SELECT round, phase, stop_requested, digest, started_unix_ms, "
                "delivered_unix_ms, stop_unix_ms, collected_unix_ms, calls, "
-               "retries, catalog FROM rounds ORDER BY round DESC LIMIT 1")
+               "retries, c.catalog FROM rounds r JOIN catalogs c USING (round) "
+               "ORDER BY round DESC LIMIT 1")
       || sqlite3_step(stmt) != SQLITE_ROW) {
     sqlite3_finalize(stmt);
     return result;
@@ -563,12 +593,13 @@ saved_round sqlite_round_store::load() {
   }
   result.catalog.ptr = catalog;
   round_ = m.round;
-  if (!prepare("SELECT pod, ip, state, delivery, delivery_attempts, "
+  if (!prepare("SELECT p.pod, ip, state, delivery, delivery_attempts, "
                "collection_attempts, delivery_error, collection_error, "
                "delivered_after_us, collected_after_us, retry_at_unix_ms, "
                "connection_count, tests, expected, connections, "
-               "results_entries, results, account FROM pods WHERE round=?1 "
-               "ORDER BY pod")) {
+               "results_entries, results, account FROM pods p JOIN pod_data d "
+               "ON d.round = p.round AND d.pod = p.pod WHERE p.round=?1 "
+               "ORDER BY p.pod")) {
     sqlite3_finalize(stmt);
     result.meta = round_meta{};
     return result;
