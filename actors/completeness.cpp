@@ -46,12 +46,14 @@ uint32_t
 expected_tests_builder::intern(std::unordered_map<std::string, uint32_t>& ids,
                                std::vector<std::string>& names,
                                std::string_view text) {
-  std::string key{text};
-  auto [i, added] = ids.try_emplace(std::move(key),
-                                    static_cast<uint32_t>(names.size()));
-  if (added)
-    names.emplace_back(text);
-  return i->second;
+  // A lookup key reused, so that a name seen before costs no allocation.
+  lookup_.assign(text);
+  if (auto i = ids.find(lookup_); i != ids.end())
+    return i->second;
+  auto id = static_cast<uint32_t>(names.size());
+  ids.emplace(lookup_, id);
+  names.emplace_back(text);
+  return id;
 }
 
 void expected_tests_builder::begin_pod() {
@@ -245,6 +247,8 @@ round_completeness::round_completeness(round_catalog_ptr catalog)
   for (size_t i = 0; i < netpols_.size(); ++i) {
     netpols_[i].expected = catalog_->netpol_tests[i];
     totals_.expected += catalog_->netpol_tests[i];
+    if (netpols_[i].expected > 0)
+      ++totals_.netpols_incomplete;
   }
   totals_.netpols = static_cast<uint32_t>(netpols_.size());
 }
@@ -261,9 +265,14 @@ void round_completeness::add_pod(uint32_t pod,
     if (tally.netpol >= netpols_.size())
       continue;
     auto& n = netpols_[tally.netpol];
+    bool was_incomplete = n.reported < n.expected;
     n.reported += tally.reported;
+    if (was_incomplete && n.reported >= n.expected)
+      --totals_.netpols_incomplete;
     auto missing = tally.expected - tally.reported;
     if (delivered && missing > 0) {
+      if (n.missing == 0)
+        ++totals_.netpols_missing;
       n.missing += missing;
       ++n.pods_missing;
       if (n.sample_pods.size() < sample_pods_per_netpol)
@@ -286,14 +295,6 @@ uint32_t round_completeness::unknown(uint32_t netpol) const {
 completeness_totals round_completeness::totals() const {
   auto result = totals_;
   result.unknown = result.expected - result.reported - result.missing;
-  result.netpols_incomplete = 0;
-  result.netpols_missing = 0;
-  for (auto& n : netpols_) {
-    if (n.missing > 0)
-      ++result.netpols_missing;
-    if (n.reported < n.expected)
-      ++result.netpols_incomplete;
-  }
   return result;
 }
 

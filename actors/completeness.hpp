@@ -51,6 +51,7 @@ private:
   std::shared_ptr<round_catalog> catalog_ = std::make_shared<round_catalog>();
   std::string packed_;              // the current pod's
   std::vector<uint32_t> pod_netpols_; // netpols of the current pod
+  std::string lookup_;
   uint32_t pod_tests_ = 0;
 };
 
@@ -160,7 +161,9 @@ private:
   round_catalog_ptr catalog_;
   std::vector<netpol_account> netpols_;
   std::map<int64_t, uint64_t> seconds_;
-  completeness_totals totals_;
+  completeness_totals totals_; // netpols_incomplete and _missing kept as
+                                // pods are added: totals() is per status poll
+
 };
 
 } // namespace netpol
