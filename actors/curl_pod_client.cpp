@@ -210,6 +210,10 @@ pod_outcome curl_pod_client::call(const std::string& ip, bool post,
   // must not reroute them.
   curl_easy_setopt(easy, CURLOPT_PROXY, "");
   curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
+  // Pod addresses are IP literals, one call each per stage: a DNS cache
+  // holds an entry per pod and is walked on every call (a third of the
+  // proxy's CPU at 20,000 pods).
+  curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http");
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header_data);
