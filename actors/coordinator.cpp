@@ -170,8 +170,7 @@ void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
     st.results_entries += out.entries;
     account_collected(st, index, out.completeness);
     if (st.store)
-      st.store->save_collected(st.round, index, out.completeness,
-                               out.compressed);
+      st.store->save_collected(st.round, index, out.compressed);
     spdlog::debug("Results from {}: {} entries, {} bytes",
                   pod_url(pod.ip, st.settings.client_port, "/results"),
                   out.entries, pod.results.size());
@@ -243,6 +242,22 @@ void settle(self_pointer self, const busy_worker& job, pod_outcome& out) {
 
 void dispatch(self_pointer self);
 
+/// Dispatches now, or, while more messages wait in the mailbox (workers'
+/// answers arrive in waves), once they are handled: the store then commits
+/// the wave once, not once per answer. Without a store there is no commit
+/// to share.
+void dispatch_soon(self_pointer self) {
+  auto& st = self->state;
+  if (!st.store || self->mailbox().empty()) {
+    dispatch(self);
+    return;
+  }
+  if (!st.dispatch_pending) {
+    st.dispatch_pending = true;
+    self->send(self, dispatch_atom_v);
+  }
+}
+
 void job_done(self_pointer self, caf::actor_id worker, pod_outcome& out) {
   auto& st = self->state;
   auto i = st.busy.find(worker);
@@ -254,7 +269,7 @@ void job_done(self_pointer self, caf::actor_id worker, pod_outcome& out) {
   if (st.draining)
     ++st.drained;
   settle(self, job, out);
-  dispatch(self);
+  dispatch_soon(self);
 }
 
 /// The worker died with a call in flight, or never answered: count the call
@@ -663,6 +678,10 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
       st.drain_waiters.push_back(waiter);
       dispatch(self); // answers at once when no call is out
       return waiter;
+    },
+    [self](dispatch_atom) {
+      self->state.dispatch_pending = false;
+      dispatch(self);
     },
     [self](retry_atom, uint64_t round, uint32_t index) {
       auto& st = self->state;

@@ -100,6 +100,7 @@ struct coordinator_state {
   caf::actor_clock::time_point last_progress_log;
   // -- a clean stop -----------------------------------------------------------
   bool draining = false;     // no new call starts
+  bool dispatch_pending = false; // a dispatch_atom to itself is on its way
   uint32_t drained = 0;      // calls that ended since
   std::vector<caf::typed_response_promise<uint32_t>> drain_waiters;
 };

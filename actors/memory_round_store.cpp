@@ -14,7 +14,6 @@ void memory_round_store::begin_round(const round_meta& meta,
   working_.meta = meta;
   working_.catalog = std::make_shared<round_catalog>(catalog);
   working_.lists.resize(pods.size());
-  working_.accounts.resize(pods.size());
   working_.compressed.resize(pods.size());
   for (size_t i = 0; i < pods.size(); ++i) {
     auto pod = pods[i];
@@ -46,11 +45,9 @@ void memory_round_store::save_pod(uint64_t round, uint32_t index,
 }
 
 void memory_round_store::save_collected(uint64_t round, uint32_t index,
-                                        const pod_completeness& account,
                                         const shared_bytes& compressed) {
   if (round != working_.meta.round || index >= working_.pods.size())
     return;
-  working_.accounts[index] = account;
   working_.compressed[index] = compressed;
 }
 
@@ -91,7 +88,7 @@ saved_round memory_round_store::load() {
     return result;
   result.catalog.ptr = img.catalog;
   result.pods = img.pods;
-  result.accounts = img.accounts;
+  result.accounts.resize(img.pods.size());
   result.in_flight.assign(img.pods.size(), call_in_flight::none);
   result.results_kept.assign(img.pods.size(), false);
   for (auto& [key, ended] : img.calls)
@@ -103,7 +100,7 @@ saved_round memory_round_store::load() {
     auto& pod = result.pods[i];
     result.results_kept[i] = rebuild_loaded_pod(
       *img.catalog, pod, pod.canonical ? nullptr : &img.lists[i],
-      img.compressed[i].view());
+      img.compressed[i].view(), result.accounts[i]);
   }
   return result;
 }

@@ -20,7 +20,6 @@ public:
   void save_pod(uint64_t round, uint32_t index,
                 const pod_record& pod) override;
   void save_collected(uint64_t round, uint32_t index,
-                      const pod_completeness& account,
                       const shared_bytes& compressed) override;
   void call_started(uint64_t round, uint32_t index, stage kind,
                     uint32_t attempt, int64_t unix_ms) override;
@@ -44,7 +43,6 @@ private:
     std::shared_ptr<const round_catalog> catalog;
     std::vector<pod_record> pods; // as a store keeps them (see load)
     std::vector<std::string> lists; // kept when not canonical
-    std::vector<pod_completeness> accounts;
     std::vector<shared_bytes> compressed;
     std::map<std::tuple<uint32_t, stage, uint32_t>, bool> calls; // ended?
   };

@@ -40,7 +40,7 @@ pod_worker(pod_worker_actor::stateful_pointer<pod_worker_state> self,
       if (matcher)
         out.completeness = matcher->finish();
       if (job.compress)
-        out.compressed = compress_results(out.body.view());
+        out.compressed = compress_blob(out.body.view());
       return out;
     },
   };

@@ -1,15 +1,16 @@
 #include "actors/round_store.hpp"
 
 #include "actors/completeness.hpp"
+#include "actors/results_body.hpp"
 
 #include <zlib.h>
 
 namespace netpol {
 
-shared_bytes compress_results(std::string_view body) {
-  // Level 1: results JSON shrinks about tenfold at hundreds of MB/s, on
-  // the worker's thread; the store's room (/dev/shm is often 64 MB) is
-  // what matters.
+shared_bytes compress_blob(std::string_view body) {
+  // Level 1: results JSON shrinks about tenfold, an account or a catalog
+  // fivefold to sevenfold, at hundreds of MB/s; the store's room
+  // (/dev/shm is often 64 MB) is what matters.
   auto bound = compressBound(static_cast<uLong>(body.size()));
   std::string out(sizeof(uint64_t) + bound, '\0');
   uint64_t size = body.size();
@@ -25,7 +26,7 @@ shared_bytes compress_results(std::string_view body) {
   return shared_bytes{std::move(out)};
 }
 
-bool decompress_results(std::string_view compressed, std::string& body) {
+bool decompress_blob(std::string_view compressed, std::string& body) {
   if (compressed.size() < sizeof(uint64_t))
     return false;
   uint64_t size = 0;
@@ -45,7 +46,8 @@ bool decompress_results(std::string_view compressed, std::string& body) {
 
 bool rebuild_loaded_pod(const round_catalog& catalog, pod_record& pod,
                         const std::string* stored_list,
-                        std::string_view compressed) {
+                        std::string_view compressed,
+                        pod_completeness& account) {
   if (!is_delivery_terminal(pod.state) || pod.state == pod_state::queued) {
     pod.connections = shared_bytes{
       stored_list ? *stored_list : connections_json(catalog, pod.expected.view())};
@@ -53,8 +55,14 @@ bool rebuild_loaded_pod(const round_catalog& catalog, pod_record& pod,
   if (pod.state != pod_state::collected)
     return false;
   std::string body;
-  if (compressed.empty() || !decompress_results(compressed, body))
+  if (compressed.empty() || !decompress_blob(compressed, body))
     return false;
+  pod_matcher matcher{catalog, pod.expected.view()};
+  auto check = validate_results_body(
+    body, [&](const results_entry& entry) { matcher.add(entry); });
+  if (!check.ok)
+    return false; // not what was stored: fetch it again
+  account = matcher.finish();
   pod.results = shared_bytes{std::move(body)};
   return true;
 }

@@ -47,7 +47,9 @@ struct saved_round {
   catalog_ref catalog;
   // Lists rebuilt for pods still to be delivered, results where kept.
   std::vector<pod_record> pods;
-  std::vector<pod_completeness> accounts; // per pod, for collected pods
+  // Per pod: what a collected pod reported against what it was sent,
+  // matched again from its results (not stored: as big as the results).
+  std::vector<pod_completeness> accounts;
   std::vector<call_in_flight> in_flight;  // per pod
   std::vector<bool> results_kept;         // per pod: false means fetch again
 };
@@ -74,10 +76,9 @@ public:
   virtual void save_pod(uint64_t round, uint32_t index, const pod_record& pod)
     = 0;
 
-  /// A collected pod: what it reported against what it was sent, and its
-  /// body compressed (compress_results; empty: not kept, fetch again).
+  /// A collected pod: its body compressed (compress_blob; empty: not kept,
+  /// fetch again).
   virtual void save_collected(uint64_t round, uint32_t index,
-                              const pod_completeness& account,
                               const shared_bytes& compressed)
     = 0;
 
@@ -103,16 +104,19 @@ using round_store_ptr = std::shared_ptr<round_store>;
 
 /// What a store does not keep verbatim, rebuilt for one loaded pod: its
 /// list while it is still to be delivered (from `stored_list` when given,
-/// else from its tests), and its results from `compressed`. Returns
-/// whether the results were there.
+/// else from its tests), its results from `compressed` and, from them, its
+/// account, matched as the worker matched it. Returns whether the results
+/// were there.
 bool rebuild_loaded_pod(const round_catalog& catalog, pod_record& pod,
                         const std::string* stored_list,
-                        std::string_view compressed);
+                        std::string_view compressed,
+                        pod_completeness& account);
 
-/// zlib (fast) of a results body, for a store; empty on failure.
-shared_bytes compress_results(std::string_view body);
+/// zlib (fast) of bytes a store keeps (a results body, an account, the
+/// catalog), with their size in front; empty on failure.
+shared_bytes compress_blob(std::string_view bytes);
 
-/// The body back; false if `compressed` is not what compress_results made.
-bool decompress_results(std::string_view compressed, std::string& body);
+/// The bytes back; false if `compressed` is not what compress_blob made.
+bool decompress_blob(std::string_view compressed, std::string& bytes);
 
 } // namespace netpol

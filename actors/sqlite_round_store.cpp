@@ -19,7 +19,7 @@ namespace netpol {
 
 namespace {
 
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 
 const char* const schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -66,8 +66,12 @@ CREATE TABLE IF NOT EXISTS pod_data (
   pod         INTEGER NOT NULL,
   expected    BLOB NOT NULL,
   connections TEXT,
-  results     BLOB,
-  account     BLOB,
+  PRIMARY KEY (round, pod)
+);
+CREATE TABLE IF NOT EXISTS collected (
+  round   INTEGER NOT NULL,
+  pod     INTEGER NOT NULL,
+  results BLOB,
   PRIMARY KEY (round, pod)
 );
 CREATE TABLE IF NOT EXISTS calls (
@@ -100,7 +104,7 @@ enum statement_id {
   insert_pod,
   insert_pod_data,
   update_pod,
-  update_collected,
+  insert_collected,
   insert_call,
   update_call,
   put_meta,
@@ -114,12 +118,12 @@ const char* const statement_sql[statement_count] = {
   "started_unix_ms=?5, delivered_unix_ms=?6, stop_unix_ms=?7, "
   "collected_unix_ms=?8, calls=?9, retries=?10 WHERE round=?1",
   "INSERT INTO pods VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,0)",
-  "INSERT INTO pod_data VALUES (?1,?2,?3,?4,NULL,NULL)",
+  "INSERT INTO pod_data VALUES (?1,?2,?3,?4)",
   "UPDATE pods SET state=?3, delivery=?4, delivery_attempts=?5, "
   "collection_attempts=?6, delivery_error=?7, collection_error=?8, "
   "delivered_after_us=?9, collected_after_us=?10, retry_at_unix_ms=?11, "
   "results_entries=?12 WHERE round=?1 AND pod=?2",
-  "UPDATE pod_data SET results=?3, account=?4 WHERE round=?1 AND pod=?2",
+  "INSERT OR REPLACE INTO collected VALUES (?1,?2,?3)",
   "INSERT OR REPLACE INTO calls (round, pod, stage, attempt, "
   "started_unix_ms) VALUES (?1,?2,?3,?4,?5)",
   "UPDATE calls SET outcome=?5, http_status=?6, request_sent=?7, detail=?8, "
@@ -402,7 +406,7 @@ void sqlite_round_store::begin_round(const round_meta& meta,
     return;
   // One round is kept: the one a restart resumes.
   if (!exec("DELETE FROM calls; DELETE FROM pods; DELETE FROM pod_data; "
-            "DELETE FROM catalogs; DELETE FROM rounds",
+            "DELETE FROM collected; DELETE FROM catalogs; DELETE FROM rounds",
             "dropping the last round")) {
     degrade(last_error_);
     return;
@@ -418,7 +422,7 @@ void sqlite_round_store::begin_round(const round_meta& meta,
   // large round is megabytes.
   stmt = statement(insert_catalog);
   sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(meta.round));
-  bind_blob(stmt, 2, encode(catalog));
+  bind_blob(stmt, 2, compress_blob(encode(catalog)).view());
   if (!step(stmt, "saving the round"))
     return;
   for (uint32_t i = 0; i < pods.size(); ++i) {
@@ -492,16 +496,16 @@ void sqlite_round_store::save_pod(uint64_t round, uint32_t index,
 }
 
 void sqlite_round_store::save_collected(uint64_t round, uint32_t index,
-                                        const pod_completeness& account,
                                         const shared_bytes& compressed) {
   if (!begin())
     return;
-  auto* stmt = statement(update_collected);
+  // A table of its own, written once per pod: added to pod_data's rows
+  // results split its pages, which then stood half empty (4 KB a pod).
+  auto* stmt = statement(insert_collected);
   sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(round));
   sqlite3_bind_int64(stmt, 2, index);
   if (compressed.size() > 0)
     bind_blob(stmt, 3, compressed.view());
-  bind_blob(stmt, 4, encode(account));
   step(stmt, "saving a pod's results");
 }
 
@@ -583,7 +587,9 @@ saved_round sqlite_round_store::load() {
   m.calls = static_cast<uint64_t>(sqlite3_column_int64(stmt, 8));
   m.retries = static_cast<uint64_t>(sqlite3_column_int64(stmt, 9));
   auto catalog = std::make_shared<round_catalog>();
-  if (!decode(column_blob(stmt, 10), *catalog)) {
+  std::string packed;
+  if (!decompress_blob(column_blob(stmt, 10), packed)
+      || !decode(packed, *catalog)) {
     sqlite3_finalize(stmt);
     spdlog::error("The round store {} holds round {} with a damaged "
                   "catalog: not resumed",
@@ -597,8 +603,9 @@ saved_round sqlite_round_store::load() {
                "collection_attempts, delivery_error, collection_error, "
                "delivered_after_us, collected_after_us, retry_at_unix_ms, "
                "connection_count, tests, expected, connections, "
-               "results_entries, results, account FROM pods p JOIN pod_data d "
-               "ON d.round = p.round AND d.pod = p.pod WHERE p.round=?1 "
+               "results_entries, results FROM pods p JOIN pod_data d "
+               "ON d.round = p.round AND d.pod = p.pod LEFT JOIN collected c "
+               "ON c.round = p.round AND c.pod = p.pod WHERE p.round=?1 "
                "ORDER BY p.pod")) {
     sqlite3_finalize(stmt);
     result.meta = round_meta{};
@@ -629,10 +636,8 @@ saved_round sqlite_round_store::load() {
     pod.canonical = !stored_list;
     pod.results_entries = static_cast<uint32_t>(sqlite3_column_int64(stmt, 15));
     pod_completeness account;
-    if (sqlite3_column_type(stmt, 17) != SQLITE_NULL)
-      decode(column_blob(stmt, 17), account);
     result.results_kept.push_back(rebuild_loaded_pod(
-      *catalog, pod, stored_list ? &list : nullptr, column_blob(stmt, 16)));
+      *catalog, pod, stored_list ? &list : nullptr, column_blob(stmt, 16), account));
     result.pods.push_back(std::move(pod));
     result.accounts.push_back(std::move(account));
   }

@@ -34,7 +34,6 @@ public:
   void save_pod(uint64_t round, uint32_t index,
                 const pod_record& pod) override;
   void save_collected(uint64_t round, uint32_t index,
-                      const pod_completeness& account,
                       const shared_bytes& compressed) override;
   void call_started(uint64_t round, uint32_t index, stage kind,
                     uint32_t attempt, int64_t unix_ms) override;

@@ -78,18 +78,6 @@ private:
   bool ok_ = true;
 };
 
-void encode(writer& w, const success_time& t) {
-  w.i64(t.seconds);
-  w.u64(t.nanos);
-  w.text(t.text);
-}
-
-void decode(reader& r, success_time& t) {
-  t.seconds = r.i64();
-  t.nanos = static_cast<uint32_t>(r.u64());
-  t.text = r.text();
-}
-
 } // namespace
 
 std::string encode(const round_catalog& c) {
@@ -116,50 +104,6 @@ bool decode(std::string_view blob, round_catalog& c) {
     c.netpols.push_back(r.text());
     c.netpol_tests.push_back(static_cast<uint32_t>(r.u64()));
     c.netpol_pods.push_back(static_cast<uint32_t>(r.u64()));
-  }
-  return r.ok();
-}
-
-std::string encode(const pod_completeness& a) {
-  writer w;
-  for (auto x : {a.expected, a.reported, a.missing, a.duplicates,
-                 a.unexpected})
-    w.u64(x);
-  w.u64(a.netpols.size());
-  for (auto& n : a.netpols) {
-    w.u64(n.netpol);
-    w.u64(n.expected);
-    w.u64(n.reported);
-    encode(w, n.first);
-    encode(w, n.last);
-  }
-  w.u64(a.second_keys.size());
-  for (size_t i = 0; i < a.second_keys.size(); ++i) {
-    w.i64(a.second_keys[i]);
-    w.u64(a.second_counts[i]);
-  }
-  return w.take();
-}
-
-bool decode(std::string_view blob, pod_completeness& a) {
-  reader r{blob};
-  for (auto* x : {&a.expected, &a.reported, &a.missing, &a.duplicates,
-                  &a.unexpected})
-    *x = static_cast<uint32_t>(r.u64());
-  auto netpols = r.u64();
-  for (uint64_t i = 0; i < netpols && r.ok(); ++i) {
-    netpol_tally n;
-    n.netpol = static_cast<uint32_t>(r.u64());
-    n.expected = static_cast<uint32_t>(r.u64());
-    n.reported = static_cast<uint32_t>(r.u64());
-    decode(r, n.first);
-    decode(r, n.last);
-    a.netpols.push_back(std::move(n));
-  }
-  auto seconds = r.u64();
-  for (uint64_t i = 0; i < seconds && r.ok(); ++i) {
-    a.second_keys.push_back(r.i64());
-    a.second_counts.push_back(static_cast<uint32_t>(r.u64()));
   }
   return r.ok();
 }

@@ -1,6 +1,6 @@
-// The round store's blobs: a round's catalog of names, a pod's account of
-// its tests, the lifecycle. Varints and length-prefixed strings; decode
-// returns false for bytes that are not what encode made.
+// The round store's blobs: a round's catalog of names and the lifecycle.
+// Varints and length-prefixed strings; decode returns false for bytes that
+// are not what encode made.
 #pragma once
 
 #include "actors/round_store.hpp"
@@ -12,9 +12,6 @@ namespace netpol {
 
 std::string encode(const round_catalog& catalog);
 bool decode(std::string_view blob, round_catalog& catalog);
-
-std::string encode(const pod_completeness& account);
-bool decode(std::string_view blob, pod_completeness& account);
 
 std::string encode(const lifecycle_meta& lifecycle);
 bool decode(std::string_view blob, lifecycle_meta& lifecycle);

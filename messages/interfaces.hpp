@@ -42,6 +42,9 @@ using coordinator_actor = caf::typed_actor<
   caf::replies_to<metrics_atom>::with<proxy_metrics>,
   // Internal: a pod's backoff expired (round, pod index).
   caf::reacts_to<retry_atom, uint64_t, uint32_t>,
+  // Internal: commits what settled since it was sent and starts the next
+  // calls; sent to itself so that answers arriving together share a commit.
+  caf::reacts_to<dispatch_atom>,
   // A clean stop: starts no more calls, answers once the calls in flight
   // (cancelled by the caller) have ended and are recorded: how many ended.
   caf::replies_to<drain_atom>::with<uint32_t>>;

@@ -138,7 +138,33 @@ TEST(collected results and completeness come back byte for byte) {
   CHECK_EQUAL(report_again.totals.reported, report.totals.reported);
   CHECK_EQUAL(report_again.totals.missing, 1u);
   CHECK_EQUAL(report_again.pods_total, report.pods_total);
+  MESSAGE("what each pod reported is matched again from its results: every "
+          "netpol, first and last success, and the enforcement curve");
+  CHECK_EQUAL(caf::deep_to_string(report_again), caf::deep_to_string(report));
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 1u);
+}
+
+TEST(answers that arrive together share one commit) {
+  start(3);
+  for (auto& ip : ips(3))
+    pods->set_results(ip, results_of(ip));
+  initiate(3);
+  MESSAGE("three /results calls out; the workers answer before the "
+          "coordinator runs again");
+  self->send(coord, stop_atom_v);
+  expect((stop_atom), from(self).to(coord));
+  for (auto& worker : spawned)
+    expect((collect_atom, pod_job), from(coord).to(worker));
+  auto commits = store->commits();
+  MESSAGE("the first answer sees two more waiting: the commit waits for them");
+  expect((pod_outcome), from(spawned[0]).to(coord));
+  CHECK_EQUAL(store->commits(), commits);
+  expect((pod_outcome), from(spawned[1]).to(coord));
+  expect((pod_outcome), from(spawned[2]).to(coord));
+  CHECK_EQUAL(store->commits(), commits);
+  expect((dispatch_atom), from(coord).to(coord));
+  CHECK_EQUAL(store->commits(), commits + 1);
+  CHECK_EQUAL(state().current, phase::collected);
 }
 
 TEST(a results call in flight is made again after the restart) {
