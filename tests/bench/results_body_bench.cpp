@@ -8,6 +8,7 @@
 // and prints MB/s; --visit also passes an entry visitor (each entry's fields
 // decoded, as the worker will use it). Prints the best of five rounds.
 #include "actors/results_body.hpp"
+#include "bench/results_bodies.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -16,26 +17,6 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-std::string body_of(int pod) {
-  std::string body = "[";
-  char buf[256];
-  for (int i = 0; i < 100; ++i) {
-    std::snprintf(buf, sizeof buf,
-                  "%s{\"address\":\"10.%d.%d.%d\",\"port\":%d,"
-                  "\"connectionidx\":%d,\"npname\":\"ingress-%d-%d\","
-                  "\"timestamp\":\"2024-10-01T11:%02d:%02d.%09dZ\"}",
-                  i == 0 ? "" : ",", 128 + pod % 64, pod % 250, i + 1,
-                  8080 + i % 3, i / 3, pod % 240, i / 3, (i / 60) % 60, i % 60,
-                  247061614 + pod * 1000 + i);
-    body += buf;
-  }
-  body += "]\n";
-  return body;
-}
-
-} // namespace
 
 int main(int argc, char** argv) {
   double seconds = 3;
@@ -49,7 +30,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> bodies;
   size_t bytes = 0;
   for (int pod = 0; pod < 64; ++pod) {
-    bodies.push_back(body_of(pod));
+    bodies.push_back(netpol::bench::results_body_of(pod));
     bytes += bodies.back().size();
   }
   uint64_t sink = 0;
