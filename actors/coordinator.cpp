@@ -77,6 +77,7 @@ void update_phase(self_pointer self) {
       && st.delivered + st.unconfirmed + st.delivery_failed == total) {
     st.current = phase::delivered;
     st.delivered_at = now;
+    st.timeline.note(now, st.counts, true);
     st.delivered_unix_ms = unix_ms_now();
     spdlog::info("Delivery finished in {:.2f}s: {}/{} pods delivered, {} "
                  "unconfirmed, {} failed",
@@ -89,6 +90,7 @@ void update_phase(self_pointer self) {
            == total) {
     st.current = phase::collected;
     st.collected_at = now;
+    st.timeline.note(now, st.counts, true);
     st.collected_unix_ms = unix_ms_now();
     spdlog::info("Results collected from {}/{} pods in {:.2f}s ({} entries, "
                  "{}), {} failed",
@@ -398,6 +400,7 @@ void dispatch(self_pointer self) {
     st.idle.pop_front();
     calls.push_back(prepare_call(self, index, std::move(worker)));
   }
+  st.timeline.note(self->clock().now(), st.counts);
   persist(st);
   for (auto& call : calls)
     send_call(self, call);
@@ -471,6 +474,7 @@ void start_round(self_pointer self, round_plan& plan) {
   }
   st.counts[slot(pod_state::queued)] = static_cast<uint32_t>(st.pods.size());
   st.started_at = self->clock().now();
+  st.timeline.reset(st.started_at);
   st.last_progress_log = st.started_at;
   st.started_unix_ms = unix_ms_now();
   spdlog::info("Number of connections got from kube-burner {}",

@@ -3,6 +3,7 @@
 #include "actors/completeness.hpp"
 #include "actors/pod_record.hpp"
 #include "actors/round_store.hpp"
+#include "actors/round_timeline.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/settings.hpp"
 
@@ -60,6 +61,7 @@ struct coordinator_state {
   bool stop_requested = false;
   std::vector<pod_record> pods;
   std::array<uint32_t, pod_state_count> counts{};
+  round_timeline timeline; // counts over the round, for the live page
   std::deque<uint32_t> ready; // pods whose next call can start now
   std::vector<uint32_t> problem_pods; // failed or unconfirmed, in that order
   uint32_t in_backoff = 0;

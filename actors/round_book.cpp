@@ -233,6 +233,8 @@ std::vector<pending_retry> restore_round(coordinator_state& st,
   st.stop_unix_ms = m.stop_unix_ms;
   st.collected_unix_ms = m.collected_unix_ms;
   st.started_at = clock_at(m.started_unix_ms);
+  // What happened before the restart is not kept: the chart resumes now.
+  st.timeline.reset(st.started_at);
   st.delivered_at = clock_at(m.delivered_unix_ms);
   st.stop_at = clock_at(m.stop_unix_ms);
   st.collected_at = clock_at(m.collected_unix_ms);

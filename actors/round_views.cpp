@@ -107,6 +107,7 @@ round_report make_report(const coordinator_state& st,
   result.has_refusal = st.has_refusal;
   result.last_refusal = st.last_refusal;
   result.persistence = st.store ? st.store->health() : st.persistence;
+  result.timeline = st.timeline.view(now, st.counts);
   return result;
 }
 

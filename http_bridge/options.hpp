@@ -25,6 +25,7 @@ struct bridge_settings {
   size_t max_connections = 4096;          // open at once
   pod_address_policy allowed_pods;        // keys /initiate may name
   caf::timespan body_slot_wait = 5s;      // a body waiting for its turn (no flag)
+  std::string described;                  // every setting, as the log's second line
 };
 
 /// Where the round is kept across restarts when --state-dir is not given.

@@ -157,7 +157,9 @@ int run_proxy(const proxy_options& opts) {
                                  std::move(store), std::move(persistence));
   int exit_code = 0;
   {
-    proxy_server server{sys, coord, opts.bridge};
+    auto bridge = opts.bridge;
+    bridge.described = describe_options(opts); // for the live page
+    proxy_server server{sys, coord, bridge};
     auto port = server.bind(opts.listen_host, opts.listen_port);
     if (!port) {
       spdlog::error("Cannot listen on {}:{}: {}", opts.listen_host,

@@ -2,6 +2,7 @@
 
 #include "http_bridge/initiate_body.hpp"
 #include "http_bridge/metrics_text.hpp"
+#include "http_bridge/page_assets.hpp"
 #include "http_bridge/status_map.hpp"
 #include "http_bridge/wire.hpp"
 #include "messages/error.hpp"
@@ -90,7 +91,11 @@ routes::routes(caf::actor_system& sys, coordinator_actor coordinator,
     {"/metrics", {"GET"}, ops, false, &routes::metrics},
     {"/healthz", {"GET"}, kb, false, &routes::probe},
     {"/readyz", {"GET"}, kb, false, &routes::probe},
+    {"/ui/settings", {"GET"}, ops, false, &routes::page_settings},
   };
+  // The live page and its assets (GET /).
+  for (size_t i = 0; i < page_asset_count; ++i)
+    table_.push_back({page_assets[i].path, {"GET"}, ops, false, &routes::page});
 }
 
 const routes::endpoint* routes::find(std::string_view path) const {
@@ -198,7 +203,7 @@ http_reply routes::status(http_request& request) const {
                                   report_atom_v, flag(request, "pods"));
   if (!report)
     return error_reply(report.error());
-  return json_reply(200, report_json(*report));
+  return json_reply(200, report_json(*report, flag(request, "timeline")));
 }
 
 http_reply routes::report(http_request& request) const {
@@ -239,6 +244,24 @@ http_reply routes::metrics(http_request&) const {
   reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
   reply.body = prometheus_text(*metrics, front_counters_(),
                                NETPOL_PROXY_VERSION);
+  return reply;
+}
+
+http_reply routes::page(http_request& request) const {
+  auto* asset = find_page_asset(request.path);
+  if (!asset) // not reached: only assets' paths are routed here
+    return json_reply(404, error_json("not_found", "no page " + request.path));
+  http_reply reply;
+  reply.content_type = asset->content_type;
+  reply.headers.emplace_back("Cache-Control", asset->cache_control);
+  reply.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  reply.body = std::string{asset->body};
+  return reply;
+}
+
+http_reply routes::page_settings(http_request&) const {
+  http_reply reply = json_reply(200, settings_json(settings_.described));
+  reply.headers.emplace_back("Cache-Control", "no-cache");
   return reply;
 }
 

@@ -52,6 +52,8 @@ private:
   http_reply report(http_request& request) const;
   http_reply metrics(http_request& request) const;
   http_reply probe(http_request& request) const;
+  http_reply page(http_request& request) const;
+  http_reply page_settings(http_request& request) const;
 
   caf::actor_system& sys_;
   coordinator_actor coordinator_;

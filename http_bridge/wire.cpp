@@ -158,7 +158,7 @@ std::string status_json(const round_status& status, bool done) {
   return dump(j) + "\n";
 }
 
-std::string report_json(const round_report& report) {
+std::string report_json(const round_report& report, bool timeline) {
   ordered_json j = summary(report.status);
   j["version"] = NETPOL_PROXY_VERSION;
   j["commit"] = NETPOL_PROXY_COMMIT;
@@ -213,6 +213,29 @@ std::string report_json(const round_report& report) {
     refusal["pending"] = !report.status.refusal.empty();
     j["last_refusal"] = std::move(refusal);
   }
+  if (timeline) {
+    auto& t = report.timeline;
+    ordered_json series;
+    series["interval_ms"] = t.interval_ms;
+    series["at_ms"] = t.at_ms;
+    ordered_json states;
+    for (size_t s = 0; s < pod_state_count; ++s) {
+      auto column = ordered_json::array();
+      for (size_t i = s; i < t.counts.size(); i += pod_state_count)
+        column.push_back(t.counts[i]);
+      states[to_string(static_cast<pod_state>(s))] = std::move(column);
+    }
+    series["states"] = std::move(states);
+    j["timeline"] = std::move(series);
+  }
+  return dump(j, 2) + "\n";
+}
+
+std::string settings_json(const std::string& described) {
+  ordered_json j;
+  j["version"] = NETPOL_PROXY_VERSION;
+  j["commit"] = NETPOL_PROXY_COMMIT;
+  j["settings"] = described;
   return dump(j, 2) + "\n";
 }
 

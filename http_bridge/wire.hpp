@@ -21,8 +21,12 @@ std::string status_json(const round_status& status, bool done);
 std::string refused_status_json(const std::string& reason);
 
 /// The /status body: phase, timings, counts, problem pods, optionally all;
-/// completeness from collection on; superseded rounds; the last refusal.
-std::string report_json(const round_report& report);
+/// completeness from collection on; superseded rounds; the last refusal;
+/// with `timeline`, pods by state over the round (the live page's chart).
+std::string report_json(const round_report& report, bool timeline = false);
+
+/// The live page's settings block: version, commit, every setting.
+std::string settings_json(const std::string& described);
 
 /// The /report body: completeness totals, netpols worst first, pods with a
 /// problem, the enforcement curve.

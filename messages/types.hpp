@@ -407,6 +407,21 @@ typename Inspector::result_type inspect(Inspector& f, refusal_note& x) {
            x.at_unix_ms);
 }
 
+/// Pods by state over the round, for the live page: one column per
+/// sample, `at_ms` after /initiate; `counts` holds pod_state_count values
+/// per sample, state by state.
+struct state_timeline {
+  uint32_t interval_ms = 0; // between samples, widened as the round goes on
+  std::vector<uint32_t> at_ms;
+  std::vector<uint32_t> counts;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, state_timeline& x) {
+  return f(caf::meta::type_name("state_timeline"), x.interval_ms, x.at_ms,
+           x.counts);
+}
+
 /// The round in detail, for /status.
 struct round_report {
   round_status status;
@@ -427,6 +442,7 @@ struct round_report {
   bool has_refusal = false;
   refusal_note last_refusal;
   std::string persistence; // "on: <path>", "degraded: <why>", "off: <why>"
+  state_timeline timeline;  // from /initiate to now
 };
 
 template <class Inspector>
@@ -436,7 +452,7 @@ typename Inspector::result_type inspect(Inspector& f, round_report& x) {
            x.worker_restarts, x.results_bytes, x.results_entries,
            x.problems_total, x.problems, x.pods, x.has_completeness,
            x.completeness, x.superseded, x.has_refusal, x.last_refusal,
-           x.persistence);
+           x.persistence, x.timeline);
 }
 
 /// One netpol in /report.

@@ -98,3 +98,27 @@ TEST(status reports survive error texts that are not UTF-8) {
   CHECK_EQUAL(j["problems"][0]["pod"], "10.0.0.1");
   CHECK_EQUAL(j["problems_total"], 250);
 }
+
+TEST(the timeline is one column per state and only when asked) {
+  round_report report;
+  report.timeline.interval_ms = 250;
+  report.timeline.at_ms = {0, 250};
+  report.timeline.counts.assign(2 * pod_state_count, 0);
+  report.timeline.counts[static_cast<size_t>(pod_state::queued)] = 3;
+  report.timeline.counts[pod_state_count
+                         + static_cast<size_t>(pod_state::delivered)] = 3;
+  CHECK(!nlohmann::json::parse(report_json(report)).contains("timeline"));
+  auto j = nlohmann::json::parse(report_json(report, true))["timeline"];
+  CHECK_EQUAL(j["interval_ms"], 250);
+  CHECK_EQUAL(j["at_ms"], nlohmann::json::parse("[0, 250]"));
+  CHECK_EQUAL(j["states"].size(), pod_state_count);
+  CHECK_EQUAL(j["states"]["queued"], nlohmann::json::parse("[3, 0]"));
+  CHECK_EQUAL(j["states"]["delivered"], nlohmann::json::parse("[0, 3]"));
+  CHECK_EQUAL(j["states"]["collect_failed"], nlohmann::json::parse("[0, 0]"));
+}
+
+TEST(the page settings carry the version and every setting) {
+  auto j = nlohmann::json::parse(settings_json("--workers=20 --retries=3"));
+  CHECK_EQUAL(j["version"], NETPOL_PROXY_VERSION);
+  CHECK_EQUAL(j["settings"], "--workers=20 --retries=3");
+}
