@@ -298,11 +298,13 @@ completeness_totals round_completeness::totals() const {
   return result;
 }
 
-std::vector<uint32_t> round_completeness::worst_netpols() const {
+std::vector<uint32_t> round_completeness::worst_netpols(size_t limit) const {
   std::vector<uint32_t> order(netpols_.size());
   for (uint32_t i = 0; i < order.size(); ++i)
     order[i] = i;
-  std::sort(order.begin(), order.end(), [this](uint32_t x, uint32_t y) {
+  if (limit == 0 || limit > order.size())
+    limit = order.size();
+  auto worse = [this](uint32_t x, uint32_t y) {
     auto& a = netpols_[x];
     auto& b = netpols_[y];
     if (a.missing != b.missing)
@@ -312,7 +314,13 @@ std::vector<uint32_t> round_completeness::worst_netpols() const {
     if (ua != ub)
       return ua > ub;
     return catalog_->netpols[x] < catalog_->netpols[y];
-  });
+  };
+  auto middle = order.begin() + static_cast<std::ptrdiff_t>(limit);
+  if (middle == order.end())
+    std::sort(order.begin(), order.end(), worse);
+  else
+    std::partial_sort(order.begin(), middle, order.end(), worse);
+  order.erase(middle, order.end());
   return order;
 }
 

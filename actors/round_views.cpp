@@ -124,9 +124,7 @@ completeness_report make_completeness_report(const coordinator_state& st,
     return result;
   auto& accounts = st.completeness.netpols();
   result.netpols_total = static_cast<uint32_t>(accounts.size());
-  auto order = st.completeness.worst_netpols();
-  if (max_netpols > 0 && order.size() > max_netpols)
-    order.resize(max_netpols);
+  auto order = st.completeness.worst_netpols(max_netpols);
   for (auto id : order) {
     auto& account = accounts[id];
     netpol_report row;
@@ -201,7 +199,7 @@ void log_completeness(const coordinator_state& st, size_t max_lines) {
   auto& accounts = st.completeness.netpols();
   auto* catalog = st.completeness.catalog();
   size_t lines = 0;
-  for (auto id : st.completeness.worst_netpols()) {
+  for (auto id : st.completeness.worst_netpols(max_lines)) {
     auto& account = accounts[id];
     if (lines == max_lines || account.missing == 0)
       break;

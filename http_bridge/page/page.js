@@ -36,7 +36,23 @@ function showErrors() {
   el.textContent = lines.join(" · ");
 }
 
-async function getJson(path) {
+// The page never asks more often than 20 times what an answer took: a
+// report of a million netpols costs the proxy tens of milliseconds.
+const spacing = {};
+function nextPoll(key, every) {
+  return Math.max(every, 20 * (spacing[key] || 0));
+}
+
+async function getJson(path, key) {
+  const started = performance.now();
+  try {
+    return await getJsonOnce(path);
+  } finally {
+    if (key) spacing[key] = performance.now() - started;
+  }
+}
+
+async function getJsonOnce(path) {
   let response;
   try {
     response = await fetch(path, { cache: "no-store" });
@@ -133,7 +149,7 @@ function drawStates(timeline) {
   const legend = document.getElementById("states-legend");
   legend.replaceChildren();
   if (!timeline || timeline.at_ms.length === 0) return;
-  const W = 900, H = 220, L = 50, B = 20, T = 8;
+  const W = 900, H = 220, L = 72, B = 20, T = 8;
   const xs = timeline.at_ms;
   const n = xs.length;
   const xmax = Math.max(xs[n - 1], 1);
@@ -246,7 +262,7 @@ function drawCurve(curve) {
   }
   note.hidden = false;
   note.textContent = `From the first success (${curve.start}), in buckets of ${curve.bucket_seconds} s.`;
-  const W = 900, H = 180, L = 50, B = 20, T = 8;
+  const W = 900, H = 180, L = 72, B = 20, T = 8;
   // Cumulative per bucket: none before the first, each bucket's count at
   // its end.
   const ys = curve.succeeded;
@@ -280,20 +296,20 @@ function renderSettings(s) {
 // -- polling ----------------------------------------------------------------------
 async function pollStatus() {
   try {
-    page.status = await getJson("/status?timeline=1");
+    page.status = await getJson("/status?timeline=1", "status");
     delete page.errors.status;
     renderStatus(page.status);
   } catch (e) {
     page.errors.status = e.message;
   }
   showErrors();
-  setTimeout(pollStatus, STATUS_EVERY_MS);
+  setTimeout(pollStatus, nextPoll("status", STATUS_EVERY_MS));
 }
 
 async function pollReport() {
   if (page.status && page.status.completeness) {
     try {
-      page.report = await getJson(`/report?netpols=${REPORT_NETPOLS}`);
+      page.report = await getJson(`/report?netpols=${REPORT_NETPOLS}`, "report");
       page.reportError = null;
       delete page.errors.report;
     } catch (e) {
@@ -310,8 +326,9 @@ async function pollReport() {
   }
   renderReport();
   showErrors();
-  setTimeout(pollReport, page.report && page.report.collection_done
-                           ? 2 * REPORT_EVERY_MS : REPORT_EVERY_MS);
+  const every = page.report && page.report.collection_done
+                  ? 2 * REPORT_EVERY_MS : REPORT_EVERY_MS;
+  setTimeout(pollReport, nextPoll("report", every));
 }
 
 async function loadSettings() {

@@ -140,7 +140,13 @@ TEST(the round adds pods up and counts what it never saw as unknown) {
   CHECK_EQUAL(np_b.sample_pods[0], 0u);
   MESSAGE("worst first: np-b misses two");
   auto worst = round.worst_netpols();
+  REQUIRE_EQUAL(worst.size(), 2u);
   CHECK_EQUAL(worst[0], 1u);
+  CHECK_EQUAL(worst[1], 0u);
+  MESSAGE("asked for the worst one only, the same one");
+  auto first = round.worst_netpols(1);
+  REQUIRE_EQUAL(first.size(), 1u);
+  CHECK_EQUAL(first[0], 1u);
   MESSAGE("pod 1 never took its list: its silence is unknown, not missing");
   pod_matcher m1{*plan.catalog, plan.pod1.view()};
   round.add_pod(1, m1.finish(), false);

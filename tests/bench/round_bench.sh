@@ -6,7 +6,8 @@
 # fleet), STATUS_POLL=0 (no status poller), KEEP_LOGS=DIR (copy the proxy
 # and fleet logs and the status times there), HOLD_IDLE=n / HOLD_SLOW=n
 # (netpol-bench-hold keeps that many idle / trickling connections open to
-# the proxy for the whole round), PROXY=path (another proxy binary, e.g. an
+# the proxy for the whole round), PAGE=1 (the live page open in headless
+# Chromium for the whole round, polling as a browser does), PROXY=path (another proxy binary, e.g. an
 # older build, with PROXY_ARGS for its flags), STORE=off (no round store;
 # by default the proxy keeps its round in a state dir of this run's own
 # under /dev/shm, as in a pod, and the line gives the store's size).
@@ -24,12 +25,18 @@ else
   store_args=(--state-dir "$state_dir")
 fi
 [ -n "${PROXY:-}" ] && [ "${PROXY_STORE:-1}" = 0 ] && store_args=() # a build without --state-dir
-proxy_pid="" fleet_pid="" poller_pid="" hold_pid=""
+proxy_pid="" fleet_pid="" poller_pid="" hold_pid="" page_pid=""
 keep_logs() {
   [ -n "${KEEP_LOGS:-}" ] || return 0
   mkdir -p "$KEEP_LOGS" && cp "$work"/*.log "$work"/status-times.txt "$KEEP_LOGS"/ 2>/dev/null || true
 }
-trap 'kill $hold_pid $poller_pid $proxy_pid $fleet_pid 2>/dev/null || true; keep_logs; rm -rf "$work" "$state_dir"' EXIT
+# The page's browser and its helper processes: the session it leads.
+stop_page() {
+  [ -n "$page_pid" ] || return 0
+  pkill -s "$page_pid"
+  for _ in $(seq 1 50); do pgrep -s "$page_pid" > /dev/null || break; sleep 0.1; done
+}
+trap 'stop_page; kill $hold_pid $poller_pid $proxy_pid $fleet_pid 2>/dev/null || true; keep_logs; rm -rf "$work" "$state_dir"' EXIT
 
 started_port() { sed -n "s/.* Client server started on :\([0-9]*\)$/\1/p" "$1"; }
 
@@ -83,6 +90,12 @@ if [ "${HOLD_IDLE:-0}" != 0 ] || [ "${HOLD_SLOW:-0}" != 0 ]; then
   hold_pid=$!
   for _ in $(seq 1 200); do grep -q '^holding' "$work/hold.log" && break; sleep 0.05; done
   grep -q '^holding' "$work/hold.log" || { echo "connections not held: $(cat "$work/hold.log")"; exit 1; }
+fi
+if [ "${PAGE:-0}" = 1 ]; then
+  setsid chromium --headless --no-sandbox --disable-gpu --no-first-run \
+    --user-data-dir="$work/chromium" "$url/" > "$work/page.log" 2>&1 &
+  page_pid=$!
+  sleep 2 # the page loaded and polling
 fi
 # Phase times come from the proxy's own clock, so this wait can be lazy: a
 # fast curl loop would take CPU from the phase being measured.
