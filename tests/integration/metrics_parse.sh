@@ -9,32 +9,12 @@ set -u
 proxy=$1
 podsim=$2
 work=$(mktemp -d)
-pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# shellcheck source=tests/support/fleet_lib.sh
+source "$(dirname "$0")/../support/fleet_lib.sh"
 
-started_port() { sed -n 's/.* Client server started on :\([0-9]*\)$/\1/p' "$1"; }
-
-"$podsim" --pods 40 --connections-per-pod 5 --port 0 --down 3 --http-500 2 \
-  --write-initiate "$work/initiate.json" > "$work/fleet.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q "^netpol-podsim: .* pods on " "$work/fleet.log" && break; sleep 0.05; done
-fleet_port=$(sed -n "s/^netpol-podsim: .* port \([0-9]*\) .*/\1/p" "$work/fleet.log" | head -1)
-[ -n "$fleet_port" ] || { echo "fleet did not start: $(cat "$work/fleet.log")"; exit 1; }
-"$proxy" --listen 127.0.0.1:0 --client-port "$fleet_port" --state-dir '' \
-  --retries 1 --backoff-base 10ms --connect-timeout 200ms > "$work/proxy.log" 2>&1 &
-pids+=($!)
-port=""
-for _ in $(seq 1 100); do port=$(started_port "$work/proxy.log"); [ -n "$port" ] && break; sleep 0.05; done
-[ -n "$port" ] || { echo "proxy did not start: $(cat "$work/proxy.log")"; exit 1; }
-url=http://127.0.0.1:$port
-wait_for() {
-  for _ in $(seq 1 300); do
-    curl -s "$url/$1" | grep -q '"result":true' && return 0
-    sleep 0.05
-  done
-  echo "$1 never became true"
-  exit 1
-}
+start_fleet --pods 40 --connections-per-pod 5 --down 3 --http-500 2
+start_proxy --retries 1 --backoff-base 10ms --connect-timeout 200ms
 curl -s -o /dev/null -X POST --data-binary @"$work/initiate.json" "$url/initiate"
 wait_for checkConnectionsStatus
 curl -s -o /dev/null "$url/stop"

@@ -8,8 +8,8 @@ proxy=$1
 podsim=""
 work=$(mktemp -d)
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-# shellcheck source=tests/page/page_lib.sh
-source "$(dirname "$0")/page_lib.sh"
+# shellcheck source=tests/support/fleet_lib.sh
+source "$(dirname "$0")/../support/fleet_lib.sh"
 passes=0 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; passes=$((passes + 1)); }

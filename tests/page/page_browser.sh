@@ -15,8 +15,8 @@ out=$3
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-# shellcheck source=tests/page/page_lib.sh
-source "$(dirname "$0")/page_lib.sh"
+# shellcheck source=tests/support/fleet_lib.sh
+source "$(dirname "$0")/../support/fleet_lib.sh"
 browser=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$browser" ] || { echo "FAIL: chromium is not installed (deploy/build-packages.txt)"; exit 1; }
 

@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2154 # proxy, podsim, work: set by the sourcing script
-# Shared by the live page's tests: a fleet with faults and a proxy on
+# Shared by the shell tests: a simulated fleet and a proxy on
 # loopback, each on a port the kernel picks. Source it after setting
 # $proxy, $podsim and $work; it defines start_fleet, start_proxy, wait_for.
 pids=()
