@@ -770,6 +770,33 @@ TEST(stop during delivery abandons pending attempts and collects everyone) {
   CHECK_EQUAL(status().in_backoff, 0u);
 }
 
+TEST(an attempt that fails after an early stop is not retried and says why) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::http_500});
+  MESSAGE("kube-burner stops while both /checks are out");
+  self->send(coord, initiate_atom_v, make_plan(ips(2)));
+  self->send(coord, stop_atom_v);
+  expect((initiate_atom, round_plan), from(self).to(coord));
+  expect((stop_atom), from(self).to(coord));
+  CHECK_EQUAL(count(pod_state::delivering), 2u);
+  MESSAGE("the first pod answers 500: with attempts left, none is made");
+  consume_messages();
+  advance_time(1s);
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  auto& failed = pod("10.0.0.1");
+  CHECK_EQUAL(failed.delivery_outcome, pod_state::failed);
+  CHECK_NOT_EQUAL(failed.delivery_error.find("HTTP 500"), std::string::npos);
+  CHECK_NOT_EQUAL(
+    failed.delivery_error.find("round stopped before the next attempt"),
+    std::string::npos);
+  MESSAGE("the other pod answered 200 after the stop: delivered");
+  CHECK_EQUAL(pod("10.0.0.2").delivery_outcome, pod_state::delivered);
+  MESSAGE("both are collected");
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(count(pod_state::collected), 2u);
+}
+
 TEST(status counts follow every step) {
   start(2);
   pods->script("10.0.0.3", stage::delivery, {sim_answer::refused});
