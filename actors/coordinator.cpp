@@ -147,18 +147,18 @@ void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
                    "connections and is not sent them again",
                    pod.ip, pod.delivery_attempts, pod.delivery_error);
     } else if (next == after_failed_check::retry
-               && pod.delivery_attempts < st.settings.max_attempts()
-               && !st.stop_requested) {
-      schedule_retry(self, index, pod_state::queued, pod.delivery_attempts);
-    } else if (next == after_failed_check::retry
                && pod.delivery_attempts < st.settings.max_attempts()) {
-      // An early /stop came while this attempt was out: the attempt it
-      // would have had is not made, and the error says so, as for the pods
-      // /stop found waiting.
-      pod.delivery_error += "; round stopped before the next attempt";
-      end_delivery(st, index, pod_state::failed);
-      spdlog::error("Pod {}: delivery failed after {} attempt(s): {}", pod.ip,
-                    pod.delivery_attempts, pod.delivery_error);
+      if (!st.stop_requested) {
+        schedule_retry(self, index, pod_state::queued, pod.delivery_attempts);
+      } else {
+        // An early /stop came while this attempt was out: the next one is
+        // not made, and the error says so, as for the pods /stop found
+        // waiting.
+        pod.delivery_error += "; round stopped before the next attempt";
+        end_delivery(st, index, pod_state::failed);
+        spdlog::error("Pod {}: delivery failed after {} attempt(s): {}",
+                      pod.ip, pod.delivery_attempts, pod.delivery_error);
+      }
     } else {
       end_delivery(st, index, pod_state::failed);
       spdlog::error("Pod {}: delivery failed after {} attempts: {}", pod.ip,
