@@ -147,19 +147,16 @@ void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
                    "connections and is not sent them again",
                    pod.ip, pod.delivery_attempts, pod.delivery_error);
     } else if (next == after_failed_check::retry
-               && pod.delivery_attempts < st.settings.max_attempts()) {
-      if (!st.stop_requested) {
-        schedule_retry(self, index, pod_state::queued, pod.delivery_attempts);
-      } else {
-        // An early /stop came while this attempt was out: the next one is
-        // not made, and the error says so, as for the pods /stop found
-        // waiting.
-        pod.delivery_error += "; round stopped before the next attempt";
-        end_delivery(st, index, pod_state::failed);
-        spdlog::error("Pod {}: delivery failed after {} attempt(s): {}",
-                      pod.ip, pod.delivery_attempts, pod.delivery_error);
-      }
+               && pod.delivery_attempts < st.settings.max_attempts()
+               && !st.stop_requested) {
+      schedule_retry(self, index, pod_state::queued, pod.delivery_attempts);
     } else {
+      // An early /stop came while a retryable attempt was out: the next one
+      // is not made, and the error says so, as for the pods /stop found
+      // waiting.
+      if (next == after_failed_check::retry
+          && pod.delivery_attempts < st.settings.max_attempts())
+        pod.delivery_error += "; round stopped before the next attempt";
       end_delivery(st, index, pod_state::failed);
       spdlog::error("Pod {}: delivery failed after {} attempts: {}", pod.ip,
                     pod.delivery_attempts, pod.delivery_error);
