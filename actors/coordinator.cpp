@@ -343,9 +343,9 @@ outgoing_call prepare_call(self_pointer self, uint32_t index,
   }
   ++attempts;
   ++st.calls;
-  set_state(st, pod,
-            kind == stage::delivery ? pod_state::delivering
-                                    : pod_state::collecting);
+  set_calling(st, pod,
+              kind == stage::delivery ? pod_state::delivering
+                                      : pod_state::collecting);
   pod_job job;
   job.round = st.round;
   job.pod = index;

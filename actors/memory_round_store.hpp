@@ -36,6 +36,11 @@ public:
   /// Calls committed as started and not ended: (pod, stage).
   std::vector<std::pair<uint32_t, stage>> committed_in_flight() const;
 
+  /// A pod's row as last committed (as the SQLite store's pods table has it).
+  const pod_record& committed_pod(uint32_t index) const {
+    return committed_.pods.at(index);
+  }
+
 private:
   struct image {
     round_meta meta;

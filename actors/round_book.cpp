@@ -31,10 +31,14 @@ void touch(coordinator_state& st, pod_record& pod) {
 }
 
 void set_state(coordinator_state& st, pod_record& pod, pod_state next) {
+  set_calling(st, pod, next);
+  touch(st, pod);
+}
+
+void set_calling(coordinator_state& st, pod_record& pod, pod_state next) {
   --st.counts[slot(pod.state)];
   ++st.counts[slot(next)];
   pod.state = next;
-  touch(st, pod);
 }
 
 round_meta make_meta(const coordinator_state& st) {
@@ -253,11 +257,22 @@ std::vector<pending_retry> restore_round(coordinator_state& st,
     pod.listed_in_report = false;
     pod.collected_once = false;
     pod.dirty = false;
+    auto flight = index < saved.in_flight.size() ? saved.in_flight[index]
+                                                 : call_in_flight::none;
+    if (flight != call_in_flight::none) {
+      // Its row was last written before the call went out: the call's row
+      // has the attempt.
+      bool delivery = flight == call_in_flight::delivery;
+      auto& attempts = delivery ? pod.delivery_attempts
+                                : pod.collection_attempts;
+      if (index < saved.in_flight_attempt.size())
+        attempts = std::max(attempts, saved.in_flight_attempt[index]);
+      pod.state = delivery ? pod_state::delivering : pod_state::collecting;
+      pod.retry_at_unix_ms = 0;
+    }
     ++st.counts[slot(pod.state)];
     if (pod.tests > 0)
       ++st.pods_with_tests;
-    auto flight = index < saved.in_flight.size() ? saved.in_flight[index]
-                                                 : call_in_flight::none;
     if (flight != call_in_flight::none) {
       ++in_flight;
       // Ended here, so that a later restart does not count it again.

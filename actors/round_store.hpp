@@ -50,7 +50,11 @@ struct saved_round {
   // Per pod: what a collected pod reported against what it was sent,
   // matched again from its results (not stored: as big as the results).
   std::vector<pod_completeness> accounts;
-  std::vector<call_in_flight> in_flight;  // per pod
+  // Per pod: a call whose start was committed and whose end was not, and
+  // its attempt. The pod's own row is not written when a call goes out:
+  // the call's row says it (see restore_round).
+  std::vector<call_in_flight> in_flight;
+  std::vector<uint32_t> in_flight_attempt;
   std::vector<bool> results_kept;         // per pod: false means fetch again
 };
 

@@ -642,14 +642,19 @@ saved_round sqlite_round_store::load() {
     result.accounts.push_back(std::move(account));
   }
   result.in_flight.assign(result.pods.size(), call_in_flight::none);
-  if (prepare("SELECT pod, stage FROM calls WHERE round=?1 AND outcome IS NULL")) {
+  result.in_flight_attempt.assign(result.pods.size(), 0);
+  if (prepare("SELECT pod, stage, attempt FROM calls WHERE round=?1 AND "
+              "outcome IS NULL")) {
     sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(m.round));
     while (sqlite3_step(stmt) == SQLITE_ROW) {
       auto pod = static_cast<size_t>(sqlite3_column_int64(stmt, 0));
-      if (pod < result.in_flight.size())
+      if (pod < result.in_flight.size()) {
         result.in_flight[pod] = column_text(stmt, 1) == "delivery"
                                   ? call_in_flight::delivery
                                   : call_in_flight::collection;
+        result.in_flight_attempt[pod]
+          = static_cast<uint32_t>(sqlite3_column_int64(stmt, 2));
+      }
     }
   }
   sqlite3_finalize(stmt);

@@ -118,6 +118,33 @@ TEST(a pod waiting for a retry waits out the rest of its backoff) {
   CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 2u);
 }
 
+TEST(a retry in flight comes back from the row of its call) {
+  settings.backoff_base = 200ms;
+  settings.backoff_cap = 200ms;
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
+  initiate(2);
+  CHECK(pod("10.0.0.1").awaiting_retry);
+  MESSAGE("the backoff ends: the second attempt is committed and goes out");
+  advance_time(200ms);
+  expect((retry_atom, uint64_t, uint32_t), from(coord).to(coord));
+  MESSAGE("the pod's row was not written for it: the call's row says it");
+  CHECK_EQUAL(store->committed_pod(0).state, pod_state::queued);
+  CHECK_EQUAL(store->committed_pod(0).delivery_attempts, 1u);
+  REQUIRE_EQUAL(store->committed_in_flight().size(), 1u);
+  crash();
+  start(2);
+  MESSAGE("restored as in that attempt: unconfirmed, never sent again");
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
+  CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 2u);
+  CHECK(!pod("10.0.0.1").awaiting_retry);
+  CHECK_EQUAL(status().in_backoff, 0u);
+  consume_messages();
+  advance_time(1s);
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 2u);
+}
+
 TEST(collected results and completeness come back byte for byte) {
   start(2);
   pods->set_results("10.0.0.1", results_of("10.0.0.1"));
