@@ -18,6 +18,17 @@ struct fixture : coordinator_fixture {
   round_plan plan_of(size_t count) {
     return make_plan(ips(count));
   }
+
+  /// Two pods delivered but the first, refused once and waiting out a
+  /// 200 ms backoff.
+  void first_pod_in_backoff() {
+    settings.backoff_base = 200ms;
+    settings.backoff_cap = 200ms;
+    start(2);
+    pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
+    initiate(2);
+    CHECK(pod("10.0.0.1").awaiting_retry);
+  }
 };
 
 } // namespace
@@ -96,12 +107,7 @@ TEST(a check in flight when the proxy stops leaves its pod unconfirmed) {
 }
 
 TEST(a pod waiting for a retry waits out the rest of its backoff) {
-  settings.backoff_base = 200ms;
-  settings.backoff_cap = 200ms;
-  start(2);
-  pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
-  initiate(2);
-  CHECK(pod("10.0.0.1").awaiting_retry);
+  first_pod_in_backoff();
   crash();
   start(2);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
@@ -119,12 +125,7 @@ TEST(a pod waiting for a retry waits out the rest of its backoff) {
 }
 
 TEST(a retry in flight comes back from the row of its call) {
-  settings.backoff_base = 200ms;
-  settings.backoff_cap = 200ms;
-  start(2);
-  pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
-  initiate(2);
-  CHECK(pod("10.0.0.1").awaiting_retry);
+  first_pod_in_backoff();
   MESSAGE("the backoff ends: the second attempt is committed and goes out");
   advance_time(200ms);
   expect((retry_atom, uint64_t, uint32_t), from(coord).to(coord));

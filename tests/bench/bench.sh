@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the performance cases of docs/performance.md as one table.
-# Usage: bench.sh BUILD_DIR [quick]   (quick: the first four cases)
+# Usage: bench.sh BUILD_DIR [quick]   (quick: the first four cases; the
+# store bench, a few seconds, always ends it)
 # Each case is REPEAT (default 1) round_bench.sh runs; each raw line is
 # printed as it ends, the table at the end, with each figure the median over
 # the runs (these machines are noisy). The fleet runs two event loops
@@ -97,3 +98,11 @@ END {
       median(c, "cpu_collect"), median(c, "status_p99")
   }
 }' "$lines"
+
+# The round store's own CPU a call, without a fleet (docs/performance.md,
+# "two cuts in the store's work a call"): waves of 4 and of 20 calls a commit.
+store_dir=$(mktemp -d -p /dev/shm netpol-bench-store.XXXXXX)
+for wave in 4 20; do
+  "$build/tests/netpol-bench-store" "$store_dir/wave-$wave" 20000 "$wave" 20 | sed 's/^/store: /'
+done
+rm -rf "$store_dir"

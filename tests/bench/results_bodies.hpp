@@ -8,10 +8,10 @@
 
 namespace netpol::bench {
 
-inline std::string results_body_of(int pod) {
+inline std::string results_body_of(int pod, int entries = 100) {
   std::string body = "[";
   char buf[256];
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < entries; ++i) {
     std::snprintf(buf, sizeof buf,
                   "%s{\"address\":\"10.%d.%d.%d\",\"port\":%d,"
                   "\"connectionidx\":%d,\"npname\":\"ingress-%d-%d\","

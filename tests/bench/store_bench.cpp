@@ -3,9 +3,11 @@
 // answer at once (waves of answers, each wave's ends and the next wave's
 // starts in one commit), and prints CPU microseconds per call for each
 // phase, the commits, and the store's size.
-// Usage: netpol-bench-store DIR [PODS] [WAVE] [ENTRIES]
+// Usage: netpol-bench-store DIR [PODS] [WAVE] [ENTRIES]   (DIR new or empty;
+// START_ROW=1 also writes the pod's row as a call starts, as before 3ad4968)
 #include "actors/round_store.hpp"
 #include "actors/sqlite_round_store.hpp"
+#include "bench/results_bodies.hpp"
 
 #include <time.h>
 
@@ -25,23 +27,6 @@ double cpu_seconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
-std::string body_of(uint32_t pod, int entries) {
-  std::string body = "[";
-  char buf[256];
-  for (int i = 0; i < entries; ++i) {
-    std::snprintf(buf, sizeof buf,
-                  "%s{\"address\":\"10.%u.%u.%d\",\"port\":%d,"
-                  "\"connectionidx\":%d,\"npname\":\"ingress-%u-%d\","
-                  "\"timestamp\":\"2024-10-01T11:%02d:%02d.%09uZ\"}",
-                  i == 0 ? "" : ",", 128 + pod % 64, pod % 250, i + 1,
-                  8080 + i % 3, i / 3, pod % 240, i / 3, (i / 60) % 60, i % 60,
-                  247061614u + pod * 1000u + static_cast<uint32_t>(i));
-    body += buf;
-  }
-  body += "]\n";
-  return body;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -53,7 +38,13 @@ int main(int argc, char** argv) {
   uint32_t pods = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 75000;
   uint32_t wave = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 4;
   int entries = argc > 4 ? std::atoi(argv[4]) : 20;
-  std::filesystem::remove_all(dir);
+  // A new store each run; never someone's files.
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)
+      && !std::filesystem::is_empty(dir, ec)) {
+    std::fprintf(stderr, "%s: DIR must be new or empty\n", dir.c_str());
+    return 2;
+  }
   auto opened = sqlite_round_store::open(dir);
   if (!opened.store) {
     std::fprintf(stderr, "cannot open the store: %s\n", opened.problem.c_str());
@@ -79,7 +70,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> bodies;
   bodies.reserve(pods);
   for (uint32_t i = 0; i < pods; ++i)
-    bodies.push_back(body_of(i, entries));
+    bodies.push_back(bench::results_body_of(static_cast<int>(i), entries));
   uint64_t commits = 0;
   double compress_cpu = 0;
   // One phase: each step ends the last wave's calls and starts the next's,
