@@ -378,8 +378,19 @@ void send_call(self_pointer self, outgoing_call& call) {
       .then(on_outcome, on_error);
 }
 
+/// Leaves what changed to a commit within grouped_commit_window; answers
+/// that show the round commit it first (commit_before_answer).
+void persist_soon(self_pointer self) {
+  auto& st = self->state;
+  if (!st.store || st.commit_due || (st.dirty.empty() && !st.store->pending()))
+    return;
+  st.commit_due = true;
+  self->delayed_send(self, grouped_commit_window, commit_atom_v);
+}
+
 /// Hands ready pods to idle workers; a worker never holds two jobs. What
-/// changed, and the calls about to start, are committed before they go.
+/// changed, and a /check about to start, are committed before it goes; with
+/// only /results calls to start the commit may wait (persist_soon).
 void dispatch(self_pointer self) {
   auto& st = self->state;
   if (st.draining) {
@@ -407,7 +418,13 @@ void dispatch(self_pointer self) {
     calls.push_back(prepare_call(self, index, std::move(worker)));
   }
   st.timeline.note(self->clock().now(), st.counts);
-  persist(st);
+  auto checks = std::any_of(calls.begin(), calls.end(), [](auto& call) {
+    return call.kind == stage::delivery;
+  });
+  if (checks)
+    persist(st);
+  else
+    persist_soon(self);
   for (auto& call : calls)
     send_call(self, call);
 }
@@ -535,8 +552,10 @@ caf::result<round_status> stop_round(self_pointer self) {
   if (st.current == phase::idle)
     return make_error(errc::no_round,
                       "no round to stop: POST /initiate starts one");
-  if (st.stop_requested)
+  if (st.stop_requested) {
+    commit_before_answer(st);
     return make_status(st);
+  }
   st.stop_requested = true;
   st.stop_at = self->clock().now();
   st.stop_unix_ms = unix_ms_now();
@@ -568,6 +587,7 @@ caf::result<round_status> stop_round(self_pointer self) {
   }
   dispatch(self);
   update_phase(self);
+  persist(st); // the stop itself, whatever else changed
   return make_status(st);
 }
 
@@ -598,7 +618,8 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
       self->delayed_send(self, retry.after, retry_atom_v, st.round,
                          retry.pod);
     update_phase(self);
-    dispatch(self); // commits what the restore changed
+    persist(st); // what the restore changed, before anything else
+    dispatch(self);
   }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -634,6 +655,7 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
           spdlog::info("Round {}: the same /initiate again while {}; "
                        "nothing changes",
                        st.round, to_string(st.current));
+          commit_before_answer(st);
           return make_status(st);
         }
         supersede(self, "round " + std::to_string(st.round + 1));
@@ -648,14 +670,17 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
       return stop_round(self);
     },
     [self](status_atom) -> caf::result<round_status> {
+      commit_before_answer(self->state);
       return make_status(self->state);
     },
     [self](report_atom, bool all_pods) -> caf::result<round_report> {
+      commit_before_answer(self->state);
       return make_report(self->state, self->clock().now(), all_pods);
     },
     [self](complete_atom, bool all_pods,
            uint32_t max_netpols) -> caf::result<completeness_report> {
       auto& st = self->state;
+      commit_before_answer(st);
       if (!st.stop_requested || st.catalog.ptr == nullptr)
         return make_error(errc::results_not_ready,
                           std::string{"completeness is known once "
@@ -666,6 +691,7 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     },
     [self](results_atom) -> caf::result<results_snapshot> {
       auto& st = self->state;
+      commit_before_answer(st);
       if (st.current != phase::collected)
         return make_error(errc::results_not_ready,
                           std::string{"results are ready once collection "
@@ -679,6 +705,7 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
       return result;
     },
     [self](metrics_atom) -> caf::result<proxy_metrics> {
+      commit_before_answer(self->state);
       return make_metrics(self->state, self->clock().now());
     },
     [self](drain_atom) -> caf::result<uint32_t> {
@@ -692,6 +719,9 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     [self](dispatch_atom) {
       self->state.dispatch_pending = false;
       dispatch(self);
+    },
+    [self](commit_atom) {
+      commit_before_answer(self->state); // unless an answer did already
     },
     [self](retry_atom, uint64_t round, uint32_t index) {
       auto& st = self->state;

@@ -103,9 +103,16 @@ struct coordinator_state {
   // -- a clean stop -----------------------------------------------------------
   bool draining = false;     // no new call starts
   bool dispatch_pending = false; // a dispatch_atom to itself is on its way
+  bool commit_due = false; // writes wait for a commit_atom (persist_soon)
   uint32_t drained = 0;      // calls that ended since
   std::vector<caf::typed_response_promise<uint32_t>> drain_waiters;
 };
+
+/// How long a commit may wait for more changes to share it when no /check is
+/// about to go out: in collection the answers of a few milliseconds share
+/// one commit. What a crash loses of them is a /results asked again after
+/// the restart (it is idempotent); answers that show the round commit first.
+constexpr auto grouped_commit_window = std::chrono::milliseconds{10};
 
 /// Owns the round: validates nothing (the bridge did), remembers everything.
 /// Hands each pod call to an idle worker, retries with backoff, replaces

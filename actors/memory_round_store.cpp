@@ -9,6 +9,7 @@ std::string memory_round_store::health() const {
 void memory_round_store::begin_round(const round_meta& meta,
                                      const round_catalog& catalog,
                                      const std::vector<pod_record>& pods) {
+  pending_ = true;
   working_ = image{};
   working_.lifecycle = committed_.lifecycle;
   working_.meta = meta;
@@ -27,15 +28,18 @@ void memory_round_store::begin_round(const round_meta& meta,
 }
 
 void memory_round_store::save_round(const round_meta& meta) {
+  pending_ = true;
   working_.meta = meta;
 }
 
 void memory_round_store::save_lifecycle(const lifecycle_meta& lifecycle) {
+  pending_ = true;
   working_.lifecycle = lifecycle;
 }
 
 void memory_round_store::save_pod(uint64_t round, uint32_t index,
                                   const pod_record& pod) {
+  pending_ = true;
   if (round != working_.meta.round || index >= working_.pods.size())
     return;
   auto copy = pod;
@@ -46,6 +50,7 @@ void memory_round_store::save_pod(uint64_t round, uint32_t index,
 
 void memory_round_store::save_collected(uint64_t round, uint32_t index,
                                         const shared_bytes& compressed) {
+  pending_ = true;
   if (round != working_.meta.round || index >= working_.pods.size())
     return;
   working_.compressed[index] = compressed;
@@ -54,6 +59,7 @@ void memory_round_store::save_collected(uint64_t round, uint32_t index,
 void memory_round_store::call_started(uint64_t round, uint32_t index,
                                       stage kind, uint32_t attempt,
                                       int64_t) {
+  pending_ = true;
   if (round == working_.meta.round)
     working_.calls[{index, kind, attempt}] = false;
 }
@@ -61,12 +67,14 @@ void memory_round_store::call_started(uint64_t round, uint32_t index,
 void memory_round_store::call_ended(uint64_t round, uint32_t index,
                                     stage kind, uint32_t attempt,
                                     const pod_outcome&) {
+  pending_ = true;
   if (round == working_.meta.round)
     working_.calls[{index, kind, attempt}] = true;
 }
 
 void memory_round_store::commit() {
   committed_ = working_;
+  pending_ = false;
   ++commits_;
 }
 

@@ -26,6 +26,9 @@ public:
   void call_ended(uint64_t round, uint32_t index, stage kind,
                   uint32_t attempt, const pod_outcome& outcome) override;
   void commit() override;
+  bool pending() const override {
+    return pending_;
+  }
   saved_round load() override;
 
   /// Commits so far (a test can tell a write was made durable).
@@ -55,6 +58,7 @@ private:
   image working_;
   image committed_;
   size_t commits_ = 0;
+  bool pending_ = false;
 };
 
 } // namespace netpol

@@ -67,11 +67,10 @@ lifecycle_meta make_lifecycle(const coordinator_state& st) {
   return l;
 }
 
-/// Writes what changed and commits: called before any call goes out, so a
-/// call is durable (as started) before it reaches a pod.
 void persist(coordinator_state& st) {
   if (!st.store)
     return;
+  st.commit_due = false;
   for (auto index : st.dirty)
     if (index < st.pods.size()) {
       auto& pod = st.pods[index];
@@ -84,6 +83,10 @@ void persist(coordinator_state& st) {
   st.store->commit();
 }
 
+void commit_before_answer(coordinator_state& st) {
+  if (st.commit_due)
+    persist(st);
+}
 
 void queue_collection(coordinator_state& st, uint32_t index) {
   set_state(st, st.pods[index], pod_state::collect_queued);

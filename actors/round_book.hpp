@@ -32,9 +32,13 @@ round_meta make_meta(const coordinator_state& st);
 
 lifecycle_meta make_lifecycle(const coordinator_state& st);
 
-/// Writes what changed and commits: called before any call goes out, so a
-/// call is durable (as started) before it reaches a pod.
+/// Writes what changed and commits: called before a /check goes out, so
+/// the call is durable (as started) before it reaches a pod.
 void persist(coordinator_state& st);
+
+/// Commits what waits for a grouped commit (commit_due), before an answer
+/// that shows the round: a restart never goes back on what was answered.
+void commit_before_answer(coordinator_state& st);
 
 void queue_collection(coordinator_state& st, uint32_t index);
 

@@ -4,74 +4,104 @@
 #include "actors/results_body.hpp"
 
 #include <zlib.h>
+#include <zstd.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace netpol {
 
 namespace {
 
-/// A deflate stream kept per thread and reset for each blob: compress2's
-/// setting up and clearing of its tables took several times as long as
-/// compressing a results body of a few KB.
-struct deflater {
-  z_stream stream{};
-  bool ready = false;
-  deflater() {
-    // Level 1: results JSON shrinks about tenfold, an account or a catalog
-    // fivefold to sevenfold; the store's room (/dev/shm is often 64 MB) is
-    // what matters. zlib's default window and tables: smaller ones
-    // (memLevel 6 or 5) measured no faster (docs/performance.md).
-    ready = deflateInit2(&stream, 1, Z_DEFLATED, 15, 8,
-                         Z_DEFAULT_STRATEGY)
-            == Z_OK;
+// A blob is its size (8 bytes, little endian), then a zstd frame; stores
+// written before zstd hold a zlib stream there, told apart by zstd's magic
+// number (a zlib header can't start with it: its check bits fail).
+constexpr size_t size_bytes = sizeof(uint64_t);
+
+bool is_zstd_frame(std::string_view stream) {
+  static constexpr unsigned char magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+  return stream.size() >= sizeof(magic)
+         && std::memcmp(stream.data(), magic, sizeof(magic)) == 0;
+}
+
+/// One compression context per thread, reused: setting one up per body
+/// costs more than compressing a results body of a few KB.
+struct compressor {
+  ZSTD_CCtx* context = ZSTD_createCCtx();
+  compressor() {
+    // Level 1: 20-result bodies shrink to a tenth, a third smaller than
+    // zlib's level 1 made them and in half its time (docs/performance.md).
+    // The frame's checksum: a blob damaged at rest reads as damaged (the pod
+    // is asked again), not as other results.
+    if (context != nullptr
+        && (ZSTD_isError(
+              ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, 1))
+            || ZSTD_isError(
+              ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)))) {
+      ZSTD_freeCCtx(context);
+      context = nullptr;
+    }
   }
-  ~deflater() {
-    if (ready)
-      deflateEnd(&stream);
+  ~compressor() {
+    ZSTD_freeCCtx(context);
   }
 };
+
+struct decompressor {
+  ZSTD_DCtx* context = ZSTD_createDCtx();
+  ~decompressor() {
+    ZSTD_freeDCtx(context);
+  }
+};
+
+bool inflate_zlib(std::string_view stream, std::string& body) {
+  auto length = static_cast<uLongf>(body.size());
+  auto rc = uncompress(reinterpret_cast<Bytef*>(body.data()), &length,
+                       reinterpret_cast<const Bytef*>(stream.data()),
+                       static_cast<uLong>(stream.size()));
+  return rc == Z_OK && length == body.size();
+}
 
 } // namespace
 
 shared_bytes compress_blob(std::string_view body) {
-  thread_local deflater d;
-  // zlib counts one call's input in 32 bits.
-  if (body.size() > UINT32_MAX / 2 || !d.ready
-      || deflateReset(&d.stream) != Z_OK)
+  thread_local compressor c;
+  if (c.context == nullptr)
     return {};
-  auto bound = deflateBound(&d.stream, static_cast<uLong>(body.size()));
-  std::string out(sizeof(uint64_t) + bound, '\0');
+  auto bound = ZSTD_compressBound(body.size());
+  if (ZSTD_isError(bound))
+    return {};
+  std::string out(size_bytes + bound, '\0');
   uint64_t size = body.size();
-  for (size_t i = 0; i < sizeof(size); ++i)
+  for (size_t i = 0; i < size_bytes; ++i)
     out[i] = static_cast<char>((size >> (8 * i)) & 0xff);
-  d.stream.next_in
-    = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
-  d.stream.avail_in = static_cast<uInt>(body.size());
-  d.stream.next_out = reinterpret_cast<Bytef*>(&out[sizeof(size)]);
-  d.stream.avail_out = static_cast<uInt>(bound);
-  if (deflate(&d.stream, Z_FINISH) != Z_STREAM_END)
+  auto written = ZSTD_compress2(c.context, &out[size_bytes], bound,
+                                body.data(), body.size());
+  if (ZSTD_isError(written))
     return {};
-  out.resize(sizeof(size) + d.stream.total_out);
+  out.resize(size_bytes + written);
   return shared_bytes{std::move(out)};
 }
 
 bool decompress_blob(std::string_view compressed, std::string& body) {
-  if (compressed.size() < sizeof(uint64_t))
+  if (compressed.size() < size_bytes)
     return false;
   uint64_t size = 0;
-  for (size_t i = 0; i < sizeof(size); ++i)
+  for (size_t i = 0; i < size_bytes; ++i)
     size |= static_cast<uint64_t>(static_cast<unsigned char>(compressed[i]))
             << (8 * i);
   if (size > (uint64_t{1} << 32))
     return false;
+  auto stream = compressed.substr(size_bytes);
   body.assign(size, '\0');
-  auto length = static_cast<uLongf>(size);
-  auto rc = uncompress(reinterpret_cast<Bytef*>(body.data()), &length,
-                       reinterpret_cast<const Bytef*>(compressed.data()
-                                                      + sizeof(size)),
-                       static_cast<uLong>(compressed.size() - sizeof(size)));
-  return rc == Z_OK && length == size;
+  if (!is_zstd_frame(stream))
+    return inflate_zlib(stream, body);
+  thread_local decompressor d;
+  if (d.context == nullptr)
+    return false;
+  auto written = ZSTD_decompressDCtx(d.context, body.data(), body.size(),
+                                     stream.data(), stream.size());
+  return !ZSTD_isError(written) && written == size;
 }
 
 bool rebuild_loaded_pod(const round_catalog& catalog, pod_record& pod,

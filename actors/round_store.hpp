@@ -100,6 +100,9 @@ public:
   /// Makes everything written so far survive a crash of the process.
   virtual void commit() = 0;
 
+  /// Whether writes wait for commit().
+  virtual bool pending() const = 0;
+
   /// The latest round and the lifecycle, as last committed.
   virtual saved_round load() = 0;
 };
@@ -116,11 +119,12 @@ bool rebuild_loaded_pod(const round_catalog& catalog, pod_record& pod,
                         std::string_view compressed,
                         pod_completeness& account);
 
-/// zlib (fast) of bytes a store keeps (a results body, an account, the
+/// zstd (level 1) of bytes a store keeps (a results body, an account, the
 /// catalog), with their size in front; empty on failure.
 shared_bytes compress_blob(std::string_view bytes);
 
-/// The bytes back; false if `compressed` is not what compress_blob made.
+/// The bytes back (zstd, or zlib as stores before zstd hold them); false if
+/// `compressed` is not what compress_blob made.
 bool decompress_blob(std::string_view compressed, std::string& bytes);
 
 } // namespace netpol

@@ -40,6 +40,9 @@ public:
   void call_ended(uint64_t round, uint32_t index, stage kind,
                   uint32_t attempt, const pod_outcome& outcome) override;
   void commit() override;
+  bool pending() const override {
+    return in_transaction_ && degraded_.empty();
+  }
   saved_round load() override;
 
   const std::string& path() const {

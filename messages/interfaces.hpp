@@ -45,6 +45,9 @@ using coordinator_actor = caf::typed_actor<
   // Internal: commits what settled since it was sent and starts the next
   // calls; sent to itself so that answers arriving together share a commit.
   caf::reacts_to<dispatch_atom>,
+  // Internal: commits what changed since a commit was last due (collection
+  // groups its commits: see persist_soon).
+  caf::reacts_to<commit_atom>,
   // A clean stop: starts no more calls, answers once the calls in flight
   // (cancelled by the caller) have ended and are recorded: how many ended.
   caf::replies_to<drain_atom>::with<uint32_t>>;

@@ -29,5 +29,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(netpol, caf::first_custom_type_id)
   CAF_ADD_ATOM(netpol, netpol, complete_atom, "complete")
   CAF_ADD_ATOM(netpol, netpol, drain_atom, "drain")
   CAF_ADD_ATOM(netpol, netpol, dispatch_atom, "dispatch")
+  CAF_ADD_ATOM(netpol, netpol, commit_atom, "commit")
 
 CAF_END_TYPE_ID_BLOCK(netpol)

@@ -2,6 +2,10 @@
 
 #include "coordinator_fixture.hpp"
 
+#include "actors/round_store.hpp"
+
+#include <zlib.h>
+
 using namespace netpol;
 using namespace netpol::test;
 using namespace std::chrono_literals;
@@ -28,6 +32,12 @@ struct fixture : coordinator_fixture {
     pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
     initiate(2);
     CHECK(pod("10.0.0.1").awaiting_retry);
+    MESSAGE("no /check waits for it: the refusal is committed within the "
+            "grouped-commit window");
+    auto commits = store->commits();
+    advance_time(grouped_commit_window);
+    expect((commit_atom), from(coord).to(coord));
+    CHECK_EQUAL(store->commits(), commits + 1);
   }
 };
 
@@ -45,7 +55,13 @@ TEST(every call is committed as started before it goes out) {
   CHECK_EQUAL(in_flight[0].second, stage::delivery);
   CHECK(pods->calls().empty());
   consume_messages();
-  CHECK(store->committed_in_flight().empty() || state().busy.size() > 0);
+  CHECK(state().busy.empty());
+  MESSAGE("no /check waits for the last calls' ends: they wait for a "
+          "grouped commit");
+  CHECK(!store->committed_in_flight().empty());
+  advance_time(grouped_commit_window);
+  expect((commit_atom), from(coord).to(coord));
+  CHECK(store->committed_in_flight().empty());
 }
 
 TEST(a restart resumes the round with every pod as it was) {
@@ -191,8 +207,59 @@ TEST(answers that arrive together share one commit) {
   expect((pod_outcome), from(spawned[2]).to(coord));
   CHECK_EQUAL(store->commits(), commits);
   expect((dispatch_atom), from(coord).to(coord));
-  CHECK_EQUAL(store->commits(), commits + 1);
   CHECK_EQUAL(state().current, phase::collected);
+  MESSAGE("no /check to go out: the commit waits for more answers, up to "
+          "the grouped-commit window");
+  CHECK_EQUAL(store->commits(), commits);
+  advance_time(grouped_commit_window);
+  expect((commit_atom), from(coord).to(coord));
+  CHECK_EQUAL(store->commits(), commits + 1);
+}
+
+TEST(an answer that shows the round commits what waits first) {
+  start(2);
+  for (auto& ip : ips(2))
+    pods->set_results(ip, results_of(ip));
+  initiate(2);
+  ask<round_status>(stop_atom_v);
+  MESSAGE("both pods collected, their commit not due yet");
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK(state().commit_due);
+  auto commits = store->commits();
+  MESSAGE("a /checkStopStatus poll (status) sees the round only once it is "
+          "committed: a restart never goes back on an answer");
+  CHECK(status().collection_done());
+  CHECK_EQUAL(store->commits(), commits + 1);
+  CHECK(!state().commit_due);
+  crash();
+  start(2);
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 1u);
+  MESSAGE("the commit the window had scheduled finds nothing left to do");
+  advance_time(grouped_commit_window);
+  consume_messages();
+  CHECK_EQUAL(store->commits(), commits + 1 + 1); // + the restart's own
+}
+
+TEST(results collected but not committed at a crash are asked again) {
+  start(2);
+  for (auto& ip : ips(2))
+    pods->set_results(ip, results_of(ip));
+  initiate(2);
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(state().current, phase::collected);
+  MESSAGE("killed within the grouped-commit window: nobody was told");
+  crash();
+  start(2);
+  MESSAGE("the pods are collected again (GET /results is idempotent), and "
+          "/results is what it would have been");
+  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 2u);
+  MESSAGE("the /stop committed the first calls' starts: both count");
+  CHECK_EQUAL(pod("10.0.0.1").collection_attempts, 2u);
+  auto results = ask<results_snapshot>(results_atom_v);
+  REQUIRE_EQUAL(results.pods.size(), 2u);
+  CHECK_EQUAL(results.pods[0].body.view(), results_of("10.0.0.1"));
 }
 
 TEST(a results call in flight is made again after the restart) {
@@ -213,6 +280,36 @@ TEST(a results call in flight is made again after the restart) {
   auto results = ask<results_snapshot>(results_atom_v);
   REQUIRE_EQUAL(results.pods.size(), 2u);
   CHECK_EQUAL(results.pods[0].body.view(), results_of("10.0.0.1"));
+}
+
+TEST(results blobs are zstd and stores written with zlib still load) {
+  auto body = results_of("10.0.0.1");
+  auto blob = compress_blob(body);
+  REQUIRE(blob.size() > 12u);
+  MESSAGE("the size in front, then a zstd frame");
+  CHECK_EQUAL(blob.view().substr(8, 4), std::string_view("\x28\xb5\x2f\xfd", 4));
+  std::string back;
+  CHECK(decompress_blob(blob.view(), back));
+  CHECK_EQUAL(back, body);
+  MESSAGE("a blob as stores written before zstd hold it: zlib, level 1");
+  auto bound = compressBound(static_cast<uLong>(body.size()));
+  std::string old(8 + bound, '\0');
+  for (size_t i = 0; i < 8; ++i)
+    old[i] = static_cast<char>((uint64_t{body.size()} >> (8 * i)) & 0xff);
+  REQUIRE_EQUAL(compress2(reinterpret_cast<Bytef*>(&old[8]), &bound,
+                          reinterpret_cast<const Bytef*>(body.data()),
+                          static_cast<uLong>(body.size()), 1),
+                Z_OK);
+  old.resize(8 + bound);
+  back.clear();
+  CHECK(decompress_blob(old, back));
+  CHECK_EQUAL(back, body);
+  MESSAGE("damaged or cut blobs are refused (the pod is asked again)");
+  std::string damaged{blob.view()};
+  damaged[damaged.size() / 2] ^= 0x55;
+  CHECK(!decompress_blob(damaged, back));
+  CHECK(!decompress_blob(blob.view().substr(0, blob.size() - 5), back));
+  CHECK(!decompress_blob(blob.view().substr(0, 6), back));
 }
 
 TEST(superseded rounds and refusals outlive a restart) {
@@ -265,6 +362,9 @@ TEST(a restart does not count the calls an earlier restart cut off) {
   start(2);
   CHECK_EQUAL(state().current, phase::delivered);
   MESSAGE("the cut calls were ended in the store when the round resumed");
+  for (auto& [pod, kind] : store->committed_in_flight())
+    CHECK_EQUAL(pod, 2u); // the third pod's call, its end not committed yet
+  CHECK(status().delivered > 0); // commits what waited
   CHECK(store->committed_in_flight().empty());
 }
 

@@ -100,9 +100,12 @@ END {
 }' "$lines"
 
 # The round store's own CPU a call, without a fleet (docs/performance.md,
-# "two cuts in the store's work a call"): waves of 4 and of 20 calls a commit.
+# "two cuts in the store's work a call"): waves of 4 and of 20 calls a commit,
+# then collection's commits grouped as the coordinator groups them (10 ms:
+# some 60 calls at the rate of pods that answer at once).
 store_dir=$(mktemp -d -p /dev/shm netpol-bench-store.XXXXXX)
 for wave in 4 20; do
   "$build/tests/netpol-bench-store" "$store_dir/wave-$wave" 20000 "$wave" 20 | sed 's/^/store: /'
 done
+GROUP=15 "$build/tests/netpol-bench-store" "$store_dir/grouped" 20000 4 20 | sed 's/^/store (GROUP=15): /'
 rm -rf "$store_dir"

@@ -4,7 +4,8 @@
 // starts in one commit), and prints CPU microseconds per call for each
 // phase, the commits, and the store's size.
 // Usage: netpol-bench-store DIR [PODS] [WAVE] [ENTRIES]   (DIR new or empty;
-// START_ROW=1 also writes the pod's row as a call starts, as before 3ad4968)
+// START_ROW=1 also writes the pod's row as a call starts, as before 3ad4968;
+// GROUP=N commits collection once per N waves)
 #include "actors/round_store.hpp"
 #include "actors/sqlite_round_store.hpp"
 #include "bench/results_bodies.hpp"
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -72,6 +74,9 @@ int main(int argc, char** argv) {
   for (uint32_t i = 0; i < pods; ++i)
     bodies.push_back(bench::results_body_of(static_cast<int>(i), entries));
   uint64_t commits = 0;
+  uint32_t collect_group = 1;
+  if (auto* group = std::getenv("GROUP"))
+    collect_group = std::max(1ul, std::strtoul(group, nullptr, 10));
   double compress_cpu = 0;
   // One phase: each step ends the last wave's calls and starts the next's,
   // then commits, as a wave of answers does in the coordinator.
@@ -115,9 +120,15 @@ int main(int argc, char** argv) {
         store.call_started(1, i, kind, 1, 1700000000000 + i);
       }
       ++meta.calls;
-      store.save_round(meta);
-      store.commit();
-      ++commits;
+      // Collection commits once per GROUP waves (the coordinator's grouped
+      // commits); delivery once a wave, before its /check calls go out.
+      auto waves = first / wave + 1;
+      if (kind == stage::delivery || waves % collect_group == 0
+          || first + wave > pods) {
+        store.save_round(meta);
+        store.commit();
+        ++commits;
+      }
     }
     return cpu_seconds() - started;
   };
