@@ -8,7 +8,7 @@ JOBS ?= 2
 ARGS ?=
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-PACKAGES := $(shell sed -e 's/\#.*//' deploy/build-packages.txt)
+PACKAGES := $(shell sed -e 's/\#.*//' deploy/build-packages.txt deploy/test-packages.txt)
 
 .PHONY: all deps build run test test-asan test-tsan soak bench clean
 

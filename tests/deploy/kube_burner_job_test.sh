@@ -425,7 +425,7 @@ if command -v shellcheck >/dev/null; then
     fi
   done
 else
-  bad "shellcheck is not installed (deploy/build-packages.txt; make deps)"
+  bad "shellcheck is not installed (deploy/test-packages.txt; make deps)"
 fi
 
 # ------------------------------------------------------------------- result

@@ -18,7 +18,7 @@ trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 # shellcheck source=tests/support/fleet_lib.sh
 source "$(dirname "$0")/../support/fleet_lib.sh"
 browser=$(command -v chromium || command -v chromium-browser || true)
-[ -n "$browser" ] || { echo "FAIL: chromium is not installed (deploy/build-packages.txt)"; exit 1; }
+[ -n "$browser" ] || { echo "FAIL: chromium is not installed (deploy/test-packages.txt)"; exit 1; }
 
 # Each load gets a profile of its own. --virtual-time-budget=MS lets the
 # page's timers run that long (virtual ms: fast) while requests really go
