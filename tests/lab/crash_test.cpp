@@ -586,8 +586,13 @@ private:
         = initiated_ + seconds(plan().fraction * delivery_s_ * 0.8);
     }
     if (plan().kind == kill_kind::early_stop) {
-      // While a slow pod's /check is out: still out at the kill.
-      delivery_trigger.pod = ip_of(fault::slow);
+      // While a slow pod's /check is out: still out at the kill. The slow
+      // pods take turns (by the point's fraction), so the stops fall in
+      // different waves of delivery.
+      auto slow = ips_of(fault::slow);
+      delivery_trigger.pod = slow[std::min(
+        slow.size() - 1,
+        static_cast<size_t>(plan().fraction * static_cast<double>(slow.size())))];
       delivery_trigger.pod_state = "delivering";
       delivery_trigger.stop_instead = true;
     }
@@ -720,6 +725,17 @@ private:
       return at.has_value() || backoff || !pod.empty();
     }
   };
+
+  /// Every pod of a kind, in address order.
+  std::vector<std::string> ips_of(fault kind) const {
+    std::vector<std::string> result;
+    for (auto& pod : pods_)
+      if (pod.profile.kind == kind)
+        result.push_back(pod.ip);
+    if (result.empty())
+      throw point_failed("no " + podsim::to_string(kind) + " pod in the fleet");
+    return result;
+  }
 
   std::string ip_of(fault kind) const {
     for (auto& pod : pods_)
