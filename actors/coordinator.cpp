@@ -231,8 +231,13 @@ void settle(self_pointer self, const busy_worker& job, pod_outcome& out) {
     }
     return;
   }
-  if (st.store)
+  if (st.store) {
     st.store->call_ended(st.round, job.pod, job.kind, job.attempt, out);
+    // A /check's end is never left to a grouped commit: lost in a crash,
+    // it would leave the pod unconfirmed (maybe without its list).
+    if (job.kind == stage::delivery)
+      st.delivery_ended = true;
+  }
   if (out.status == call_status::cancelled
       && (job.kind == stage::collection || !out.request_sent)) {
     // A clean stop cut it off before the pod could have taken it: asked
@@ -389,8 +394,9 @@ void persist_soon(self_pointer self) {
 }
 
 /// Hands ready pods to idle workers; a worker never holds two jobs. What
-/// changed, and a /check about to start, are committed before it goes; with
-/// only /results calls to start the commit may wait (persist_soon).
+/// changed, and a /check about to start, are committed before it goes, and
+/// so is a /check that ended; when only /results calls started or ended the
+/// commit may wait (persist_soon).
 void dispatch(self_pointer self) {
   auto& st = self->state;
   if (st.draining) {
@@ -421,7 +427,7 @@ void dispatch(self_pointer self) {
   auto checks = std::any_of(calls.begin(), calls.end(), [](auto& call) {
     return call.kind == stage::delivery;
   });
-  if (checks)
+  if (checks || st.delivery_ended)
     persist(st);
   else
     persist_soon(self);

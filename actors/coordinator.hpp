@@ -104,6 +104,7 @@ struct coordinator_state {
   bool draining = false;     // no new call starts
   bool dispatch_pending = false; // a dispatch_atom to itself is on its way
   bool commit_due = false; // writes wait for a commit_atom (persist_soon)
+  bool delivery_ended = false; // a /check ended since the last commit
   uint32_t drained = 0;      // calls that ended since
   std::vector<caf::typed_response_promise<uint32_t>> drain_waiters;
 };

@@ -71,6 +71,7 @@ void persist(coordinator_state& st) {
   if (!st.store)
     return;
   st.commit_due = false;
+  st.delivery_ended = false;
   for (auto index : st.dirty)
     if (index < st.pods.size()) {
       auto& pod = st.pods[index];

@@ -32,12 +32,11 @@ struct fixture : coordinator_fixture {
     pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
     initiate(2);
     CHECK(pod("10.0.0.1").awaiting_retry);
-    MESSAGE("no /check waits for it: the refusal is committed within the "
-            "grouped-commit window");
-    auto commits = store->commits();
-    advance_time(grouped_commit_window);
-    expect((commit_atom), from(coord).to(coord));
-    CHECK_EQUAL(store->commits(), commits + 1);
+    MESSAGE("a /check's end is committed at once, even with no call to "
+            "start");
+    CHECK(!state().commit_due);
+    CHECK_EQUAL(store->committed_pod(0).delivery_attempts, 1u);
+    CHECK(store->committed_in_flight().empty());
   }
 };
 
@@ -55,12 +54,10 @@ TEST(every call is committed as started before it goes out) {
   CHECK_EQUAL(in_flight[0].second, stage::delivery);
   CHECK(pods->calls().empty());
   consume_messages();
+  MESSAGE("the last /check calls' ends are committed as they end, with no "
+          "call to start: never left to a grouped commit");
   CHECK(state().busy.empty());
-  MESSAGE("no /check waits for the last calls' ends: they wait for a "
-          "grouped commit");
-  CHECK(!store->committed_in_flight().empty());
-  advance_time(grouped_commit_window);
-  expect((commit_atom), from(coord).to(coord));
+  CHECK(!state().commit_due);
   CHECK(store->committed_in_flight().empty());
 }
 
@@ -362,9 +359,6 @@ TEST(a restart does not count the calls an earlier restart cut off) {
   start(2);
   CHECK_EQUAL(state().current, phase::delivered);
   MESSAGE("the cut calls were ended in the store when the round resumed");
-  for (auto& [pod, kind] : store->committed_in_flight())
-    CHECK_EQUAL(pod, 2u); // the third pod's call, its end not committed yet
-  CHECK(status().delivered > 0); // commits what waited
   CHECK(store->committed_in_flight().empty());
 }
 
