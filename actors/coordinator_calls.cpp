@@ -1,0 +1,438 @@
+#include "actors/coordinator_calls.hpp"
+
+#include "actors/pod_client.hpp"
+#include "actors/round_book.hpp"
+#include "actors/round_views.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace netpol {
+
+namespace {
+
+using self_pointer = coordinator_pointer;
+
+double seconds(caf::timespan x) {
+  return std::chrono::duration<double>(x).count();
+}
+
+std::string format_bytes(uint64_t bytes) {
+  char buf[32];
+  if (bytes >= (1u << 20))
+    snprintf(buf, sizeof(buf), "%.1f MB", bytes / 1048576.0);
+  else if (bytes >= 1024)
+    snprintf(buf, sizeof(buf), "%.1f KB", bytes / 1024.0);
+  else
+    snprintf(buf, sizeof(buf), "%llu bytes",
+             static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
+std::string describe(const pod_outcome& out) {
+  return out.detail.empty() ? to_string(out.status) : out.detail;
+}
+
+void log_progress(self_pointer self, bool force) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  if (!force && now - st.last_progress_log < st.settings.progress_interval)
+    return;
+  st.last_progress_log = now;
+  auto count = [&](pod_state x) { return st.counts[slot(x)]; };
+  auto total = st.pods.size();
+  if (st.current == phase::delivering) {
+    auto done = st.delivered + st.unconfirmed + st.delivery_failed;
+    spdlog::info("Delivery progress: {}/{} pods done ({} delivered, {} "
+                 "unconfirmed, {} failed), {} in flight, {} waiting to retry",
+                 done, total, st.delivered, st.unconfirmed, st.delivery_failed,
+                 count(pod_state::delivering), st.in_backoff);
+  } else if (st.current == phase::collecting) {
+    auto done = count(pod_state::collected) + count(pod_state::collect_failed);
+    spdlog::info("Collection progress: {}/{} pods done ({} collected, {} "
+                 "failed), {} in flight, {} waiting to retry",
+                 done, total, count(pod_state::collected),
+                 count(pod_state::collect_failed),
+                 count(pod_state::collecting), st.in_backoff);
+  }
+}
+
+} // namespace
+
+void add_worker(coordinator_pointer self) {
+  auto worker = self->state.make_worker(self->system());
+  self->monitor(worker);
+  self->state.idle.push_back(std::move(worker));
+}
+
+void update_phase(coordinator_pointer self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto total = st.pods.size();
+  if (st.current == phase::delivering
+      && st.delivered + st.unconfirmed + st.delivery_failed == total) {
+    st.current = phase::delivered;
+    st.delivered_at = now;
+    st.timeline.note(now, st.counts, true);
+    st.delivered_unix_ms = unix_ms_now();
+    spdlog::info("Delivery finished in {:.2f}s: {}/{} pods delivered, {} "
+                 "unconfirmed, {} failed",
+                 seconds(now - st.started_at), st.delivered, total,
+                 st.unconfirmed, st.delivery_failed);
+  }
+  if (st.current == phase::collecting
+      && st.counts[slot(pod_state::collected)]
+             + st.counts[slot(pod_state::collect_failed)]
+           == total) {
+    st.current = phase::collected;
+    st.collected_at = now;
+    st.timeline.note(now, st.counts, true);
+    st.collected_unix_ms = unix_ms_now();
+    spdlog::info("Results collected from {}/{} pods in {:.2f}s ({} entries, "
+                 "{}), {} failed",
+                 st.counts[slot(pod_state::collected)], total,
+                 seconds(now - st.stop_at), st.results_entries,
+                 format_bytes(st.results_bytes),
+                 st.counts[slot(pod_state::collect_failed)]);
+    log_completeness(st);
+  }
+}
+
+namespace {
+
+void schedule_retry(self_pointer self, uint32_t index, pod_state waiting,
+                    uint32_t failed_attempts) {
+  auto& st = self->state;
+  auto& pod = st.pods[index];
+  set_state(st, pod, waiting);
+  pod.awaiting_retry = true;
+  ++st.in_backoff;
+  auto delay = st.settings.backoff(failed_attempts);
+  pod.retry_at_unix_ms
+    = unix_ms_now()
+      + std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
+  self->delayed_send(self, delay, retry_atom_v, st.round, index);
+}
+
+/// Whether a failed /check may be sent again: only when it provably never
+/// reached the pod (protocol.md §7: the real client takes /check once, and a
+/// second one can duplicate its tests), or the pod answered 5xx.
+enum class after_failed_check { retry, give_up, unconfirmed };
+
+after_failed_check classify_failed_check(const pod_outcome& out) {
+  if (out.status == call_status::http_error)
+    return out.http_status >= 500 ? after_failed_check::retry
+                                  : after_failed_check::give_up;
+  return out.request_sent ? after_failed_check::unconfirmed
+                          : after_failed_check::retry;
+}
+
+void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
+  auto& st = self->state;
+  auto& pod = st.pods[index];
+  if (out.status == call_status::ok) {
+    end_delivery(st, index, pod_state::delivered);
+    pod.delivered_after = self->clock().now() - st.started_at;
+    spdlog::info("Connections sent to {} successfully",
+                 pod_url(pod.ip, st.settings.client_port, "/check"));
+  } else {
+    pod.delivery_error = describe(out);
+    auto next = classify_failed_check(out);
+    if (next == after_failed_check::unconfirmed) {
+      end_delivery(st, index, pod_state::unconfirmed);
+      spdlog::warn("Pod {}: delivery unconfirmed after attempt {}: the "
+                   "request was sent but not answered ({}); it may hold the "
+                   "connections and is not sent them again",
+                   pod.ip, pod.delivery_attempts, pod.delivery_error);
+    } else if (next == after_failed_check::retry
+               && pod.delivery_attempts < st.settings.max_attempts()
+               && !st.stop_requested) {
+      schedule_retry(self, index, pod_state::queued, pod.delivery_attempts);
+    } else {
+      // An early /stop came while a retryable attempt was out: the next one
+      // is not made, and the error says so, as for the pods /stop found
+      // waiting.
+      if (next == after_failed_check::retry
+          && pod.delivery_attempts < st.settings.max_attempts())
+        pod.delivery_error += "; round stopped before the next attempt";
+      end_delivery(st, index, pod_state::failed);
+      spdlog::error("Pod {}: delivery failed after {} attempts: {}", pod.ip,
+                    pod.delivery_attempts, pod.delivery_error);
+    }
+  }
+  if (st.stop_requested && is_delivery_terminal(pod.state))
+    queue_collection(st, index);
+}
+
+void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
+  auto& st = self->state;
+  auto& pod = st.pods[index];
+  if (out.status == call_status::ok) {
+    set_state(st, pod, pod_state::collected);
+    pod.collected_after = self->clock().now() - st.stop_at;
+    pod.results = std::move(out.body);
+    pod.results_entries = out.entries;
+    st.results_bytes += pod.results.size();
+    st.results_entries += out.entries;
+    account_collected(st, index, out.completeness);
+    if (st.store)
+      st.store->save_collected(st.round, index, out.compressed);
+    spdlog::debug("Results from {}: {} entries, {} bytes",
+                  pod_url(pod.ip, st.settings.client_port, "/results"),
+                  out.entries, pod.results.size());
+    return;
+  }
+  pod.collection_error = describe(out);
+  bool retryable = out.status != call_status::http_error
+                   || out.http_status >= 500;
+  if (retryable && pod.collection_attempts < st.settings.max_attempts()) {
+    schedule_retry(self, index, pod_state::collect_queued,
+                   pod.collection_attempts);
+    return;
+  }
+  set_state(st, pod, pod_state::collect_failed);
+  note_problem(st, index);
+  if (st.catalog.ptr && pod.tests > 0)
+    list_in_report(st, index); // its tests are unknown
+  spdlog::error("Pod {}: collecting results failed after {} attempts: {}",
+                pod.ip, pod.collection_attempts, pod.collection_error);
+}
+
+/// Counts the call for /metrics: outcome, retry, latency.
+void record_call(coordinator_state& st, stage kind, const pod_outcome& out) {
+  auto& m = st.totals;
+  auto s = static_cast<size_t>(kind);
+  ++m.calls[s * call_status_count + static_cast<size_t>(out.status)];
+  auto secs = std::chrono::duration<double>(out.elapsed).count();
+  m.latency_sum[s] += secs;
+  for (size_t i = 0; i < call_latency_bucket_count; ++i)
+    if (secs <= call_latency_buckets[i])
+      ++m.latency_buckets[s * call_latency_bucket_count + i];
+}
+
+void settle(self_pointer self, const busy_worker& job, pod_outcome& out) {
+  auto& st = self->state;
+  record_call(st, job.kind, out);
+  if (job.round != st.round || job.pod >= st.pods.size()) {
+    // A call of a superseded round: discarded. A pod of the new round at
+    // the same address may go now.
+    if (!job.stale_ip.empty()) {
+      auto i = st.stale_in_flight.find(job.stale_ip);
+      if (i != st.stale_in_flight.end() && --i->second == 0) {
+        st.stale_in_flight.erase(i);
+        if (auto d = st.deferred.find(job.stale_ip); d != st.deferred.end()) {
+          for (auto index : d->second)
+            st.ready.push_front(index);
+          st.deferred.erase(d);
+        }
+      }
+    }
+    return;
+  }
+  if (st.store) {
+    st.store->call_ended(st.round, job.pod, job.kind, job.attempt, out);
+    // A /check's end is never left to a grouped commit: lost in a crash,
+    // it would leave the pod unconfirmed (maybe without its list).
+    if (job.kind == stage::delivery)
+      st.delivery_ended = true;
+  }
+  if (out.status == call_status::cancelled
+      && (job.kind == stage::collection || !out.request_sent)) {
+    // A clean stop cut it off before the pod could have taken it: asked
+    // again after a restart (a /check only if it never went out).
+    undo_call(st, job.pod, job.kind, out.request_sent);
+    return;
+  }
+  if (job.kind == stage::delivery)
+    settle_delivery(self, job.pod, out);
+  else
+    settle_collection(self, job.pod, out);
+  update_phase(self);
+  log_progress(self, false);
+}
+
+/// Dispatches now, or, while more messages wait in the mailbox (workers'
+/// answers arrive in waves), once they are handled: the store then commits
+/// the wave once, not once per answer. Without a store there is no commit
+/// to share.
+void dispatch_soon(self_pointer self) {
+  auto& st = self->state;
+  if (!st.store || self->mailbox().empty()) {
+    dispatch(self);
+    return;
+  }
+  if (!st.dispatch_pending) {
+    st.dispatch_pending = true;
+    self->send(self, dispatch_atom_v);
+  }
+}
+
+void job_done(self_pointer self, caf::actor_id worker, pod_outcome& out) {
+  auto& st = self->state;
+  auto i = st.busy.find(worker);
+  if (i == st.busy.end())
+    return; // already settled as a crash
+  auto job = std::move(i->second);
+  st.busy.erase(i);
+  st.idle.push_back(job.handle);
+  if (st.draining)
+    ++st.drained;
+  settle(self, job, out);
+  dispatch_soon(self);
+}
+
+/// The worker died with a call in flight, or never answered: count the call
+/// as a failed attempt and put a fresh worker in its place. Called from the
+/// request's error handler only: every request ends in an answer or an error
+/// (at the latest at its deadline), so the DOWN message of a busy worker is
+/// left to it.
+void worker_lost(self_pointer self, caf::actor_id worker,
+                 const caf::error& reason) {
+  auto& st = self->state;
+  auto i = st.busy.find(worker);
+  if (i == st.busy.end())
+    return;
+  auto job = std::move(i->second);
+  st.busy.erase(i);
+  if (st.draining)
+    ++st.drained;
+  pod_outcome out;
+  if (reason == caf::sec::request_receiver_down) {
+    // Gone before it read the job: the call was never made.
+    out.status = call_status::worker_crashed;
+    out.detail = "worker died before the call";
+  } else if (reason == caf::sec::request_timeout) {
+    // Stuck in a call its own deadline should have ended: retire it.
+    self->demonitor(job.handle.address());
+    self->send_exit(job.handle, caf::exit_reason::kill);
+    out.status = call_status::timeout;
+    out.request_sent = true; // nobody knows how far it got
+    out.detail = "worker gave no answer within "
+                 + describe_duration(st.settings.worker_deadline());
+  } else {
+    out.status = call_status::worker_crashed;
+    out.request_sent = true; // it died during the call: maybe after sending
+    out.detail = "worker died: " + self->system().render(reason);
+  }
+  ++st.worker_restarts;
+  spdlog::warn("Worker calling pod {} lost ({}); starting a replacement",
+               job.pod < st.pods.size() ? st.pods[job.pod].ip : "?",
+               out.detail);
+  add_worker(self);
+  settle(self, job, out);
+  dispatch(self);
+}
+
+/// A call about to go out, prepared while the store commits it.
+struct outgoing_call {
+  pod_worker_actor worker;
+  stage kind;
+  pod_job job;
+};
+
+outgoing_call prepare_call(self_pointer self, uint32_t index,
+                           pod_worker_actor worker) {
+  auto& st = self->state;
+  auto& pod = st.pods[index];
+  auto kind = pod.state == pod_state::queued ? stage::delivery
+                                             : stage::collection;
+  auto& attempts = kind == stage::delivery ? pod.delivery_attempts
+                                           : pod.collection_attempts;
+  if (attempts > 0) {
+    ++st.retries;
+    ++st.totals.retries[static_cast<size_t>(kind)];
+  }
+  ++attempts;
+  ++st.calls;
+  set_calling(st, pod,
+              kind == stage::delivery ? pod_state::delivering
+                                      : pod_state::collecting);
+  pod_job job;
+  job.round = st.round;
+  job.pod = index;
+  job.ip = pod.ip;
+  if (kind == stage::delivery) {
+    job.payload = pod.connections;
+  } else {
+    job.expected = pod.expected;
+    job.catalog = st.catalog;
+    job.compress = st.store != nullptr;
+  }
+  pod.retry_at_unix_ms = 0;
+  st.busy.emplace(worker->id(),
+                  busy_worker{worker, st.round, index, kind, attempts, {}});
+  if (st.store)
+    st.store->call_started(st.round, index, kind, attempts, unix_ms_now());
+  return outgoing_call{std::move(worker), kind, std::move(job)};
+}
+
+void send_call(self_pointer self, outgoing_call& call) {
+  auto id = call.worker->id();
+  auto on_outcome = [self, id](pod_outcome& out) { job_done(self, id, out); };
+  auto on_error = [self, id](caf::error& err) { worker_lost(self, id, err); };
+  auto deadline = self->state.settings.worker_deadline();
+  if (call.kind == stage::delivery)
+    self->request(call.worker, deadline, deliver_atom_v, std::move(call.job))
+      .then(on_outcome, on_error);
+  else
+    self->request(call.worker, deadline, collect_atom_v, std::move(call.job))
+      .then(on_outcome, on_error);
+}
+
+/// Leaves what changed to a commit within grouped_commit_window; answers
+/// that show the round commit it first (commit_before_answer).
+void persist_soon(self_pointer self) {
+  auto& st = self->state;
+  if (!st.store || st.commit_due || (st.dirty.empty() && !st.store->pending()))
+    return;
+  st.commit_due = true;
+  self->delayed_send(self, grouped_commit_window, commit_atom_v);
+}
+
+} // namespace
+
+/// What changed, and a /check about to start, are committed before it
+/// goes, and so is a /check that ended; when only /results calls started or
+/// ended the commit may wait (persist_soon).
+void dispatch(coordinator_pointer self) {
+  auto& st = self->state;
+  if (st.draining) {
+    persist(st);
+    if (st.busy.empty()) {
+      for (auto& waiter : st.drain_waiters)
+        waiter.deliver(st.drained);
+      st.drain_waiters.clear();
+    }
+    return;
+  }
+  std::vector<outgoing_call> calls;
+  while (!st.ready.empty() && !st.idle.empty()) {
+    auto index = st.ready.front();
+    st.ready.pop_front();
+    if (!st.stale_in_flight.empty()) {
+      auto& ip = st.pods[index].ip;
+      if (st.stale_in_flight.count(ip) > 0) {
+        st.deferred[ip].push_back(index); // after the old round's call
+        continue;
+      }
+    }
+    auto worker = std::move(st.idle.front());
+    st.idle.pop_front();
+    calls.push_back(prepare_call(self, index, std::move(worker)));
+  }
+  st.timeline.note(self->clock().now(), st.counts);
+  auto checks = std::any_of(calls.begin(), calls.end(), [](auto& call) {
+    return call.kind == stage::delivery;
+  });
+  if (checks || st.delivery_ended)
+    persist(st);
+  else
+    persist_soon(self);
+  for (auto& call : calls)
+    send_call(self, call);
+}
+
+} // namespace netpol
