@@ -85,6 +85,14 @@ REPEAT ?= 1
 bench: build
 	REPEAT=$(REPEAT) tests/bench/bench.sh $(BUILD_DIR) $(BENCH)
 
+# What the round store costs a round: 2,000 x 20 @ 20 ms, 5,000 x 100 and
+# 75,000 x 20 at once, 75,000 x 20 @ 5 ms, each with the store off and on,
+# interleaved; PAIRS pairs a case, medians (BENCH=quick: the first two).
+PAIRS ?= 3
+.PHONY: bench-store
+bench-store: build
+	PAIRS=$(PAIRS) tests/bench/store_cost.sh $(BUILD_DIR) $(BENCH)
+
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan
 
