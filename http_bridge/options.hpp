@@ -3,6 +3,7 @@
 
 #include "http_bridge/pod_addresses.hpp"
 #include "messages/duration.hpp" // parse_duration, for the duration flags
+#include "messages/flags.hpp"    // parse_size, parse_listen_address
 #include "messages/settings.hpp"
 
 #include <caf/timespan.hpp>
@@ -40,13 +41,6 @@ struct proxy_options {
   proxy_settings settings;
   bridge_settings bridge;
 };
-
-/// Parses `1048576`, `64KiB`, `256MiB`, `1GiB`, `100MB`, `10kB`.
-std::optional<uint64_t> parse_size(std::string_view text);
-
-/// Splits `0.0.0.0:9002`, `[::]:9002`, `:9002` into host and port.
-std::optional<std::pair<std::string, uint16_t>>
-parse_listen_address(std::string_view text);
 
 /// Outcome of parsing the command line.
 struct parsed_options {
