@@ -93,6 +93,20 @@ PAIRS ?= 3
 bench-store: build
 	PAIRS=$(PAIRS) tests/bench/store_cost.sh $(BUILD_DIR) $(BENCH)
 
+# netpol-client's lab (docs/client.md, "The lab"): 20, 100 and 1,000 tests,
+# drop and reject, enforced over CLIENT_WINDOW seconds; error quantiles,
+# SYNs per test, CPU and RSS. Needs root (network namespaces, nftables).
+# REAL_CLIENT=path adds the real client, built by hand, side by side.
+CLIENT_WINDOW ?= 30
+CLIENT_SIZES ?= 20 100 1000
+REAL_CLIENT ?=
+.PHONY: bench-client
+bench-client: build
+	$(SUDO) python3 tests/client/lab/client_lab.py bench \
+	  --client $(BUILD_DIR)/client/netpol-client --out $(BUILD_DIR)/bench-client \
+	  --window $(CLIENT_WINDOW) --sizes $(CLIENT_SIZES) \
+	  $(if $(REAL_CLIENT),--real-client $(REAL_CLIENT))
+
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan
 

@@ -18,6 +18,10 @@
 //	              big-endian length and a payload: on accept a JSON array of
 //	              the decoded entries (see entryReport), on reject Go's error
 //	kube-burner-decode FILE...   one line per file: accept/reject and why
+//	kube-burner-decode --results FILE   the proxy's whole /results, decoded
+//	    as kube-burner decodes it (map[string][]connTest): one JSON line per
+//	    entry with its pod, fields and Unix nanoseconds; exit 1 if Go refuses
+//	    it (the client lab's end-to-end test reads this)
 package main
 
 import (
@@ -180,8 +184,47 @@ func serve(in io.Reader, out io.Writer) error {
 	}
 }
 
+// resultLine is one entry of a decoded /results, for --results.
+type resultLine struct {
+	Pod           string `json:"pod"`
+	Address       string `json:"address"`
+	Port          int32  `json:"port"`
+	ConnectionIdx int    `json:"connectionidx"`
+	NpName        string `json:"npname"`
+	UnixNano      int64  `json:"unix_nano"`
+}
+
+func decodeResults(name string) error {
+	body, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	var results map[string][]connTest
+	if err := json.Unmarshal(body, &results); err != nil {
+		return err
+	}
+	out := json.NewEncoder(os.Stdout)
+	for pod, tests := range results {
+		for _, t := range tests {
+			line := resultLine{pod, t.Address, t.Port, t.IngressIdx, t.NpName,
+				t.Timestamp.UnixNano()}
+			if err := out.Encode(line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func main() {
 	args := os.Args[1:]
+	if len(args) == 2 && args[0] == "--results" {
+		if err := decodeResults(args[1]); err != nil {
+			fmt.Fprintln(os.Stderr, "kube-burner-decode:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(args) == 1 && args[0] == "--serve" {
 		if err := serve(os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "kube-burner-decode:", err)
@@ -190,7 +233,7 @@ func main() {
 		return
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: kube-burner-decode --serve | FILE...")
+		fmt.Fprintln(os.Stderr, "usage: kube-burner-decode --serve | --results FILE | FILE...")
 		os.Exit(2)
 	}
 	status := 0
