@@ -37,13 +37,13 @@ TEST(defaults are every address on port 9001 as the real client) {
   REQUIRE(p.options);
   CHECK_EQUAL(p.options->listen_host, "");
   CHECK_EQUAL(p.options->listen_port, 9001);
-  CHECK_EQUAL(p.options->schedule.interval, std::chrono::nanoseconds{100ms});
-  CHECK_EQUAL(p.options->schedule.max_probes_per_second, 1000u);
+  CHECK_EQUAL(p.options->schedule.interval, std::chrono::nanoseconds{200ms});
+  CHECK_EQUAL(p.options->schedule.max_probes_per_second, 500u);
   CHECK_EQUAL(p.options->schedule.answer_timeout,
               std::chrono::nanoseconds{1500ms});
   CHECK(!p.options->parallel_connections);
   CHECK_EQUAL(describe_client_options(*p.options),
-              "--listen=:9001 --interval=100ms --max-probes-per-second=1000 "
+              "--listen=:9001 --interval=200ms --max-probes-per-second=500 "
               "--probe-timeout=1500ms --max-body=64MiB "
               "--progress-interval=10s --log-level=info");
 }
@@ -91,7 +91,7 @@ TEST(PARALLEL_CONNECTIONS is read as the real client reads it) {
     REQUIRE(p.options);
     CHECK_EQUAL(*p.options->parallel_connections, 20);
     MESSAGE("it sets nothing: the schedule is the same");
-    CHECK_EQUAL(p.options->schedule.max_probes_per_second, 1000u);
+    CHECK_EQUAL(p.options->schedule.max_probes_per_second, 500u);
   }
   {
     scoped_env set{"PARALLEL_CONNECTIONS", "ten"};

@@ -43,10 +43,20 @@ struct success {
 };
 
 /// A scheduler over a simulated prober, on a simulated clock.
+/// The settings the stories below are told with (the defaults may move).
+schedule_settings story_settings() {
+  schedule_settings s;
+  s.interval = 100ms;
+  s.max_probes_per_second = 1000;
+  s.answer_timeout = 1500ms;
+  s.connect_limit = 900ms;
+  return s;
+}
+
 struct fixture {
   fixture() = default;
 
-  void schedule(size_t targets, schedule_settings s = {}) {
+  void schedule(size_t targets, schedule_settings s = story_settings()) {
     list = list_of(targets);
     settings = s;
     sched.emplace(
@@ -198,8 +208,7 @@ TEST(a target holds two sockets at most and a silent server is given up) {
 }
 
 TEST(the cap stretches the interval and bounds the probes a second) {
-  schedule_settings s;
-  s.interval = 100ms;
+  auto s = story_settings();
   s.max_probes_per_second = 500;
   schedule(100, s);
   CHECK_EQUAL(sched->effective_interval(), std::chrono::nanoseconds{200ms});
@@ -225,7 +234,7 @@ TEST(the cap stretches the interval and bounds the probes a second) {
 }
 
 TEST(under a long interval every probe sends one SYN) {
-  schedule_settings s;
+  auto s = story_settings();
   s.max_probes_per_second = 500;
   schedule(1000, s); // 2 s between probes of a target
   CHECK_EQUAL(sched->effective_interval(), std::chrono::nanoseconds{2s});

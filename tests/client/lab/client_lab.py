@@ -583,7 +583,8 @@ def cmd_test(args):
     cap = 100  # 20 tests at a 100 ms interval would be 200/s: the cap binds
     failures = []
     for mode in ("drop", "reject"):
-        s = run_one(args, ours(args.client, ["--max-probes-per-second",
+        s = run_one(args, ours(args.client, ["--interval", "100ms",
+                                             "--max-probes-per-second",
                                              str(cap)]),
                     "netpol-client", mode, args.tests, args.out)
         print(TABLE_HEAD if mode == "drop" else "", end="\n" if mode == "drop" else "")
