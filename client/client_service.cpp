@@ -97,8 +97,9 @@ void client_service::record_success(size_t target, wall::time_point at,
                  probes);
   }
   if (all_succeeded())
-    spdlog::info("All {} tests succeeded; {}", list_->tests.size(),
-                 progress_line());
+    spdlog::info("All {} tests succeeded, the first at {}, the last at {}; {}",
+                 list_->tests.size(), go_time_text(*first_success_), when,
+                 probes_line());
 }
 
 bool client_service::all_succeeded() const {
@@ -112,20 +113,26 @@ endpoint_answer client_service::results() const {
   return out;
 }
 
-std::string client_service::progress_line() const {
-  if (!scheduler_)
-    return {};
+std::string client_service::probes_line() const {
   auto& c = scheduler_->counts();
   std::string failures;
   for (size_t i = 0; i < probe_failure_kinds; ++i)
     if (c.failed[i] > 0)
       failures += fmt::format(", {} {}", probe_failure_names[i], c.failed[i]);
-  return fmt::format(
-    "{} of {} tests succeeded, {} targets pending; {} probes sent (no SYN-ACK "
-    "in time {}, no answer in time {}{}); interval {}",
-    results_.entries(), list_->tests.size(), scheduler_->targets_pending(),
-    c.sent, c.abandoned_connecting, c.abandoned_connected, failures,
-    duration_flag_text(scheduler_->effective_interval()));
+  return fmt::format("{} probes sent (no SYN-ACK in time {}, no answer in "
+                     "time {}{})",
+                     c.sent, c.abandoned_connecting, c.abandoned_connected,
+                     failures);
+}
+
+std::string client_service::progress_line() const {
+  if (!scheduler_)
+    return {};
+  return fmt::format("{} of {} tests succeeded, targets pending: {}; {}; "
+                     "interval {}",
+                     results_.entries(), list_->tests.size(),
+                     scheduler_->targets_pending(), probes_line(),
+                     duration_flag_text(scheduler_->effective_interval()));
 }
 
 endpoint_answer client_service::status() const {

@@ -56,6 +56,8 @@ public:
   bool all_succeeded() const;
 
 private:
+  /// Probes sent and how they ended, for the log.
+  std::string probes_line() const;
   void record_success(size_t target, wall::time_point at, uint64_t probes);
 
   schedule_settings settings_;

@@ -15,7 +15,7 @@ struct client_options {
   std::string listen_host;
   uint16_t listen_port = 9001;
   schedule_settings schedule;
-  uint64_t max_body_bytes = 64ull << 20; // a /check body
+  uint64_t max_body_bytes = 8ull << 20; // a /check body
   std::chrono::nanoseconds progress_interval = std::chrono::seconds{10};
   std::string log_level = "info";
   /// The real client's PARALLEL_CONNECTIONS, when set: read and checked as

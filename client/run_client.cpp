@@ -21,10 +21,14 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-/// Probes due within this much of a wake-up start with it: with a probe
-/// every millisecond or so, one wake-up serves several (measured in
-/// docs/performance.md, "netpol-client").
-constexpr auto early_start = std::chrono::milliseconds{2};
+/// Probes due within this much of a wake-up start with it, a few
+/// milliseconds early: wake-ups, not probes, were most of the CPU. A tenth
+/// of the interval, at most 20 ms (docs/performance.md, "netpol-client":
+/// 2 ms -> 20 ms took a third off the CPU, errors unchanged).
+std::chrono::nanoseconds early_start(const schedule_settings& s) {
+  return std::min<std::chrono::nanoseconds>(std::chrono::milliseconds{20},
+                                            s.interval / 10);
+}
 
 /// Each target holds up to two sockets: take every descriptor the pod
 /// allows (the soft limit is often 1024, the hard one far higher).
@@ -39,8 +43,9 @@ void raise_descriptor_limit() {
 /// Runs the scheduler when it is due, on one timer.
 class probe_driver {
 public:
-  probe_driver(net::io_context& io, client_service& service)
-    : timer_(io), service_(service) {
+  probe_driver(net::io_context& io, client_service& service,
+               std::chrono::nanoseconds early)
+    : timer_(io), service_(service), early_(early) {
   }
 
   /// Starts driving the scheduler the service just made.
@@ -52,7 +57,7 @@ public:
 
 private:
   void run() {
-    auto next = service_.scheduler()->run(steady::now() + early_start);
+    auto next = service_.scheduler()->run(steady::now() + early_);
     armed_ = steady::time_point::max();
     arm(next);
   }
@@ -70,6 +75,7 @@ private:
 
   net::steady_timer timer_;
   client_service& service_;
+  std::chrono::nanoseconds early_;
   steady::time_point armed_ = steady::time_point::max();
 };
 
@@ -115,7 +121,7 @@ int run_client(const client_options& o) {
   net::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   tcp_prober prober{io};
   client_service service{o.schedule, prober, client_version_text()};
-  probe_driver driver{io, service};
+  probe_driver driver{io, service, early_start(o.schedule)};
   server_settings settings;
   settings.max_body_bytes = o.max_body_bytes;
   http_server server{io, settings, [&](const request_view& request) {
