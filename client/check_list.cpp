@@ -25,6 +25,9 @@ public:
   auto begin() const {
     return backing_.begin();
   }
+  size_t size() const {
+    return size_;
+  }
   auto end() const {
     return backing_.begin() + static_cast<std::ptrdiff_t>(size_);
   }
@@ -425,13 +428,37 @@ std::optional<std::string> go_readable(std::string_view body) {
   return out;
 }
 
+/// The tests the connections expand to, or more than `limit` when they
+/// would be more (addresses × ports, counted without overflow).
+size_t count_tests(const std::vector<raw_connection>& connections,
+                   size_t limit) {
+  size_t total = 0;
+  for (auto& c : connections) {
+    auto addresses = c.addresses.size();
+    auto ports = c.ports.size();
+    if (addresses > 0 && ports > (limit - total) / addresses)
+      return limit + 1;
+    total += addresses * ports;
+  }
+  return total;
+}
+
 /// Expands the connections into tests and targets, refusing what could
 /// never be tested.
-check_parse expand(std::vector<raw_connection>& connections) {
+check_parse expand(std::vector<raw_connection>& connections,
+                   size_t max_tests) {
   check_parse out;
+  auto tests = count_tests(connections, max_tests);
+  if (tests > max_tests) {
+    out.error = "the list has more than " + std::to_string(max_tests)
+                + " tests (addresses × ports), the most --max-tests allows";
+    return out;
+  }
   check_list list;
   list.connections = connections.size();
+  list.tests.reserve(tests);
   std::unordered_map<std::string, size_t> target_of;
+  target_of.reserve(tests);
   for (size_t ci = 0; ci < connections.size(); ++ci) {
     auto& c = connections[ci];
     auto where = "connection " + std::to_string(ci) + ": ";
@@ -504,7 +531,7 @@ bool is_host_name(std::string_view text) {
   return !last_all_digits;
 }
 
-check_parse parse_check_body(std::string_view body) {
+check_parse parse_check_body(std::string_view body, size_t max_tests) {
   check_parse out;
   if (body.size() >= 3 && body.substr(0, 3) == "\xEF\xBB\xBF") {
     out.error = "not JSON at byte 1: a byte order mark";
@@ -525,7 +552,7 @@ check_parse parse_check_body(std::string_view body) {
     out.error = sax.error.empty() ? "not JSON" : sax.error;
     return out;
   }
-  return expand(sax.connections);
+  return expand(sax.connections, max_tests);
 }
 
 } // namespace netpol::client

@@ -49,17 +49,23 @@ struct check_parse {
   std::string error; // when no list: what is wrong, and where
 };
 
+/// Tests a list may expand to, by default (--max-tests).
+inline constexpr size_t default_max_tests = 100'000;
+
 /// Parses a /check body as the real client's json.Unmarshal into
 /// `[]connection` does: `null` or an array of objects (or `null`s) with
 /// "addresses" ([]string), "ports" ([]int) and "netpol" (string), keys
 /// matched with Go's case folding, a repeated key decoded again (the last
 /// wins; `null` empties a list and leaves a string; a null element keeps
 /// what an earlier list of the key left at its index), other keys ignored,
-/// ports integers only, nesting at most 10,000 deep. Stricter than Go, so that a list is never taken
-/// that could not be tested: a port outside 1-65535, and an address that is
-/// neither an IP address nor a host name, refuse the body; a body that is
-/// not UTF-8 is refused too (Go would read U+FFFD for the bad bytes).
-check_parse parse_check_body(std::string_view body);
+/// ports integers only, nesting at most 10,000 deep. Stricter than Go, so
+/// that a list is never taken that could not be tested: a port outside
+/// 1-65535, and an address that is neither an IP address nor a host name,
+/// refuse the body; a body that is not UTF-8 is refused too (Go would read
+/// U+FFFD for the bad bytes); and so is a list of more than `max_tests`
+/// tests (addresses × ports: a small body can name billions).
+check_parse parse_check_body(std::string_view body,
+                             size_t max_tests = default_max_tests);
 
 /// True for a textual IPv4 or IPv6 address (no brackets, no zone).
 bool is_ip_literal(std::string_view text);

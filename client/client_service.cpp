@@ -35,13 +35,17 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 client_service::client_service(const schedule_settings& settings,
-                               prober& probes, std::string version)
-  : settings_(settings), prober_(probes), version_(std::move(version)) {
+                               size_t max_tests, prober& probes,
+                               std::string version)
+  : settings_(settings),
+    max_tests_(max_tests),
+    prober_(probes),
+    version_(std::move(version)) {
 }
 
 endpoint_answer client_service::check(std::string_view body,
                                       steady::time_point now) {
-  auto parsed = parse_check_body(body);
+  auto parsed = parse_check_body(body, max_tests_);
   if (!parsed.list) {
     ++checks_bad_;
     spdlog::warn("Refused a /check body that does not parse ({} bytes): {}",

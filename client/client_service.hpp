@@ -27,9 +27,10 @@ public:
   using steady = std::chrono::steady_clock;
   using wall = std::chrono::system_clock;
 
-  /// `version` is what /status names the program.
-  client_service(const schedule_settings& settings, prober& probes,
-                 std::string version);
+  /// A list of more than `max_tests` tests is refused; `version` is what
+  /// /status names the program.
+  client_service(const schedule_settings& settings, size_t max_tests,
+                 prober& probes, std::string version);
 
   /// POST /check: takes the list (200) and starts probing; the same list
   /// again changes nothing (200); another list is refused (409); a body
@@ -61,6 +62,7 @@ private:
   void record_success(size_t target, wall::time_point at, uint64_t probes);
 
   schedule_settings settings_;
+  size_t max_tests_;
   prober& prober_;
   std::string version_;
   std::optional<check_list> list_;

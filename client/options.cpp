@@ -93,6 +93,7 @@ std::string describe_client_options(const client_options& o) {
   add("max-body", o.max_body_bytes % (1ull << 20) == 0
                     ? std::to_string(o.max_body_bytes >> 20) + "MiB"
                     : std::to_string(o.max_body_bytes));
+  add("max-tests", std::to_string(o.max_tests));
   add("progress-interval", duration_flag_text(o.progress_interval));
   add("log-level", o.log_level);
   return out;
@@ -112,6 +113,13 @@ parsed_client_options parse_client_options(int argc, char** argv) {
   add_probe_flags(app, opts.schedule);
   add_size_flag(app, "--max-body", "NETPOL_CLIENT_MAX_BODY",
                 opts.max_body_bytes, "Largest /check body accepted");
+  app
+    .add_option("--max-tests", opts.max_tests,
+                "Most tests (addresses x ports) a /check list may expand "
+                "to; a longer list is refused (400)")
+    ->envname("NETPOL_CLIENT_MAX_TESTS")
+    ->check(CLI::Range(size_t{1}, size_t{100'000'000}))
+    ->capture_default_str();
   add_duration_flag(app, "--progress-interval",
                     "NETPOL_CLIENT_PROGRESS_INTERVAL", opts.progress_interval,
                     "Time between progress log lines while tests are "

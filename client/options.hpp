@@ -1,6 +1,7 @@
 // netpol-client's flags and their NETPOL_CLIENT_* environment variables.
 #pragma once
 
+#include "client/check_list.hpp"
 #include "client/probe_scheduler.hpp"
 
 #include <chrono>
@@ -16,6 +17,7 @@ struct client_options {
   uint16_t listen_port = 9001;
   schedule_settings schedule;
   uint64_t max_body_bytes = 8ull << 20; // a /check body
+  size_t max_tests = default_max_tests; // tests a list may expand to
   std::chrono::nanoseconds progress_interval = std::chrono::seconds{10};
   std::string log_level = "info";
   /// The real client's PARALLEL_CONNECTIONS, when set: read and checked as

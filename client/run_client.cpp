@@ -120,7 +120,8 @@ int run_client(const client_options& o) {
   // hands its results over through the scheduler, which stays locked.
   net::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   tcp_prober prober{io};
-  client_service service{o.schedule, prober, client_version_text()};
+  client_service service{o.schedule, o.max_tests, prober,
+                         client_version_text()};
   probe_driver driver{io, service, early_start(o.schedule)};
   server_settings settings;
   settings.max_body_bytes = o.max_body_bytes;

@@ -44,7 +44,7 @@ TEST(defaults are every address on port 9001 as the real client) {
   CHECK(!p.options->parallel_connections);
   CHECK_EQUAL(describe_client_options(*p.options),
               "--listen=:9001 --interval=200ms --max-probes-per-second=500 "
-              "--probe-timeout=1500ms --max-body=8MiB "
+              "--probe-timeout=1500ms --max-body=8MiB --max-tests=100000 "
               "--progress-interval=10s --log-level=info");
 }
 

@@ -44,7 +44,8 @@ struct fixture {
   steady::time_point now = steady::time_point{} + 1h;
   wall::time_point wall0 = wall::time_point{} + 1'700'000'000s;
   test::simulated_prober probes;
-  client_service service{schedule_settings{}, probes, "netpol-client test"};
+  client_service service{schedule_settings{}, 4, probes,
+                         "netpol-client test"};
 };
 
 } // namespace
@@ -165,6 +166,33 @@ TEST(probe outcomes and the interval are in status) {
   CHECK_EQUAL(s["max_probes_per_second"], 500);
   CHECK(service.progress_line().find("0 of 3 tests succeeded")
         != std::string::npos);
+}
+
+TEST(a list of more tests than the cap is refused and takes nothing) {
+  auto five = call("POST", "/check",
+                   R"([{"addresses":["10.0.0.1","10.0.0.2","10.0.0.3"],)"
+                   R"("ports":[80,81],"netpol":"a"}])");
+  CHECK_EQUAL(five.status, 400u);
+  CHECK(five.body.find("more than 4 tests") != std::string::npos);
+  auto s = status();
+  CHECK_EQUAL(s["list_taken"], false);
+  MESSAGE("the count is taken before anything is expanded: a short body "
+          "naming billions of tests is refused at once");
+  std::string addresses, ports;
+  for (int i = 1; i <= 200; ++i) {
+    addresses += (i > 1 ? "," : "") + std::string{"\"10.0.0."} + std::to_string(i) + "\"";
+    ports += (i > 1 ? "," : "") + std::to_string(i);
+  }
+  std::string conn = "{\"addresses\":[" + addresses + "],\"ports\":[" + ports + "]}";
+  std::string body = "[" + conn;
+  for (int i = 0; i < 99; ++i)
+    body += "," + conn;
+  body += "]";
+  auto parsed = parse_check_body(body, default_max_tests);
+  REQUIRE(!parsed.list);
+  CHECK(parsed.error.find("more than 100000 tests") != std::string::npos);
+  MESSAGE("within the cap, taken");
+  CHECK_EQUAL(call("POST", "/check", two_connections).status, 200u);
 }
 
 TEST(routes: methods and paths) {

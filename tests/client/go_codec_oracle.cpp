@@ -10,9 +10,11 @@
 // refuses, we must too. We may refuse what Go takes only for the reasons
 // parse_check_body documents: a port outside 1-65535 or an address that is
 // neither an IP address nor a host name (anywhere in Go's decoded list), or
-// a body that is not UTF-8. A case file's name states the expected outcome:
-// accept.* (both take it), reject.* (both refuse it), stricter.* (Go takes
-// it, we refuse it by design).
+// a body that is not UTF-8; and a UTF-8 body for its value, once decoded.
+// The process and the comparison are tests/oracle/client_oracle.hpp, shared
+// with the fuzz target fuzz_check_body. A case file's name states the
+// expected outcome: accept.* (both take it), reject.* (both refuse it),
+// stricter.* (Go takes it, we refuse it by design).
 //
 // Encoding: results_log::body() must be byte for byte what Go's
 // json.NewEncoder(w).Encode writes for the same []connTest.
@@ -20,160 +22,29 @@
 
 #include "client/check_list.hpp"
 #include "client/results_log.hpp"
+#include "oracle/client_oracle.hpp"
 
 #include "support/test.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <iterator>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <spawn.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
-
 using namespace netpol::client;
+using namespace netpol::client_oracle;
 namespace fs = std::filesystem;
 
 namespace {
 
-// -- the oracle process (as tests/oracle/go_oracle.hpp spawns its own) ------
-
-/// netpolvalidator-codec --serve over two pipes, frames as its header says.
-class go_codec {
-public:
-  struct reply {
-    bool ok = false;     // status byte 1
-    std::string payload; // the report, the encoded body, or Go's error
-  };
-
-  go_codec() = default;
-  go_codec(const go_codec&) = delete;
-  go_codec& operator=(const go_codec&) = delete;
-  ~go_codec() {
-    stop();
-  }
-
-  bool start(const std::string& path) {
-    std::signal(SIGPIPE, SIG_IGN); // a dead oracle is an error, not a signal
-    int to_child[2], from_child[2];
-    if (pipe(to_child) != 0 || pipe(from_child) != 0) {
-      error = std::string{"pipe: "} + std::strerror(errno);
-      return false;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
-    for (int fd : {to_child[0], to_child[1], from_child[0], from_child[1]})
-      posix_spawn_file_actions_addclose(&actions, fd);
-    std::string serve = "--serve";
-    char* argv[] = {const_cast<char*>(path.c_str()), serve.data(), nullptr};
-    int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(to_child[0]);
-    close(from_child[1]);
-    to_ = to_child[1];
-    from_ = from_child[0];
-    if (rc != 0) {
-      pid_ = -1;
-      error = "cannot start " + path + ": " + std::strerror(rc);
-      stop();
-      return false;
-    }
-    return true;
-  }
-
-  /// One request of `kind` ('D' decode, 'E' encode); nullopt if the oracle
-  /// failed (then `error` says how).
-  std::optional<reply> ask(char kind, std::string_view payload) {
-    char header[5];
-    header[0] = kind;
-    put_u32(header + 1, static_cast<uint32_t>(payload.size()));
-    if (!transfer_out(header, 5) || !transfer_out(payload.data(), payload.size())
-        || !transfer_in(header, 5)) {
-      error = "the oracle did not answer (it died?)";
-      return std::nullopt;
-    }
-    reply out;
-    out.ok = header[0] == 1;
-    auto p = reinterpret_cast<unsigned char*>(header + 1);
-    out.payload.resize((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16)
-                       | (uint32_t{p[2]} << 8) | uint32_t{p[3]});
-    if (!transfer_in(out.payload.data(), out.payload.size())) {
-      error = "the oracle's answer was cut short";
-      return std::nullopt;
-    }
-    return out;
-  }
-
-  static void put_u32(char* p, uint32_t n) {
-    for (int i = 3; i >= 0; --i, n >>= 8)
-      p[i] = static_cast<char>(n & 0xFF);
-  }
-
-  std::string error;
-
-private:
-  bool transfer_out(const char* p, size_t n) {
-    while (n > 0) {
-      ssize_t k = write(to_, p, n);
-      if (k < 0 && errno == EINTR)
-        continue;
-      if (k <= 0)
-        return false;
-      p += k;
-      n -= static_cast<size_t>(k);
-    }
-    return true;
-  }
-
-  bool transfer_in(char* p, size_t n) {
-    while (n > 0) {
-      ssize_t k = read(from_, p, n);
-      if (k < 0 && errno == EINTR)
-        continue;
-      if (k <= 0)
-        return false;
-      p += k;
-      n -= static_cast<size_t>(k);
-    }
-    return true;
-  }
-
-  void stop() {
-    for (int* fd : {&to_, &from_})
-      if (*fd >= 0) {
-        close(*fd); // EOF on stdin: the oracle exits
-        *fd = -1;
-      }
-    if (pid_ > 0) {
-      int status;
-      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      pid_ = -1;
-    }
-  }
-
-  pid_t pid_ = -1;
-  int to_ = -1;
-  int from_ = -1;
-};
+// -- the oracle process (tests/oracle/client_oracle.hpp) --------------------
 
 /// The arguments after CAF's `--`: the oracle's path, the cases directory.
 std::string argument(int i) {
@@ -185,8 +56,8 @@ std::string argument(int i) {
 }
 
 /// One oracle for the whole run, started at first use.
-go_codec& oracle() {
-  static go_codec process;
+codec& oracle() {
+  static codec process;
   static bool started = false;
   if (!started) {
     if (!process.start(argument(1)))
@@ -196,166 +67,24 @@ go_codec& oracle() {
   return process;
 }
 
-go_codec::reply ask(char kind, std::string_view payload) {
+codec::reply ask(char kind, std::string_view payload) {
   auto answer = oracle().ask(kind, payload);
   if (!answer)
     CAF_FAIL(oracle().error);
   return std::move(*answer);
 }
 
-/// `text` with bytes outside printable ASCII as \xNN, cut when long.
-std::string printable(std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : text.substr(0, 400)) {
-    if (c >= 0x20 && c < 0x7F && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xF];
-    }
-  }
-  if (text.size() > 400)
-    out += "... (" + std::to_string(text.size()) + " bytes)";
-  return out;
-}
-
 // -- decoding ---------------------------------------------------------------
-
-/// What Go made of a /check body.
-struct go_decode {
-  bool accept = false;
-  std::string error;
-  size_t connections = 0;
-  std::vector<probe_test> tests; // port here only when it fits; see ports
-  std::vector<int64_t> test_ports;
-  std::vector<std::string> addresses; // of every connection
-  std::vector<int64_t> ports;         // of every connection
-};
-
-go_decode go_decode_body(std::string_view body) {
-  auto answer = ask('D', body);
-  go_decode out;
-  out.accept = answer.ok;
-  if (!answer.ok) {
-    out.error = std::move(answer.payload);
-    return out;
-  }
-  auto doc = nlohmann::json::parse(answer.payload);
-  out.connections = doc.at("connections").get<size_t>();
-  for (auto& t : doc.at("tests")) {
-    probe_test test;
-    test.address = t.at("address").get<std::string>();
-    auto port = t.at("port").get<int64_t>();
-    test.port = static_cast<uint16_t>(port);
-    test.connection_index = t.at("connectionidx").get<int64_t>();
-    test.netpol = t.at("netpol").get<std::string>();
-    out.tests.push_back(std::move(test));
-    out.test_ports.push_back(port);
-  }
-  for (auto& a : doc.at("addresses"))
-    out.addresses.push_back(a.get<std::string>());
-  for (auto& p : doc.at("ports"))
-    out.ports.push_back(p.get<int64_t>());
-  return out;
-}
-
-/// UTF-8 as Go's utf8.Valid reads it: no overlongs, surrogates or values
-/// beyond U+10FFFF.
-bool valid_utf8(std::string_view text) {
-  auto p = reinterpret_cast<const unsigned char*>(text.data());
-  auto end = p + text.size();
-  while (p < end) {
-    unsigned char c = *p;
-    size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2
-                            : c >= 0xE0 && c <= 0xEF ? 3
-                            : c >= 0xF0 && c <= 0xF4 ? 4
-                                                     : 0;
-    if (n == 0 || static_cast<size_t>(end - p) < n)
-      return false;
-    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    for (size_t i = 1; i < n; ++i) {
-      if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
-        return false;
-    }
-    p += n;
-  }
-  return true;
-}
-
-/// Why we may refuse a body Go takes (parse_check_body's documented
-/// strictness), or empty if we may not.
-std::string stricter_reason(const go_decode& go, std::string_view body) {
-  for (auto port : go.ports)
-    if (port < 1 || port > 65535)
-      return "port " + std::to_string(port);
-  for (auto& address : go.addresses)
-    if (!is_ip_literal(address) && !is_host_name(address))
-      return "address \"" + printable(address) + "\"";
-  if (!valid_utf8(body))
-    return "not UTF-8";
-  return {};
-}
-
-enum class outcome { accepted, refused, stricter, differs };
-
-const char* name_of(outcome x) {
-  switch (x) {
-    case outcome::accepted:
-      return "accept";
-    case outcome::refused:
-      return "reject";
-    case outcome::stricter:
-      return "stricter";
-    default:
-      return "differs";
-  }
-}
-
-/// Where two accepted lists differ, or empty.
-std::string list_difference(const go_decode& go, const check_list& mine) {
-  if (go.connections != mine.connections)
-    return "Go has " + std::to_string(go.connections) + " connections, we "
-           + std::to_string(mine.connections);
-  if (go.tests.size() != mine.tests.size())
-    return "Go has " + std::to_string(go.tests.size()) + " tests, we "
-           + std::to_string(mine.tests.size());
-  for (size_t i = 0; i < go.tests.size(); ++i) {
-    auto& g = go.tests[i];
-    auto& m = mine.tests[i];
-    if (!(g == m) || go.test_ports[i] != m.port)
-      return "test " + std::to_string(i) + ": Go {" + printable(g.address)
-             + " " + std::to_string(go.test_ports[i]) + " "
-             + std::to_string(g.connection_index) + " " + printable(g.netpol)
-             + "}, we {" + printable(m.address) + " "
-             + std::to_string(m.port) + " "
-             + std::to_string(m.connection_index) + " "
-             + printable(m.netpol) + "}";
-  }
-  return {};
-}
 
 /// Both sides on `body`; `why` says what differs (or why we are stricter).
 outcome compare_decode(std::string_view body, std::string& why) {
-  auto go = go_decode_body(body);
-  auto mine = parse_check_body(body);
-  if (!go.accept) {
-    if (!mine.list)
-      return outcome::refused;
-    why = "Go refuses (" + go.error + "), we accept";
-    return outcome::differs;
-  }
-  if (!mine.list) {
-    why = stricter_reason(go, body);
-    if (!why.empty())
-      return outcome::stricter;
-    why = "Go accepts, we refuse: " + mine.error;
-    return outcome::differs;
-  }
-  why = list_difference(go, *mine.list);
-  return why.empty() ? outcome::accepted : outcome::differs;
+  auto go = decode(oracle(), body);
+  if (!go)
+    CAF_FAIL(oracle().error);
+  // No cap on tests: only the decoding is compared here.
+  return compare(*go,
+                 parse_check_body(body, std::numeric_limits<size_t>::max()),
+                 body, why);
 }
 
 std::string read_file(const fs::path& path) {
@@ -583,14 +312,14 @@ void put_u64(std::string& out, uint64_t n) {
 
 void put_text(std::string& out, std::string_view text) {
   char length[4];
-  go_codec::put_u32(length, static_cast<uint32_t>(text.size()));
+  codec::put_u32(length, static_cast<uint32_t>(text.size()));
   out.append(length, 4);
   out += text;
 }
 
 std::string go_encode(const std::vector<encode_entry>& entries) {
   std::string payload(4, '\0');
-  go_codec::put_u32(payload.data(), static_cast<uint32_t>(entries.size()));
+  codec::put_u32(payload.data(), static_cast<uint32_t>(entries.size()));
   for (auto& e : entries) {
     put_text(payload, e.address);
     put_text(payload, e.npname);
@@ -598,7 +327,7 @@ std::string go_encode(const std::vector<encode_entry>& entries) {
     put_u64(payload, static_cast<uint64_t>(e.connection_index));
     put_u64(payload, static_cast<uint64_t>(e.seconds));
     char nanos[4];
-    go_codec::put_u32(nanos, e.nanos);
+    codec::put_u32(nanos, e.nanos);
     payload.append(nanos, 4);
   }
   auto answer = ask('E', payload);

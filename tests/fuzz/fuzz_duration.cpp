@@ -1,6 +1,7 @@
 // libFuzzer target for the flag parsers: parse_duration (messages/duration.hpp,
 // the one duration parser, which the lab's scenarios use too), and
-// parse_size and parse_listen_address (http_bridge/options.hpp).
+// parse_size and parse_listen_address (messages/flags.hpp, shared by the
+// proxy's flags and netpol-client's).
 //
 // Invariants (abort if violated):
 // - none of them throws, whatever the text (parse_size and
@@ -14,7 +15,8 @@
 //   (when that count has at most 15 digits, the parser's limit);
 // - a listen address has a non-empty host; its port is the decimal text
 //   after the last ':'.
-#include "http_bridge/options.hpp"
+#include "messages/duration.hpp"
+#include "messages/flags.hpp"
 
 #include "fuzz_check.hpp"
 

@@ -45,6 +45,9 @@ fi
 max_len() {
   case $1 in
     fuzz_initiate_body | fuzz_results_body) echo 8192 ;;
+    # Tests grow as addresses x ports: 4 KiB holds up to ~500,000 (500 x
+    # 1,000), 3 s an input with Go's report; 8 KiB would be 4 times that.
+    fuzz_check_body) echo 4096 ;;
     fuzz_duration) echo 8192 ;; # long numbers (the parser once used std::stold)
     fuzz_scenario) echo 8192 ;;
     *) echo 4096 ;;
@@ -54,6 +57,8 @@ max_len() {
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 # fuzz_results_body's reference: the Go oracle the fuzz build made.
 export NETPOL_GO_ORACLE=${NETPOL_GO_ORACLE:-$build/tests/oracle/kube-burner-decode}
+# fuzz_check_body's: the client's Go oracle, netpolvalidator-codec.
+export NETPOL_GO_CLIENT_ORACLE=${NETPOL_GO_CLIENT_ORACLE:-$build/tests/oracle/netpolvalidator-codec}
 keep_going=()
 [ "${FUZZ_KEEP_GOING:-0}" = 1 ] &&
   keep_going=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)

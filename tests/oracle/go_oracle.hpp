@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actors/results_body.hpp"
+#include "oracle_process.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -17,12 +18,6 @@
 #include <string_view>
 #include <vector>
 
-#include <spawn.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
 
 namespace netpol::oracle {
 
@@ -80,61 +75,28 @@ inline verdict scan(std::string_view body) {
   return out;
 }
 
-/// The oracle process in --serve mode, over two pipes.
+/// The oracle process in --serve mode (oracle_process.hpp).
 class process {
 public:
-  process() = default;
-  process(const process&) = delete;
-  process& operator=(const process&) = delete;
-  ~process() {
-    stop();
-  }
-
   /// Starts `path --serve`; false (with `error`) if it cannot.
   bool start(const std::string& path) {
-    std::signal(SIGPIPE, SIG_IGN); // a dead oracle is an error, not a signal
-    int to_child[2], from_child[2];
-    if (pipe(to_child) != 0)
-      return failed("pipe");
-    if (pipe(from_child) != 0) {
-      close(to_child[0]);
-      close(to_child[1]);
-      return failed("pipe");
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
-    for (int fd : {to_child[0], to_child[1], from_child[0], from_child[1]})
-      posix_spawn_file_actions_addclose(&actions, fd);
-    std::string serve = "--serve";
-    char* argv[] = {const_cast<char*>(path.c_str()), serve.data(), nullptr};
-    int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(to_child[0]);
-    close(from_child[1]);
-    to_ = to_child[1];
-    from_ = from_child[0];
-    if (rc != 0) {
-      pid_ = -1;
-      error = "cannot start " + path + ": " + std::strerror(rc);
-      stop();
-      return false;
-    }
-    return true;
+    bool ok = child_.start(path);
+    error = child_.error;
+    return ok;
   }
 
   /// Asks the oracle about `body`; nullopt (with `error`) if it failed.
   std::optional<verdict> decode(std::string_view body) {
     unsigned char header[4];
     put_length(header, static_cast<uint32_t>(body.size()));
-    if (!write_all(header, 4) || !write_all(body.data(), body.size()))
+    if (!child_.write_all(header, 4)
+        || !child_.write_all(body.data(), body.size()))
       return failed_verdict("cannot write to the oracle");
     unsigned char answer[5];
-    if (!read_all(answer, 5))
+    if (!child_.read_all(answer, 5))
       return failed_verdict("the oracle did not answer (it died?)");
     std::string payload(get_length(answer + 1), '\0');
-    if (!read_all(payload.data(), payload.size()))
+    if (!child_.read_all(payload.data(), payload.size()))
       return failed_verdict("the oracle's answer was cut short");
     verdict out;
     out.accept = answer[0] == 1;
@@ -146,30 +108,33 @@ public:
     if (!doc.is_array())
       return failed_verdict("the oracle's entries are not a JSON array");
     uint32_t index = 0;
-    for (auto& e : doc) {
-      entry x;
-      x.index = index++;
-      x.is_null = e.value("is_null", false);
-      x.has_address = e.value("has_address", false);
-      x.has_npname = e.value("has_npname", false);
-      x.has_port = e.value("has_port", false);
-      x.has_connectionidx = e.value("has_connectionidx", false);
-      x.has_timestamp = e.value("has_timestamp", false);
-      x.address = e.value("address", "");
-      x.npname = e.value("npname", "");
-      x.timestamp = e.value("timestamp", "");
-      x.port = e.value("port", int32_t{0});
-      x.connectionidx = e.value("connectionidx", int64_t{0});
-      x.timestamp_seconds = e.value("timestamp_seconds", int64_t{0});
-      x.timestamp_nanos = e.value("timestamp_nanos", uint32_t{0});
-      out.entries.push_back(std::move(x));
-    }
+    for (auto& e : doc)
+      out.entries.push_back(entry_of(e, index++));
     return out;
   }
 
   std::string error;
 
 private:
+  static entry entry_of(const nlohmann::json& e, uint32_t index) {
+    entry x;
+    x.index = index;
+    x.is_null = e.value("is_null", false);
+    x.has_address = e.value("has_address", false);
+    x.has_npname = e.value("has_npname", false);
+    x.has_port = e.value("has_port", false);
+    x.has_connectionidx = e.value("has_connectionidx", false);
+    x.has_timestamp = e.value("has_timestamp", false);
+    x.address = e.value("address", "");
+    x.npname = e.value("npname", "");
+    x.timestamp = e.value("timestamp", "");
+    x.port = e.value("port", int32_t{0});
+    x.connectionidx = e.value("connectionidx", int64_t{0});
+    x.timestamp_seconds = e.value("timestamp_seconds", int64_t{0});
+    x.timestamp_nanos = e.value("timestamp_nanos", uint32_t{0});
+    return x;
+  }
+
   static void put_length(unsigned char* p, uint32_t n) {
     p[0] = static_cast<unsigned char>(n >> 24);
     p[1] = static_cast<unsigned char>(n >> 16);
@@ -182,74 +147,13 @@ private:
            | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
   }
 
-  bool write_all(const void* data, size_t size) {
-    return transfer(const_cast<void*>(data), size, [this](char* p, size_t n) {
-      return write(to_, p, n);
-    });
-  }
-
-  bool read_all(void* data, size_t size) {
-    return transfer(data, size,
-                    [this](char* p, size_t n) { return read(from_, p, n); });
-  }
-
-  /// Moves `size` bytes with `op` (read or write) until done.
-  template <class Op>
-  bool transfer(void* data, size_t size, Op op) {
-    auto p = static_cast<char*>(data);
-    while (size > 0) {
-      ssize_t n = op(p, size);
-      if (n < 0 && errno == EINTR) // libFuzzer's timer signals interrupt calls
-        continue;
-      if (n <= 0)
-        return io_failed(n);
-      p += n;
-      size -= static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  bool io_failed(ssize_t n) {
-    io_error_ = n < 0 ? std::strerror(errno) : "end of file";
-    return false;
-  }
-
-  bool failed(const char* what) {
-    error = std::string{what} + ": " + std::strerror(errno);
-    return false;
-  }
-
   std::optional<verdict> failed_verdict(const char* what) {
-    error = std::string{what} + " (" + io_error_ + ")";
-    int status = 0;
-    if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      if (WIFEXITED(status))
-        error += ": it exited with status " + std::to_string(WEXITSTATUS(status));
-      else if (WIFSIGNALED(status))
-        error += ": it was killed by signal " + std::to_string(WTERMSIG(status));
-    }
+    child_.failure(what);
+    error = child_.error;
     return std::nullopt;
   }
 
-  void stop() {
-    if (to_ >= 0)
-      close(to_); // EOF: the oracle exits
-    if (from_ >= 0)
-      close(from_);
-    to_ = from_ = -1;
-    if (pid_ > 0) {
-      int status;
-      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      pid_ = -1;
-    }
-  }
-
-  std::string io_error_; // why the last read or write failed
-  pid_t pid_ = -1;
-  int to_ = -1;
-  int from_ = -1;
+  subprocess child_;
 };
 
 /// Empty if the two verdicts agree: the same accept/reject, and on accept
