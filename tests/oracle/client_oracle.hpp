@@ -198,7 +198,7 @@ private:
     return false;
   }
 
-  /// The escape after a backslash; Go writes \uXXXX for the BMP only.
+  /// The escape after a backslash; Go writes a \u escape (four hex digits) for the BMP only.
   bool escape(std::string& out) {
     if (i_ >= s_.size())
       return false;
