@@ -43,14 +43,16 @@ test: build
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, and
 # under ThreadSanitizer, each in its own build directory.
 test-asan: deps
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETPOL_SANITIZE=address
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETPOL_SANITIZE=address \
+	  -DNETPOL_BENCH_TOOLS=OFF
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure --timeout 600 $(CTEST_ARGS)
 
 test-tsan: deps
-	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETPOL_SANITIZE=thread
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETPOL_SANITIZE=thread \
+	  -DNETPOL_BENCH_TOOLS=OFF
 	cmake --build build-tsan -j$(JOBS)
 	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure --timeout 600 $(CTEST_ARGS)

@@ -1,5 +1,5 @@
 // The seam between the actors and the network: one blocking call to one pod.
-// curl_pod_client talks HTTP; simulated_pod_client (tests) answers from a
+// curl_pod_client talks HTTP; simulated_pod_client (tests/support) answers from a
 // script, so every fault is reproducible without a socket.
 #pragma once
 

@@ -1,7 +1,8 @@
 // What the coordinator keeps of its round so that a restart of the proxy
 // loses nothing: written as the round goes, read back once at start. The
 // SQLite store (sqlite_round_store) keeps it in a file in --state-dir; the
-// in-memory twin (memory_round_store) serves the deterministic tests.
+// in-memory twin (tests/support/memory_round_store) serves the deterministic
+// tests.
 #pragma once
 
 #include "actors/pod_record.hpp"

@@ -5,11 +5,12 @@
 
 #include "actors/coordinator.hpp"
 
-#include "actors/memory_round_store.hpp"
 #include "actors/pod_worker.hpp"
-#include "actors/simulated_pod_client.hpp"
+#include "actors/round_book.hpp"
 #include "messages/error.hpp"
 #include "support/actor_test.hpp"
+#include "support/memory_round_store.hpp"
+#include "support/simulated_pod_client.hpp"
 
 #include <algorithm>
 #include <map>
@@ -81,10 +82,6 @@ inline std::vector<std::string> ips(size_t count) {
   for (size_t i = 1; i <= count; ++i)
     result.push_back("10.0.0." + std::to_string(i));
   return result;
-}
-
-inline size_t slot(pod_state x) {
-  return static_cast<size_t>(x);
 }
 
 struct coordinator_fixture : test_coordinator_fixture<test::test_config> {

@@ -2,7 +2,7 @@
 
 #include "actors/pod_worker.hpp"
 
-#include "actors/simulated_pod_client.hpp"
+#include "support/simulated_pod_client.hpp"
 #include "support/actor_test.hpp"
 
 using namespace netpol;

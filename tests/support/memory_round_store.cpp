@@ -1,4 +1,4 @@
-#include "actors/memory_round_store.hpp"
+#include "support/memory_round_store.hpp"
 
 namespace netpol {
 

@@ -1,4 +1,4 @@
-#include "actors/simulated_pod_client.hpp"
+#include "support/simulated_pod_client.hpp"
 
 namespace netpol {
 
