@@ -1,6 +1,7 @@
 #include "actors/completeness.hpp"
 
 #include "actors/results_body.hpp"
+#include "actors/varint.hpp"
 
 #include <algorithm>
 
@@ -14,22 +15,14 @@ namespace {
 // connection, a seventh of the JSON the pods were sent.
 
 void put(std::string& out, uint32_t value) {
-  while (value >= 0x80) {
-    out += static_cast<char>((value & 0x7f) | 0x80);
-    value >>= 7;
-  }
-  out += static_cast<char>(value);
+  append_varint(out, value);
 }
 
+// Reads what put() wrote (in this process, or stored and read back); a
+// malformed varint reads as 0.
 uint32_t get(std::string_view in, size_t& pos) {
-  uint32_t value = 0;
-  for (unsigned shift = 0; pos < in.size() && shift < 35; shift += 7) {
-    auto byte = static_cast<unsigned char>(in[pos++]);
-    value |= static_cast<uint32_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0)
-      break;
-  }
-  return value;
+  bool ok = true;
+  return static_cast<uint32_t>(read_varint(in, pos, ok));
 }
 
 template <class T>

@@ -3,6 +3,7 @@
 #include "actors/pod_client.hpp"
 #include "actors/round_book.hpp"
 #include "actors/round_views.hpp"
+#include "messages/duration.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -15,10 +16,6 @@ namespace netpol {
 namespace {
 
 using self_pointer = coordinator_pointer;
-
-double seconds(caf::timespan x) {
-  return std::chrono::duration<double>(x).count();
-}
 
 std::string format_bytes(uint64_t bytes) {
   char buf[32];
@@ -394,9 +391,9 @@ void persist_soon(self_pointer self) {
 
 } // namespace
 
-/// What changed, and a /check about to start, are committed before it
-/// goes, and so is a /check that ended; when only /results calls started or
-/// ended the commit may wait (persist_soon).
+// What changed, and a /check about to start, are committed before it goes,
+// and so is a /check that ended; when only /results calls started or ended
+// the commit may wait (persist_soon).
 void dispatch(coordinator_pointer self) {
   auto& st = self->state;
   if (st.draining) {

@@ -16,13 +16,6 @@ bool running(const coordinator_state& st) {
          || st.current == phase::collecting;
 }
 
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
-/// A pod's record changed: written to the store at the next commit.
 void touch(coordinator_state& st, pod_record& pod) {
   if (st.store && !pod.dirty) {
     pod.dirty = true;
@@ -94,7 +87,6 @@ void queue_collection(coordinator_state& st, uint32_t index) {
   st.ready.push_back(index);
 }
 
-/// Remembers a pod that failed or is unconfirmed, once, for /status.
 void note_problem(coordinator_state& st, uint32_t index) {
   auto& pod = st.pods[index];
   if (pod.listed_as_problem)
@@ -103,7 +95,6 @@ void note_problem(coordinator_state& st, uint32_t index) {
   st.problem_pods.push_back(index);
 }
 
-/// Remembers a pod with a completeness problem, once, for /report.
 void list_in_report(coordinator_state& st, uint32_t index) {
   auto& pod = st.pods[index];
   if (pod.listed_in_report)
@@ -112,7 +103,6 @@ void list_in_report(coordinator_state& st, uint32_t index) {
   st.report_pods.push_back(index);
 }
 
-/// Adds a collected pod's account of its tests to the round's.
 void account_collected(coordinator_state& st, uint32_t index,
                        const pod_completeness& account) {
   auto& pod = st.pods[index];
@@ -165,7 +155,6 @@ void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome) {
   }
 }
 
-
 void undo_call(coordinator_state& st, uint32_t index, stage kind,
                bool request_sent) {
   auto& pod = st.pods[index];
@@ -186,8 +175,6 @@ void undo_call(coordinator_state& st, uint32_t index, stage kind,
   st.ready.push_back(index);
 }
 
-
-/// Forgets the round's pods and progress (its number and history stay).
 void clear_round(coordinator_state& st) {
   st.current = phase::idle;
   st.stop_requested = false;
@@ -206,11 +193,6 @@ void clear_round(coordinator_state& st) {
   st.missing_netpols.clear();
 }
 
-
-/// The round a store kept, taken up where the proxy stopped: a /check that
-/// was in flight may have reached its pod, so that pod is unconfirmed and
-/// never sent its list again; a /results in flight is simply asked again;
-/// pods waiting for a retry wait out the rest of their backoff.
 std::vector<pending_retry> restore_round(coordinator_state& st,
                                          saved_round& saved,
                                          caf::actor_clock::time_point now) {
@@ -374,6 +356,5 @@ std::vector<pending_retry> restore_round(coordinator_state& st,
                  st.round, refetch);
   return retries;
 }
-
 
 } // namespace netpol

@@ -6,16 +6,16 @@
 #pragma once
 
 #include "actors/coordinator.hpp"
+#include "messages/duration.hpp"
 
 #include <vector>
 
 namespace netpol {
 
+/// Where a state's count is in coordinator_state::counts.
 size_t slot(pod_state x);
 
 bool running(const coordinator_state& st);
-
-int64_t unix_ms_now();
 
 /// A pod's record changed: written to the store at the next commit.
 void touch(coordinator_state& st, pod_record& pod);

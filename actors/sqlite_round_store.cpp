@@ -1,6 +1,7 @@
 #include "actors/sqlite_round_store.hpp"
 
 #include "actors/store_codec.hpp"
+#include "messages/duration.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -177,12 +178,6 @@ void bind_round(sqlite3_stmt* stmt, const round_meta& meta) {
   sqlite3_bind_int64(stmt, 8, meta.collected_unix_ms);
   sqlite3_bind_int64(stmt, 9, static_cast<int64_t>(meta.calls));
   sqlite3_bind_int64(stmt, 10, static_cast<int64_t>(meta.retries));
-}
-
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
 }
 
 /// Whether `db` reads as a store of ours: an SQLite file whose integrity

@@ -1,5 +1,7 @@
 #include "actors/store_codec.hpp"
 
+#include "actors/varint.hpp"
+
 namespace netpol {
 
 namespace {
@@ -7,11 +9,7 @@ namespace {
 class writer {
 public:
   void u64(uint64_t x) {
-    while (x >= 0x80) {
-      out_ += static_cast<char>((x & 0x7f) | 0x80);
-      x >>= 7;
-    }
-    out_ += static_cast<char>(x);
+    append_varint(out_, x);
   }
 
   void i64(int64_t x) {
@@ -37,19 +35,7 @@ public:
   }
 
   uint64_t u64() {
-    uint64_t x = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) {
-        ok_ = false;
-        return 0;
-      }
-      auto byte = static_cast<unsigned char>(in_[pos_++]);
-      x |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0)
-        return x;
-    }
-    ok_ = false;
-    return 0;
+    return read_varint(in_, pos_, ok_);
   }
 
   int64_t i64() {

@@ -1,5 +1,7 @@
 #include "http_bridge/metrics_text.hpp"
 
+#include "messages/duration.hpp"
+
 #include <chrono>
 #include <cstdio>
 
@@ -50,10 +52,6 @@ private:
 
 std::string label(const char* key, const std::string& value) {
   return std::string{key} + "=\"" + value + "\"";
-}
-
-double seconds(caf::timespan x) {
-  return std::chrono::duration<double>(x).count();
 }
 
 } // namespace

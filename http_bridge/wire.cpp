@@ -1,5 +1,7 @@
 #include "http_bridge/wire.hpp"
 
+#include "messages/duration.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -14,10 +16,6 @@ using ordered_json = nlohmann::ordered_json;
 /// not UTF-8 turn a status answer into an exception.
 std::string dump(const ordered_json& j, int indent = -1) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-double seconds(caf::timespan x) {
-  return std::chrono::duration<double>(x).count();
 }
 
 double millis(caf::timespan x) {

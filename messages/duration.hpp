@@ -2,9 +2,11 @@
 // (http_bridge/options.cpp) and the lab's scenario files and tools
 // (tests/podsim/scenario.cpp). Its own library, netpol_duration, with no
 // dependencies: the simulated fleet links it without the proxy's libraries.
+// Beside it, the two conversions of time the proxy's files share.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -25,5 +27,18 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
 /// The longest duration parse_duration accepts.
 inline constexpr std::chrono::nanoseconds max_parsed_duration
   = std::chrono::hours{365 * 24};
+
+/// A duration in seconds, as logs, /status and /metrics give it.
+inline double seconds(std::chrono::nanoseconds x) {
+  return std::chrono::duration<double>(x).count();
+}
+
+/// The real-time clock now, in milliseconds since the Unix epoch: how the
+/// round's times are stored and reported.
+inline int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
 
 } // namespace netpol

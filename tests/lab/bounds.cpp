@@ -1,16 +1,10 @@
 #include "lab/bounds.hpp"
 
+#include "messages/duration.hpp"
+
 #include <chrono>
 
 namespace netpol::lab {
-
-namespace {
-
-double seconds(caf::timespan x) {
-  return std::chrono::duration<double>(x).count();
-}
-
-} // namespace
 
 proxy_settings to_settings(const podsim::proxy_config& config) {
   proxy_settings s;

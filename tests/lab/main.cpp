@@ -164,8 +164,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  auto max_wait = podsim::parse_duration(max_wait_text);
-  auto sample_interval = podsim::parse_duration(sample_text);
+  auto max_wait = podsim::parse_milliseconds(max_wait_text);
+  auto sample_interval = podsim::parse_milliseconds(sample_text);
   if (!max_wait || max_wait->count() < 1000 || !sample_interval
       || sample_interval->count() < 10) {
     std::cerr << "netpol-lab: --max-wait takes a duration of at least 1s, "

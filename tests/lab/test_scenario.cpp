@@ -146,29 +146,29 @@ TEST(placement is deterministic for a seed and carries the group profiles) {
 }
 
 TEST(durations) {
-  using podsim::parse_duration;
-  CHECK_EQUAL(parse_duration("0")->count(), 0);
-  CHECK_EQUAL(parse_duration("500ms")->count(), 500);
-  CHECK_EQUAL(parse_duration("2s")->count(), 2000);
-  CHECK_EQUAL(parse_duration("1.5s")->count(), 1500);
-  CHECK_EQUAL(parse_duration("1m30s")->count(), 90000);
-  CHECK_EQUAL(parse_duration("1h")->count(), 3600000);
-  CHECK(!parse_duration(""));
-  CHECK(!parse_duration("10"));
-  CHECK(!parse_duration("5 s"));
-  CHECK(!parse_duration("-1s"));
-  CHECK(!parse_duration("1.2.3s"));
-  CHECK(!parse_duration("3d"));
+  using podsim::parse_milliseconds;
+  CHECK_EQUAL(parse_milliseconds("0")->count(), 0);
+  CHECK_EQUAL(parse_milliseconds("500ms")->count(), 500);
+  CHECK_EQUAL(parse_milliseconds("2s")->count(), 2000);
+  CHECK_EQUAL(parse_milliseconds("1.5s")->count(), 1500);
+  CHECK_EQUAL(parse_milliseconds("1m30s")->count(), 90000);
+  CHECK_EQUAL(parse_milliseconds("1h")->count(), 3600000);
+  CHECK(!parse_milliseconds(""));
+  CHECK(!parse_milliseconds("10"));
+  CHECK(!parse_milliseconds("5 s"));
+  CHECK(!parse_milliseconds("-1s"));
+  CHECK(!parse_milliseconds("1.2.3s"));
+  CHECK(!parse_milliseconds("3d"));
   MESSAGE("the proxy's parser (messages/duration.hpp), to the nearest ms");
-  CHECK_EQUAL(parse_duration("1.5ms")->count(), 2);
-  CHECK_EQUAL(parse_duration("2.5ms")->count(), 3);
-  CHECK_EQUAL(parse_duration("1.4999ms")->count(), 1);
-  CHECK_EQUAL(parse_duration("1500us")->count(), 2);
-  CHECK_EQUAL(parse_duration("400us")->count(), 0);
-  CHECK_EQUAL(parse_duration("0.1s0.2s")->count(), 300);
-  CHECK_EQUAL(parse_duration("8760h")->count(), 8760LL * 3600 * 1000);
-  CHECK(!parse_duration("8761h"));
-  CHECK(!parse_duration(std::string(5000, '9') + "s"));
+  CHECK_EQUAL(parse_milliseconds("1.5ms")->count(), 2);
+  CHECK_EQUAL(parse_milliseconds("2.5ms")->count(), 3);
+  CHECK_EQUAL(parse_milliseconds("1.4999ms")->count(), 1);
+  CHECK_EQUAL(parse_milliseconds("1500us")->count(), 2);
+  CHECK_EQUAL(parse_milliseconds("400us")->count(), 0);
+  CHECK_EQUAL(parse_milliseconds("0.1s0.2s")->count(), 300);
+  CHECK_EQUAL(parse_milliseconds("8760h")->count(), 8760LL * 3600 * 1000);
+  CHECK(!parse_milliseconds("8761h"));
+  CHECK(!parse_milliseconds(std::string(5000, '9') + "s"));
   CHECK_EQUAL(podsim::format_duration(milliseconds(1500)), "1500ms");
   CHECK_EQUAL(podsim::format_duration(milliseconds(2000)), "2s");
 }

@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
-    const auto duration = podsim::parse_duration(duration_text);
+    const auto duration = podsim::parse_milliseconds(duration_text);
     if (!duration) {
         std::cerr << "netpol-podsim: durations look like 500ms, 2s, 1m or 1h\n";
         return 2;
@@ -139,10 +139,10 @@ int main(int argc, char** argv) {
             if (port_flag->count() != 0) plan.port = static_cast<uint16_t>(port);
             if (threads_flag->count() != 0) plan.threads = threads;
         } else {
-            const auto latency = podsim::parse_duration(latency_text);
-            const auto jitter = podsim::parse_duration(jitter_text);
-            const auto slow_delay = podsim::parse_duration(slow_delay_text);
-            const auto byte_interval = podsim::parse_duration(byte_interval_text);
+            const auto latency = podsim::parse_milliseconds(latency_text);
+            const auto jitter = podsim::parse_milliseconds(jitter_text);
+            const auto slow_delay = podsim::parse_milliseconds(slow_delay_text);
+            const auto byte_interval = podsim::parse_milliseconds(byte_interval_text);
             if (!latency || !jitter || !slow_delay || !byte_interval) {
                 std::cerr << "netpol-podsim: durations look like 500ms, 2s, 1m or 1h\n";
                 return 2;

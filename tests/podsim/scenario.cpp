@@ -108,7 +108,7 @@ std::string to_text(const json& value, const key_path& at) {
 milliseconds to_duration(const json& value, const key_path& at, bool allow_zero = true) {
     if (!value.is_string())
         throw invalid{at, "expected a duration string such as \"500ms\" or \"2s\"" + got(value)};
-    const auto d = parse_duration(value.get<std::string>());
+    const auto d = parse_milliseconds(value.get<std::string>());
     if (!d) throw invalid{at, "not a duration (e.g. \"500ms\", \"2s\", \"1m30s\"): " + shown(value)};
     if (!allow_zero && d->count() == 0) throw invalid{at, "must be longer than zero"};
     return *d;
@@ -387,7 +387,7 @@ std::string initiate_body(const std::vector<std::string>& ips, std::size_t conne
     return body;
 }
 
-std::optional<milliseconds> parse_duration(std::string_view text) {
+std::optional<milliseconds> parse_milliseconds(std::string_view text) {
     const auto ns = netpol::parse_duration(text);
     if (!ns) return std::nullopt;
     // To the nearest millisecond, half up (std::chrono::round rounds half to even).

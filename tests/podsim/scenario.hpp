@@ -104,7 +104,7 @@ std::string initiate_body(const std::vector<std::string>& ips, std::size_t conne
 // netpol::parse_duration (messages/duration.hpp, the proxy's flags take the
 // same text): "500ms", "2s", "1.5s", "1m30s", "1h", "250us", a bare "0";
 // rounded to the nearest millisecond, half up; nullopt for anything else.
-std::optional<milliseconds> parse_duration(std::string_view text);
+std::optional<milliseconds> parse_milliseconds(std::string_view text);
 std::string format_duration(milliseconds d);  // "2s", "1500ms"
 
 std::string to_string(listen_mode mode);  // "per_pod", "shared"
