@@ -20,7 +20,7 @@ namespace netpol {
 
 /// `/status` lists at most this many problem pods (and counts them all):
 /// when every pod of a 75,000-pod round fails, a full list would make each
-/// status poll an 18 MB answer (25 KB with the cap). `?pods=1` lists all.
+/// /status answer 18 MB (25 KB with the cap). `?pods=1` lists all.
 constexpr size_t max_listed_problems = 100;
 
 /// Spawns one pod worker: detached with the real client in production,
