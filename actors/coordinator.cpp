@@ -29,11 +29,11 @@ void supersede(self_pointer self, const std::string& by) {
   summary.collect_failed = st.counts[slot(pod_state::collect_failed)];
   summary.ended_unix_ms = unix_ms_now();
   summary.by = by;
-  for (auto& [id, job] : st.busy)
-    if (job.round == st.round && job.stale_ip.empty()
-        && job.pod < st.pods.size()) {
-      job.stale_ip = st.pods[job.pod].ip;
-      ++st.stale_in_flight[job.stale_ip];
+  for (auto& [id, call] : st.busy)
+    if (call.round == st.round && call.stale_ip.empty()
+        && call.pod < st.pods.size()) {
+      call.stale_ip = st.pods[call.pod].ip;
+      ++st.stale_in_flight[call.stale_ip];
       ++summary.in_flight;
     }
   spdlog::warn("Round {} superseded by {} while {}: {} of {} pods delivered, "
@@ -227,8 +227,8 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& worker : self->state.idle)
       self->send_exit(worker, msg.reason);
-    for (auto& [id, job] : self->state.busy)
-      self->send_exit(job.handle, msg.reason);
+    for (auto& [id, call] : self->state.busy)
+      self->send_exit(call.handle, msg.reason);
     self->quit(msg.reason);
   });
   return {

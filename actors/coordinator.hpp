@@ -27,8 +27,8 @@ constexpr size_t max_listed_problems = 100;
 /// scheduled with a simulated client in tests.
 using worker_factory = std::function<pod_worker_actor(caf::actor_system&)>;
 
-/// A worker with a call in flight.
-struct busy_worker {
+/// A pod call in flight: the worker making it, and what settles it.
+struct call_in_flight {
   pod_worker_actor handle;
   uint64_t round = 0;
   uint32_t pod = 0;
@@ -51,7 +51,7 @@ struct coordinator_state {
 
   // -- the pool ---------------------------------------------------------------
   std::deque<pod_worker_actor> idle;
-  std::unordered_map<caf::actor_id, busy_worker> busy;
+  std::unordered_map<caf::actor_id, call_in_flight> busy;
   uint64_t worker_restarts = 0;
   proxy_metrics totals; // counters since start (its status is filled on ask)
 
