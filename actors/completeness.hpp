@@ -165,7 +165,7 @@ private:
   std::vector<netpol_account> netpols_;
   std::map<int64_t, uint64_t> seconds_;
   completeness_totals totals_; // netpols_incomplete and _missing kept as
-                                // pods are added: totals() is per status poll
+                                // pods are added: totals() is per request
 
 };
 

@@ -29,11 +29,11 @@ void supersede(self_pointer self, const std::string& by) {
   summary.collect_failed = st.counts[slot(pod_state::collect_failed)];
   summary.ended_unix_ms = unix_ms_now();
   summary.by = by;
-  for (auto& [id, job] : st.busy)
-    if (job.round == st.round && job.stale_ip.empty()
-        && job.pod < st.pods.size()) {
-      job.stale_ip = st.pods[job.pod].ip;
-      ++st.stale_in_flight[job.stale_ip];
+  for (auto& [id, call] : st.busy)
+    if (call.round == st.round && call.stale_ip.empty()
+        && call.pod < st.pods.size()) {
+      call.stale_ip = st.pods[call.pod].ip;
+      ++st.stale_in_flight[call.stale_ip];
       ++summary.in_flight;
     }
   spdlog::warn("Round {} superseded by {} while {}: {} of {} pods delivered, "
@@ -106,7 +106,7 @@ void start_round(self_pointer self, round_plan& plan) {
 }
 
 /// A refused /initiate: said loudly, and remembered, so kube-burner's next
-/// status poll does not read an old or empty round as its own.
+/// poll does not read an old or empty round as its own.
 void note_refusal(self_pointer self, uint16_t http_status,
                   std::string reason) {
   auto& st = self->state;
@@ -139,7 +139,7 @@ caf::result<round_status> stop_round(self_pointer self) {
                       "no round to stop: POST /initiate starts one");
   if (st.stop_requested) {
     commit_before_answer(st);
-    return make_status(st);
+    return make_round_status(st);
   }
   st.stop_requested = true;
   st.stop_at = self->clock().now();
@@ -173,7 +173,7 @@ caf::result<round_status> stop_round(self_pointer self) {
   dispatch(self);
   update_phase(self);
   persist(st); // the stop itself, whatever else changed
-  return make_status(st);
+  return make_round_status(st);
 }
 
 } // namespace
@@ -227,8 +227,8 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& worker : self->state.idle)
       self->send_exit(worker, msg.reason);
-    for (auto& [id, job] : self->state.busy)
-      self->send_exit(job.handle, msg.reason);
+    for (auto& [id, call] : self->state.busy)
+      self->send_exit(call.handle, msg.reason);
     self->quit(msg.reason);
   });
   return {
@@ -241,12 +241,12 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
                        "nothing changes",
                        st.round, to_string(st.current));
           commit_before_answer(st);
-          return make_status(st);
+          return make_round_status(st);
         }
         supersede(self, "round " + std::to_string(st.round + 1));
       }
       start_round(self, plan);
-      return make_status(st);
+      return make_round_status(st);
     },
     [self](refused_atom, uint16_t http_status, std::string& reason) {
       note_refusal(self, http_status, std::move(reason));
@@ -254,15 +254,15 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     [self](stop_atom) -> caf::result<round_status> {
       return stop_round(self);
     },
-    [self](status_atom) -> caf::result<round_status> {
+    [self](poll_atom) -> caf::result<round_status> {
       commit_before_answer(self->state);
-      return make_status(self->state);
+      return make_round_status(self->state);
     },
-    [self](report_atom, bool all_pods) -> caf::result<round_report> {
+    [self](status_atom, bool all_pods) -> caf::result<status_report> {
       commit_before_answer(self->state);
-      return make_report(self->state, self->clock().now(), all_pods);
+      return make_status_report(self->state, self->clock().now(), all_pods);
     },
-    [self](complete_atom, bool all_pods,
+    [self](report_atom, bool all_pods,
            uint32_t max_netpols) -> caf::result<completeness_report> {
       auto& st = self->state;
       commit_before_answer(st);

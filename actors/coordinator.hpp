@@ -20,15 +20,15 @@ namespace netpol {
 
 /// `/status` lists at most this many problem pods (and counts them all):
 /// when every pod of a 75,000-pod round fails, a full list would make each
-/// status poll an 18 MB answer (25 KB with the cap). `?pods=1` lists all.
+/// /status answer 18 MB (25 KB with the cap). `?pods=1` lists all.
 constexpr size_t max_listed_problems = 100;
 
 /// Spawns one pod worker: detached with the real client in production,
 /// scheduled with a simulated client in tests.
 using worker_factory = std::function<pod_worker_actor(caf::actor_system&)>;
 
-/// A worker with a call in flight.
-struct busy_worker {
+/// A pod call in flight: the worker making it, and what settles it.
+struct call_in_flight {
   pod_worker_actor handle;
   uint64_t round = 0;
   uint32_t pod = 0;
@@ -51,7 +51,7 @@ struct coordinator_state {
 
   // -- the pool ---------------------------------------------------------------
   std::deque<pod_worker_actor> idle;
-  std::unordered_map<caf::actor_id, busy_worker> busy;
+  std::unordered_map<caf::actor_id, call_in_flight> busy;
   uint64_t worker_restarts = 0;
   proxy_metrics totals; // counters since start (its status is filled on ask)
 

@@ -210,17 +210,17 @@ void record_call(coordinator_state& st, stage kind, const pod_outcome& out) {
       ++m.latency_buckets[s * call_latency_bucket_count + i];
 }
 
-void settle(self_pointer self, const busy_worker& job, pod_outcome& out) {
+void settle(self_pointer self, const call_in_flight& call, pod_outcome& out) {
   auto& st = self->state;
-  record_call(st, job.kind, out);
-  if (job.round != st.round || job.pod >= st.pods.size()) {
+  record_call(st, call.kind, out);
+  if (call.round != st.round || call.pod >= st.pods.size()) {
     // A call of a superseded round: discarded. A pod of the new round at
     // the same address may go now.
-    if (!job.stale_ip.empty()) {
-      auto i = st.stale_in_flight.find(job.stale_ip);
+    if (!call.stale_ip.empty()) {
+      auto i = st.stale_in_flight.find(call.stale_ip);
       if (i != st.stale_in_flight.end() && --i->second == 0) {
         st.stale_in_flight.erase(i);
-        if (auto d = st.deferred.find(job.stale_ip); d != st.deferred.end()) {
+        if (auto d = st.deferred.find(call.stale_ip); d != st.deferred.end()) {
           for (auto index : d->second)
             st.ready.push_front(index);
           st.deferred.erase(d);
@@ -230,23 +230,23 @@ void settle(self_pointer self, const busy_worker& job, pod_outcome& out) {
     return;
   }
   if (st.store) {
-    st.store->call_ended(st.round, job.pod, job.kind, job.attempt, out);
+    st.store->call_ended(st.round, call.pod, call.kind, call.attempt, out);
     // A /check's end is never left to a grouped commit: lost in a crash,
     // it would leave the pod unconfirmed (maybe without its list).
-    if (job.kind == stage::delivery)
+    if (call.kind == stage::delivery)
       st.delivery_ended = true;
   }
   if (out.status == call_status::cancelled
-      && (job.kind == stage::collection || !out.request_sent)) {
+      && (call.kind == stage::collection || !out.request_sent)) {
     // A clean stop cut it off before the pod could have taken it: asked
     // again after a restart (a /check only if it never went out).
-    undo_call(st, job.pod, job.kind, out.request_sent);
+    undo_call(st, call.pod, call.kind, out.request_sent);
     return;
   }
-  if (job.kind == stage::delivery)
-    settle_delivery(self, job.pod, out);
+  if (call.kind == stage::delivery)
+    settle_delivery(self, call.pod, out);
   else
-    settle_collection(self, job.pod, out);
+    settle_collection(self, call.pod, out);
   update_phase(self);
   log_progress(self, false);
 }
@@ -267,17 +267,17 @@ void dispatch_soon(self_pointer self) {
   }
 }
 
-void job_done(self_pointer self, caf::actor_id worker, pod_outcome& out) {
+void call_done(self_pointer self, caf::actor_id worker, pod_outcome& out) {
   auto& st = self->state;
   auto i = st.busy.find(worker);
   if (i == st.busy.end())
     return; // already settled as a crash
-  auto job = std::move(i->second);
+  auto call = std::move(i->second);
   st.busy.erase(i);
-  st.idle.push_back(job.handle);
+  st.idle.push_back(call.handle);
   if (st.draining)
     ++st.drained;
-  settle(self, job, out);
+  settle(self, call, out);
   dispatch_soon(self);
 }
 
@@ -292,7 +292,7 @@ void worker_lost(self_pointer self, caf::actor_id worker,
   auto i = st.busy.find(worker);
   if (i == st.busy.end())
     return;
-  auto job = std::move(i->second);
+  auto call = std::move(i->second);
   st.busy.erase(i);
   if (st.draining)
     ++st.drained;
@@ -303,8 +303,8 @@ void worker_lost(self_pointer self, caf::actor_id worker,
     out.detail = "worker died before the call";
   } else if (reason == caf::sec::request_timeout) {
     // Stuck in a call its own deadline should have ended: retire it.
-    self->demonitor(job.handle.address());
-    self->send_exit(job.handle, caf::exit_reason::kill);
+    self->demonitor(call.handle.address());
+    self->send_exit(call.handle, caf::exit_reason::kill);
     out.status = call_status::timeout;
     out.request_sent = true; // nobody knows how far it got
     out.detail = "worker gave no answer within "
@@ -316,10 +316,10 @@ void worker_lost(self_pointer self, caf::actor_id worker,
   }
   ++st.worker_restarts;
   spdlog::warn("Worker calling pod {} lost ({}); starting a replacement",
-               job.pod < st.pods.size() ? st.pods[job.pod].ip : "?",
+               call.pod < st.pods.size() ? st.pods[call.pod].ip : "?",
                out.detail);
   add_worker(self);
-  settle(self, job, out);
+  settle(self, call, out);
   dispatch(self);
 }
 
@@ -344,9 +344,9 @@ outgoing_call prepare_call(self_pointer self, uint32_t index,
   }
   ++attempts;
   ++st.calls;
-  set_calling(st, pod,
-              kind == stage::delivery ? pod_state::delivering
-                                      : pod_state::collecting);
+  set_state_untouched(st, pod,
+                      kind == stage::delivery ? pod_state::delivering
+                                              : pod_state::collecting);
   pod_job job;
   job.round = st.round;
   job.pod = index;
@@ -360,7 +360,7 @@ outgoing_call prepare_call(self_pointer self, uint32_t index,
   }
   pod.retry_at_unix_ms = 0;
   st.busy.emplace(worker->id(),
-                  busy_worker{worker, st.round, index, kind, attempts, {}});
+                  call_in_flight{worker, st.round, index, kind, attempts, {}});
   if (st.store)
     st.store->call_started(st.round, index, kind, attempts, unix_ms_now());
   return outgoing_call{std::move(worker), kind, std::move(job)};
@@ -368,7 +368,7 @@ outgoing_call prepare_call(self_pointer self, uint32_t index,
 
 void send_call(self_pointer self, outgoing_call& call) {
   auto id = call.worker->id();
-  auto on_outcome = [self, id](pod_outcome& out) { job_done(self, id, out); };
+  auto on_outcome = [self, id](pod_outcome& out) { call_done(self, id, out); };
   auto on_error = [self, id](caf::error& err) { worker_lost(self, id, err); };
   auto deadline = self->state.settings.worker_deadline();
   if (call.kind == stage::delivery)

@@ -24,11 +24,12 @@ void touch(coordinator_state& st, pod_record& pod) {
 }
 
 void set_state(coordinator_state& st, pod_record& pod, pod_state next) {
-  set_calling(st, pod, next);
+  set_state_untouched(st, pod, next);
   touch(st, pod);
 }
 
-void set_calling(coordinator_state& st, pod_record& pod, pod_state next) {
+void set_state_untouched(coordinator_state& st, pod_record& pod,
+                         pod_state next) {
   --st.counts[slot(pod.state)];
   ++st.counts[slot(next)];
   pod.state = next;
@@ -244,11 +245,11 @@ std::vector<pending_retry> restore_round(coordinator_state& st,
     pod.collected_once = false;
     pod.dirty = false;
     auto flight = index < saved.in_flight.size() ? saved.in_flight[index]
-                                                 : call_in_flight::none;
-    if (flight != call_in_flight::none) {
+                                                 : in_flight_stage::none;
+    if (flight != in_flight_stage::none) {
       // Its row was last written before the call went out: the call's row
       // has the attempt.
-      bool delivery = flight == call_in_flight::delivery;
+      bool delivery = flight == in_flight_stage::delivery;
       auto& attempts = delivery ? pod.delivery_attempts
                                 : pod.collection_attempts;
       if (index < saved.in_flight_attempt.size())
@@ -259,14 +260,14 @@ std::vector<pending_retry> restore_round(coordinator_state& st,
     ++st.counts[slot(pod.state)];
     if (pod.tests > 0)
       ++st.pods_with_tests;
-    if (flight != call_in_flight::none) {
+    if (flight != in_flight_stage::none) {
       ++in_flight;
       // Ended here, so that a later restart does not count it again.
       pod_outcome cut;
       cut.status = call_status::cancelled;
-      cut.request_sent = flight == call_in_flight::delivery;
+      cut.request_sent = flight == in_flight_stage::delivery;
       cut.detail = "the proxy stopped while this call was out";
-      if (flight == call_in_flight::delivery)
+      if (flight == in_flight_stage::delivery)
         st.store->call_ended(st.round, index, stage::delivery,
                              pod.delivery_attempts, cut);
       else

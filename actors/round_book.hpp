@@ -23,10 +23,11 @@ void touch(coordinator_state& st, pod_record& pod);
 /// Moves a pod to `next`, keeping the counts per state.
 void set_state(coordinator_state& st, pod_record& pod, pod_state next);
 
-/// The state of a pod whose call goes out, not written to the store: the
-/// call's own row (round_store::call_started) says it, and a restart reads
-/// the pod as in that call. One write a call fewer.
-void set_calling(coordinator_state& st, pod_record& pod, pod_state next);
+/// set_state without touch: for a pod whose call goes out, not written to
+/// the store: the call's own row (round_store::call_started) says it, and a
+/// restart reads the pod as in that call. One write a call fewer.
+void set_state_untouched(coordinator_state& st, pod_record& pod,
+                         pod_state next);
 
 round_meta make_meta(const coordinator_state& st);
 

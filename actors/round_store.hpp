@@ -38,8 +38,8 @@ struct lifecycle_meta {
   refusal_note last_refusal;
 };
 
-/// A call that was out when the proxy stopped.
-enum class call_in_flight : uint8_t { none, delivery, collection };
+/// The stage of a call that was out when the proxy stopped (none: no call).
+enum class in_flight_stage : uint8_t { none, delivery, collection };
 
 /// A round as read back at start.
 struct saved_round {
@@ -54,7 +54,7 @@ struct saved_round {
   // Per pod: a call whose start was committed and whose end was not, and
   // its attempt. The pod's own row is not written when a call goes out:
   // the call's row says it (see restore_round).
-  std::vector<call_in_flight> in_flight;
+  std::vector<in_flight_stage> in_flight;
   std::vector<uint32_t> in_flight_attempt;
   std::vector<bool> results_kept;         // per pod: false means fetch again
 };

@@ -28,7 +28,7 @@ uint32_t unknown_of(const pod_record& pod) {
 
 } // namespace
 
-round_status make_status(const coordinator_state& st) {
+round_status make_round_status(const coordinator_state& st) {
   round_status result;
   result.round = st.round;
   result.current = st.current;
@@ -78,10 +78,11 @@ completeness_totals completeness_of(const coordinator_state& st) {
   return result;
 }
 
-round_report make_report(const coordinator_state& st,
-                         caf::actor_clock::time_point now, bool all_pods) {
-  round_report result;
-  result.status = make_status(st);
+status_report make_status_report(const coordinator_state& st,
+                                 caf::actor_clock::time_point now,
+                                 bool all_pods) {
+  status_report result;
+  result.status = make_round_status(st);
   result.started_unix_ms = st.started_unix_ms;
   std::tie(result.delivery_duration, result.collection_duration)
     = phase_durations(st, now);
@@ -90,8 +91,8 @@ round_report make_report(const coordinator_state& st,
   result.worker_restarts = st.worker_restarts;
   result.results_bytes = st.results_bytes;
   result.results_entries = st.results_entries;
-  // From the list kept as pods fail, not a scan of every pod: status polls
-  // stay cheap in rounds of tens of thousands of pods.
+  // From the list kept as pods fail, not a scan of every pod: /status
+  // stays cheap in rounds of tens of thousands of pods.
   result.problems_total = static_cast<uint32_t>(st.problem_pods.size());
   auto listed = all_pods ? st.problem_pods.size()
                          : std::min(st.problem_pods.size(), max_listed_problems);
@@ -171,7 +172,7 @@ completeness_report make_completeness_report(const coordinator_state& st,
 proxy_metrics make_metrics(const coordinator_state& st,
                            caf::actor_clock::time_point now) {
   auto result = st.totals;
-  result.status = make_status(st);
+  result.status = make_round_status(st);
   result.workers = st.settings.workers;
   result.worker_restarts = st.worker_restarts;
   std::tie(result.delivery_duration, result.collection_duration)

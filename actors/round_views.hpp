@@ -9,8 +9,8 @@
 
 namespace netpol {
 
-/// The cheap summary every status poll gets.
-round_status make_status(const coordinator_state& st);
+/// The cheap summary every poll gets (and /initiate, /stop, /metrics).
+round_status make_round_status(const coordinator_state& st);
 
 /// One pod for /status.
 pod_detail make_detail(const pod_record& pod);
@@ -23,8 +23,9 @@ phase_durations(const coordinator_state& st, caf::actor_clock::time_point now);
 completeness_totals completeness_of(const coordinator_state& st);
 
 /// /status: the first problem pods (every pod with `all_pods`).
-round_report make_report(const coordinator_state& st,
-                         caf::actor_clock::time_point now, bool all_pods);
+status_report make_status_report(const coordinator_state& st,
+                                 caf::actor_clock::time_point now,
+                                 bool all_pods);
 
 /// /report: netpols worst first (at most `max_netpols`, 0 for all), pods
 /// with a problem (the first max_listed_problems unless `all_pods`).

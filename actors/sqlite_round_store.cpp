@@ -636,7 +636,7 @@ saved_round sqlite_round_store::load() {
     result.pods.push_back(std::move(pod));
     result.accounts.push_back(std::move(account));
   }
-  result.in_flight.assign(result.pods.size(), call_in_flight::none);
+  result.in_flight.assign(result.pods.size(), in_flight_stage::none);
   result.in_flight_attempt.assign(result.pods.size(), 0);
   if (prepare("SELECT pod, stage, attempt FROM calls WHERE round=?1 AND "
               "outcome IS NULL")) {
@@ -645,8 +645,8 @@ saved_round sqlite_round_store::load() {
       auto pod = static_cast<size_t>(sqlite3_column_int64(stmt, 0));
       if (pod < result.in_flight.size()) {
         result.in_flight[pod] = column_text(stmt, 1) == "delivery"
-                                  ? call_in_flight::delivery
-                                  : call_in_flight::collection;
+                                  ? in_flight_stage::delivery
+                                  : in_flight_stage::collection;
         result.in_flight_attempt[pod]
           = static_cast<uint32_t>(sqlite3_column_int64(stmt, 2));
       }

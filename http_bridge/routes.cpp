@@ -14,7 +14,7 @@ namespace netpol {
 namespace {
 
 /// One request/reply with the coordinator from a handler thread. Sent as
-/// urgent so a status poll does not queue behind the workers' replies
+/// urgent so a poll does not queue behind the workers' replies
 /// waiting in its mailbox.
 template <class T, class... Ts>
 caf::expected<T> ask(caf::actor_system& sys, const coordinator_actor& coord,
@@ -150,31 +150,32 @@ http_reply routes::initiate(http_request& request) const {
                                   initiate_atom_v, std::move(*plan));
   if (!status)
     return error_reply(status.error());
-  return json_reply(200, status_json(*status, status->delivery_done()));
+  return json_reply(200, poll_json(*status, status->delivery_done()));
 }
 
-/// A status poll: kube-burner decodes "result" and nothing else.
-http_reply status_poll(const caf::expected<round_status>& status,
-                       bool collection) {
+/// A poll (/checkConnectionsStatus, /checkStopStatus): kube-burner decodes
+/// "result" and nothing else.
+http_reply poll_reply(const caf::expected<round_status>& status,
+                      bool collection) {
   if (!status)
     return error_reply(status.error());
   if (!status->refusal.empty())
-    return json_reply(409, refused_status_json(status->refusal));
-  return json_reply(200, status_json(*status, collection
-                                                ? status->collection_done()
-                                                : status->delivery_done()));
+    return json_reply(409, refused_poll_json(status->refusal));
+  return json_reply(200, poll_json(*status, collection
+                                              ? status->collection_done()
+                                              : status->delivery_done()));
 }
 
 http_reply routes::check_connections_status(http_request&) const {
-  return status_poll(ask<round_status>(sys_, coordinator_,
-                                       settings_.reply_timeout, status_atom_v),
-                     false);
+  return poll_reply(ask<round_status>(sys_, coordinator_,
+                                      settings_.reply_timeout, poll_atom_v),
+                    false);
 }
 
 http_reply routes::check_stop_status(http_request&) const {
-  return status_poll(ask<round_status>(sys_, coordinator_,
-                                       settings_.reply_timeout, status_atom_v),
-                     true);
+  return poll_reply(ask<round_status>(sys_, coordinator_,
+                                      settings_.reply_timeout, poll_atom_v),
+                    true);
 }
 
 http_reply routes::stop(http_request&) const {
@@ -183,7 +184,7 @@ http_reply routes::stop(http_request&) const {
                                   stop_atom_v);
   if (!status)
     return error_reply(status.error());
-  return json_reply(200, status_json(*status, status->collection_done()));
+  return json_reply(200, poll_json(*status, status->collection_done()));
 }
 
 http_reply routes::results(http_request&) const {
@@ -199,11 +200,12 @@ http_reply routes::results(http_request&) const {
 }
 
 http_reply routes::status(http_request& request) const {
-  auto report = ask<round_report>(sys_, coordinator_, settings_.reply_timeout,
-                                  report_atom_v, flag(request, "pods"));
+  auto report = ask<status_report>(sys_, coordinator_, settings_.reply_timeout,
+                                   status_atom_v, flag(request, "pods"));
   if (!report)
     return error_reply(report.error());
-  return json_reply(200, report_json(*report, flag(request, "timeline")));
+  return json_reply(200,
+                    status_report_json(*report, flag(request, "timeline")));
 }
 
 http_reply routes::report(http_request& request) const {
@@ -228,7 +230,7 @@ http_reply routes::report(http_request& request) const {
   }
   auto result = ask<completeness_report>(sys_, coordinator_,
                                          settings_.reply_timeout,
-                                         complete_atom_v, flag(request, "all"),
+                                         report_atom_v, flag(request, "all"),
                                          max_netpols);
   if (!result)
     return error_reply(result.error());
@@ -269,7 +271,7 @@ http_reply routes::probe(http_request&) const {
   // Liveness and readiness both ask the coordinator: a proxy whose
   // coordinator stopped answering can't serve kube-burner either.
   auto status = ask<round_status>(sys_, coordinator_, std::chrono::seconds(2),
-                                  status_atom_v);
+                                  poll_atom_v);
   if (!status)
     return error_reply(status.error());
   return json_reply(200, "{\"status\":\"ok\",\"phase\":\""

@@ -85,7 +85,7 @@ ordered_json time_json(const success_time& t) {
 
 } // namespace
 
-std::string refused_status_json(const std::string& reason) {
+std::string refused_poll_json(const std::string& reason) {
   ordered_json j;
   j["result"] = "refused";
   j["error"] = "initiate_refused";
@@ -149,14 +149,14 @@ std::string completeness_json(const completeness_report& r) {
   return dump(j) + "\n";
 }
 
-std::string status_json(const round_status& status, bool done) {
+std::string poll_json(const round_status& status, bool done) {
   ordered_json j;
   j["result"] = done;
   j.update(summary(status));
   return dump(j) + "\n";
 }
 
-std::string report_json(const round_report& report, bool timeline) {
+std::string status_report_json(const status_report& report, bool timeline) {
   ordered_json j = summary(report.status);
   j["version"] = NETPOL_PROXY_VERSION;
   j["commit"] = NETPOL_PROXY_COMMIT;

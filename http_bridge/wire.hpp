@@ -10,20 +10,22 @@
 
 namespace netpol {
 
-/// Status body: {"result": <done>, "round": .., "phase": .., counts...}
-/// followed by a newline, as the original. `done` is the flag kube-burner
-/// waits for; the counts ride along (its decoder ignores them).
-std::string status_json(const round_status& status, bool done);
+/// Poll body, also /initiate's and /stop's: {"result": <done>, "round": ..,
+/// "phase": .., counts...} followed by a newline, as the original. `done` is
+/// the flag kube-burner waits for; the counts ride along (its decoder ignores
+/// them).
+std::string poll_json(const round_status& status, bool done);
 
-/// What status polls answer after a refused /initiate, while no round runs:
+/// What the polls answer after a refused /initiate, while no round runs:
 /// "result" is not a boolean, so kube-burner's decoder refuses it and its
 /// wait ends at once; the message points at the proxy's log.
-std::string refused_status_json(const std::string& reason);
+std::string refused_poll_json(const std::string& reason);
 
 /// The /status body: phase, timings, counts, problem pods, optionally all;
 /// completeness from collection on; superseded rounds; the last refusal;
 /// with `timeline`, pods by state over the round (the live page's chart).
-std::string report_json(const round_report& report, bool timeline = false);
+std::string status_report_json(const status_report& report,
+                               bool timeline = false);
 
 /// The live page's settings block: version, commit, every setting.
 std::string settings_json(const std::string& described);

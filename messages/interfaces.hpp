@@ -24,18 +24,18 @@ using coordinator_actor = caf::typed_actor<
   // plan supersedes a round not collected yet.
   caf::replies_to<initiate_atom, round_plan>::with<round_status>,
   // Notes a refused /initiate (HTTP status, reason): it ends a running round
-  // and status polls say so until the next accepted /initiate.
+  // and polls say so until the next accepted /initiate.
   caf::reacts_to<refused_atom, uint16_t, std::string>,
   // Starts collection from every pod of the round (no_round before any,
   // initiate_refused after a refused /initiate).
   caf::replies_to<stop_atom>::with<round_status>,
-  // Answers the cheap summary polled by kube-burner.
-  caf::replies_to<status_atom>::with<round_status>,
-  // Answers the round in detail; true adds every pod.
-  caf::replies_to<report_atom, bool>::with<round_report>,
-  // Answers completeness (all pods with a problem?, at most n netpols or 0
+  // Polls: the cheap summary kube-burner's polls and the probes get.
+  caf::replies_to<poll_atom>::with<round_status>,
+  // /status: the round in detail; true adds every pod.
+  caf::replies_to<status_atom, bool>::with<status_report>,
+  // /report: completeness (all pods with a problem?, at most n netpols or 0
   // for all); no_round before collection started.
-  caf::replies_to<complete_atom, bool, uint32_t>::with<completeness_report>,
+  caf::replies_to<report_atom, bool, uint32_t>::with<completeness_report>,
   // Answers every collected pod's results (results_not_ready before).
   caf::replies_to<results_atom>::with<results_snapshot>,
   // Answers the counters since start, for /metrics.

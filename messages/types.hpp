@@ -311,7 +311,7 @@ typename Inspector::result_type inspect(Inspector& f, round_plan& x) {
   return f(caf::meta::type_name("round_plan"), x.pods, x.catalog, x.digest);
 }
 
-/// The cheap summary answered to every status poll.
+/// The cheap summary answered to every poll (and to /initiate and /stop).
 struct round_status {
   uint64_t round = 0; // 0 before the first /initiate
   phase current = phase::idle;
@@ -323,7 +323,7 @@ struct round_status {
   uint32_t unconfirmed = 0;
   uint32_t delivery_failed = 0;
   // Set while the last /initiate was refused and no round runs since: the
-  // status polls that follow must not read as a round (protocol.md §6).
+  // polls that follow must not read as a round (protocol.md §6).
   std::string refusal;
 
   uint32_t count(pod_state x) const {
@@ -423,7 +423,7 @@ typename Inspector::result_type inspect(Inspector& f, state_timeline& x) {
 }
 
 /// The round in detail, for /status.
-struct round_report {
+struct status_report {
   round_status status;
   int64_t started_unix_ms = 0;          // wall clock of /initiate; 0 if none
   caf::timespan delivery_duration{0};   // so far, if still delivering
@@ -446,8 +446,8 @@ struct round_report {
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, round_report& x) {
-  return f(caf::meta::type_name("round_report"), x.status, x.started_unix_ms,
+typename Inspector::result_type inspect(Inspector& f, status_report& x) {
+  return f(caf::meta::type_name("status_report"), x.status, x.started_unix_ms,
            x.delivery_duration, x.collection_duration, x.calls, x.retries,
            x.worker_restarts, x.results_bytes, x.results_entries,
            x.problems_total, x.problems, x.pods, x.has_completeness,

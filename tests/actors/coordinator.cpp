@@ -52,7 +52,7 @@ TEST(a round delivers each pod its list and collects its results) {
   expect((pod_outcome), from(spawned[1]).to(coord));
   CHECK_EQUAL(count(pod_state::delivered), 2u);
   CHECK_EQUAL(state().current, phase::delivered);
-  auto st = status();
+  auto st = poll();
   CHECK(st.delivery_done());
   CHECK(!st.collection_done());
   CHECK_EQUAL(st.delivered, 2u);
@@ -89,7 +89,7 @@ TEST(a round delivers each pod its list and collects its results) {
   CHECK_EQUAL(results.pods[0].body.view(), results_of("10.0.0.1"));
   CHECK_EQUAL(results.pods[1].ip, "10.0.0.2");
   CHECK_EQUAL(results.pods[1].body.view(), results_of("10.0.0.2"));
-  auto report = ask<round_report>(report_atom_v, false);
+  auto report = ask<status_report>(status_atom_v, false);
   CHECK_EQUAL(report.results_entries, 2u);
   CHECK_EQUAL(report.calls, 4u);
   CHECK_EQUAL(report.retries, 0u);
@@ -98,7 +98,7 @@ TEST(a round delivers each pod its list and collects its results) {
 
 TEST(before any round status is false and stop and results are refused) {
   start(2);
-  auto st = status();
+  auto st = poll();
   CHECK_EQUAL(st.round, 0u);
   CHECK_EQUAL(st.current, phase::idle);
   CHECK(!st.delivery_done());
@@ -107,7 +107,7 @@ TEST(before any round status is false and stop and results are refused) {
   CHECK_EQUAL(code_of(ask_error<round_status>(stop_atom_v)), errc::no_round);
   CHECK_EQUAL(code_of(ask_error<results_snapshot>(results_atom_v)),
               errc::results_not_ready);
-  CHECK_EQUAL(status().current, phase::idle);
+  CHECK_EQUAL(poll().current, phase::idle);
   CHECK(pods->calls().empty());
 }
 
@@ -135,7 +135,7 @@ TEST(the plan of the running round again changes nothing) {
   MESSAGE("after collection the same body is a new round, as kube-burner "
           "would run it again");
   CHECK_EQUAL(initiate(3).round, 2u);
-  CHECK(ask<round_report>(report_atom_v, false).superseded.empty());
+  CHECK(ask<status_report>(status_atom_v, false).superseded.empty());
 }
 
 TEST(another plan supersedes a delivering round and discards its calls) {
@@ -161,7 +161,7 @@ TEST(another plan supersedes a delivering round and discards its calls) {
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 2u);
   CHECK_EQUAL(pods->calls_to("10.0.0.9", stage::delivery), 1u);
   CHECK(state().stale_in_flight.empty());
-  auto report = ask<round_report>(report_atom_v, false);
+  auto report = ask<status_report>(status_atom_v, false);
   REQUIRE_EQUAL(report.superseded.size(), 1u);
   CHECK_EQUAL(report.superseded[0].round, 1u);
   CHECK_EQUAL(report.superseded[0].ended_in, phase::delivering);
@@ -213,7 +213,7 @@ TEST(another plan supersedes a delivered or collecting round) {
   consume_messages();
   MESSAGE("round 2's retry timer fired into round 3: ignored");
   CHECK_EQUAL(pods->calls_to("10.0.0.5", stage::collection), 1u);
-  auto report = ask<round_report>(report_atom_v, false);
+  auto report = ask<status_report>(status_atom_v, false);
   REQUIRE_EQUAL(report.superseded.size(), 2u);
   CHECK_EQUAL(report.superseded[0].ended_in, phase::delivered);
   CHECK_EQUAL(report.superseded[1].ended_in, phase::collecting);
@@ -226,21 +226,21 @@ TEST(a refused initiate makes status polls and stop say so) {
   self->send(coord, refused_atom_v, uint16_t{413},
              std::string{"body names more than 10 pods (--max-pods)"});
   consume_messages();
-  auto st = status();
+  auto st = poll();
   CHECK_EQUAL(st.refusal, "body names more than 10 pods (--max-pods)");
   CHECK_EQUAL(code_of(ask_error<round_status>(stop_atom_v)),
               errc::initiate_refused);
-  auto report = ask<round_report>(report_atom_v, false);
+  auto report = ask<status_report>(status_atom_v, false);
   CHECK(report.has_refusal);
   CHECK_EQUAL(report.last_refusal.http_status, 413u);
   MESSAGE("a valid /initiate clears it");
   initiate(1);
-  CHECK_EQUAL(status().refusal, "");
+  CHECK_EQUAL(poll().refusal, "");
   ask<round_status>(stop_atom_v);
   MESSAGE("collected: a refusal hides the old round from status polls");
   self->send(coord, refused_atom_v, uint16_t{400}, std::string{"bad key"});
   consume_messages();
-  CHECK_EQUAL(status().refusal, "bad key");
+  CHECK_EQUAL(poll().refusal, "bad key");
   CHECK_EQUAL(state().current, phase::collected);
   CHECK_EQUAL(code_of(ask_error<round_status>(stop_atom_v)),
               errc::initiate_refused);
@@ -254,12 +254,12 @@ TEST(a refused initiate ends a running round) {
   self->send(coord, refused_atom_v, uint16_t{400}, std::string{"bad key"});
   consume_messages();
   CHECK_EQUAL(state().current, phase::idle);
-  CHECK_EQUAL(status().refusal, "bad key");
+  CHECK_EQUAL(poll().refusal, "bad key");
   advance_time(1s);
   consume_messages();
   MESSAGE("the old round's retry never happens");
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
-  auto report = ask<round_report>(report_atom_v, false);
+  auto report = ask<status_report>(status_atom_v, false);
   REQUIRE_EQUAL(report.superseded.size(), 1u);
   CHECK_EQUAL(report.superseded[0].by, "a refused /initiate");
 }
@@ -285,11 +285,11 @@ TEST(completeness counts each pod and netpol against what it was sent) {
                {sim_answer::http_400}); // never took its list
   initiate(6);
   MESSAGE("before /stop there is nothing to count");
-  CHECK_EQUAL(code_of(ask_error<completeness_report>(complete_atom_v, true,
+  CHECK_EQUAL(code_of(ask_error<completeness_report>(report_atom_v, true,
                                                      uint32_t{0})),
               errc::results_not_ready);
   ask<round_status>(stop_atom_v);
-  auto r = ask<completeness_report>(complete_atom_v, true, uint32_t{0});
+  auto r = ask<completeness_report>(report_atom_v, true, uint32_t{0});
   CHECK_EQUAL(r.totals.expected, 6u);
   CHECK_EQUAL(r.totals.reported, 3u);
   CHECK_EQUAL(r.totals.missing, 1u);
@@ -320,11 +320,11 @@ TEST(completeness counts each pod and netpol against what it was sent) {
   CHECK_EQUAL(rows["10.0.0.6"].unknown, 1u);
   CHECK_EQUAL(rows["10.0.0.6"].missing, 0u);
   MESSAGE("/status carries the totals too");
-  auto status_report = ask<round_report>(report_atom_v, false);
-  CHECK(status_report.has_completeness);
-  CHECK_EQUAL(status_report.completeness.missing, 1u);
+  auto status = ask<status_report>(status_atom_v, false);
+  CHECK(status.has_completeness);
+  CHECK_EQUAL(status.completeness.missing, 1u);
   MESSAGE("the pod list is capped like /status unless all are asked for");
-  auto capped = ask<completeness_report>(complete_atom_v, false, uint32_t{2});
+  auto capped = ask<completeness_report>(report_atom_v, false, uint32_t{2});
   CHECK_EQUAL(capped.netpols.size(), 2u);
   CHECK_EQUAL(capped.netpols_total, 6u);
 }
@@ -347,7 +347,7 @@ TEST(a refused pod is retried with exponential backoff) {
   initiate(1);
   MESSAGE("first attempt refused: the pod waits 100ms");
   CHECK_EQUAL(count(pod_state::queued), 1u);
-  CHECK_EQUAL(status().in_backoff, 1u);
+  CHECK_EQUAL(poll().in_backoff, 1u);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
   advance_time(99ms);
   consume_messages();
@@ -366,7 +366,7 @@ TEST(a refused pod is retried with exponential backoff) {
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
   CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 3u);
   CHECK_EQUAL(state().current, phase::delivered);
-  CHECK_EQUAL(ask<round_report>(report_atom_v, false).retries, 2u);
+  CHECK_EQUAL(ask<status_report>(status_atom_v, false).retries, 2u);
 }
 
 TEST(backoff doubles up to its cap) {
@@ -407,7 +407,7 @@ TEST(a check that never reached the pod is retried until the pod answers) {
   advance_time(100ms);
   consume_messages();
   CHECK_EQUAL(count(pod_state::delivered), 4u);
-  CHECK_EQUAL(status().delivered, 4u);
+  CHECK_EQUAL(poll().delivered, 4u);
   for (auto& ip : ips(4))
     CHECK_EQUAL(pods->calls_to(ip, stage::delivery), 2u);
 }
@@ -421,9 +421,9 @@ TEST(a check sent but not answered is unconfirmed and never sent again) {
   initiate(4);
   MESSAGE("each ends delivery after that one attempt: the pod may hold it");
   CHECK_EQUAL(state().current, phase::delivered);
-  CHECK_EQUAL(status().unconfirmed, 3u);
-  CHECK_EQUAL(status().delivered, 1u);
-  CHECK_EQUAL(status().in_backoff, 0u);
+  CHECK_EQUAL(poll().unconfirmed, 3u);
+  CHECK_EQUAL(poll().delivered, 1u);
+  CHECK_EQUAL(poll().in_backoff, 0u);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
   CHECK_EQUAL(pod("10.0.0.1").delivery_error,
               "connection closed before an answer");
@@ -471,7 +471,7 @@ TEST(a pod that rejects its list with 400 fails at once) {
   CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 1u);
   CHECK_EQUAL(pod("10.0.0.1").delivery_error, "HTTP 400: bad request");
   CHECK_EQUAL(state().current, phase::delivered);
-  auto st = status();
+  auto st = poll();
   CHECK_EQUAL(st.delivered, 1u);
   CHECK_EQUAL(st.delivery_failed, 1u);
 }
@@ -497,7 +497,7 @@ TEST(a pod out of retries fails and the round still finishes) {
   advance_time(10s);
   consume_messages();
   CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 3u);
-  auto report = ask<round_report>(report_atom_v, false);
+  auto report = ask<status_report>(status_atom_v, false);
   REQUIRE_EQUAL(report.problems.size(), 1u);
   CHECK_EQUAL(report.problems[0].ip, "10.0.0.2");
   CHECK_EQUAL(report.problems[0].delivery_outcome, pod_state::failed);
@@ -513,23 +513,23 @@ TEST(status lists the first problem pods and counts them all) {
   initiate(count);
   CHECK_EQUAL(state().current, phase::delivered);
   MESSAGE("every pod failed; a status lists the first ones, counts them all");
-  auto report = ask<round_report>(report_atom_v, false);
+  auto report = ask<status_report>(status_atom_v, false);
   CHECK_EQUAL(report.problems_total, count);
   CHECK_EQUAL(report.problems.size(), max_listed_problems);
   MESSAGE("asked for every pod, it lists every problem too");
-  auto full = ask<round_report>(report_atom_v, true);
+  auto full = ask<status_report>(status_atom_v, true);
   CHECK_EQUAL(full.problems.size(), count);
   CHECK_EQUAL(full.pods.size(), count);
   MESSAGE("a pod that then fails collection too is still one problem");
   ask<round_status>(stop_atom_v);
   CHECK_EQUAL(state().current, phase::collected);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collect_failed);
-  auto after = ask<round_report>(report_atom_v, true);
+  auto after = ask<status_report>(status_atom_v, true);
   CHECK_EQUAL(after.problems_total, count);
   CHECK_EQUAL(after.problems.size(), count);
   MESSAGE("a new round starts with none");
   initiate(1);
-  CHECK_EQUAL(ask<round_report>(report_atom_v, false).problems_total, 0u);
+  CHECK_EQUAL(ask<status_report>(status_atom_v, false).problems_total, 0u);
 }
 
 TEST(a delivery that ended in a timeout is unconfirmed and still collected) {
@@ -539,7 +539,7 @@ TEST(a delivery that ended in a timeout is unconfirmed and still collected) {
   initiate(2);
   MESSAGE("the pod may have taken the call: unconfirmed, not failed");
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
-  auto st = status();
+  auto st = poll();
   CHECK_EQUAL(st.unconfirmed, 1u);
   CHECK_EQUAL(st.delivery_failed, 0u);
   CHECK(st.delivery_done());
@@ -578,13 +578,13 @@ TEST(collection reaches every pod whatever its delivery outcome) {
   consume_messages();
   advance_time(200ms);
   consume_messages();
-  CHECK_EQUAL(status().delivery_failed, 2u);
+  CHECK_EQUAL(poll().delivery_failed, 2u);
   ask<round_status>(stop_atom_v);
   for (auto& ip : ips(3))
     CHECK_EQUAL(pods->calls_to(ip, stage::collection), 1u);
   CHECK_EQUAL(count(pod_state::collected), 3u);
   MESSAGE("delivery outcomes stay visible after collection");
-  auto st = status();
+  auto st = poll();
   CHECK_EQUAL(st.delivered, 1u);
   CHECK_EQUAL(st.delivery_failed, 2u);
 }
@@ -767,7 +767,7 @@ TEST(stop during delivery abandons pending attempts and collects everyone) {
   consume_messages();
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
   CHECK_EQUAL(state().current, phase::collected);
-  CHECK_EQUAL(status().in_backoff, 0u);
+  CHECK_EQUAL(poll().in_backoff, 0u);
 }
 
 TEST(an attempt that fails after an early stop is not retried and says why) {
@@ -803,14 +803,14 @@ TEST(status counts follow every step) {
   auto st = initiate(3);
   CHECK_EQUAL(st.count(pod_state::delivering), 2u);
   CHECK_EQUAL(st.count(pod_state::queued), 1u);
-  st = status();
+  st = poll();
   CHECK_EQUAL(st.count(pod_state::delivered), 2u);
   CHECK_EQUAL(st.count(pod_state::queued), 1u);
   CHECK_EQUAL(st.in_backoff, 1u);
   CHECK_EQUAL(st.current, phase::delivering);
   advance_time(100ms);
   consume_messages();
-  st = status();
+  st = poll();
   CHECK_EQUAL(st.count(pod_state::delivered), 3u);
   CHECK_EQUAL(st.in_backoff, 0u);
   CHECK_EQUAL(st.current, phase::delivered);
@@ -819,7 +819,7 @@ TEST(status counts follow every step) {
   CHECK_EQUAL(st.count(pod_state::collecting), 2u);
   CHECK_EQUAL(st.count(pod_state::collect_queued), 1u);
   CHECK(!st.collection_done());
-  st = status();
+  st = poll();
   CHECK_EQUAL(st.count(pod_state::collected), 3u);
   CHECK_EQUAL(st.count(pod_state::delivered), 0u);
   CHECK_EQUAL(st.delivered, 3u);

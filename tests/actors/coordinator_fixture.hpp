@@ -178,8 +178,8 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
     return ask<round_status>(initiate_atom_v, make_plan(ips(pod_count)));
   }
 
-  round_status status() {
-    return ask<round_status>(status_atom_v);
+  round_status poll() {
+    return ask<round_status>(poll_atom_v);
   }
 
   pod_record& pod(const std::string& ip) {

@@ -68,13 +68,13 @@ TEST(a restart resumes the round with every pod as it was) {
   pods->set_results("10.0.0.1", results_of("10.0.0.1"));
   initiate(4);
   CHECK_EQUAL(state().current, phase::delivered);
-  auto before = ask<round_report>(report_atom_v, true);
+  auto before = ask<status_report>(status_atom_v, true);
   crash();
   MESSAGE("a new coordinator on the same store");
   start(2);
   CHECK_EQUAL(state().round, 1u);
   CHECK_EQUAL(state().current, phase::delivered);
-  auto after = ask<round_report>(report_atom_v, true);
+  auto after = ask<status_report>(status_atom_v, true);
   CHECK_EQUAL(after.status.delivered, before.status.delivered);
   CHECK_EQUAL(after.status.unconfirmed, 1u);
   CHECK_EQUAL(after.status.delivery_failed, 1u);
@@ -125,7 +125,7 @@ TEST(a pod waiting for a retry waits out the rest of its backoff) {
   start(2);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
   CHECK(pod("10.0.0.1").awaiting_retry);
-  CHECK_EQUAL(status().in_backoff, 1u);
+  CHECK_EQUAL(poll().in_backoff, 1u);
   MESSAGE("not before most of the 200 ms backoff (wall time passed since)");
   advance_time(150ms);
   consume_messages();
@@ -152,7 +152,7 @@ TEST(a retry in flight comes back from the row of its call) {
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
   CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 2u);
   CHECK(!pod("10.0.0.1").awaiting_retry);
-  CHECK_EQUAL(status().in_backoff, 0u);
+  CHECK_EQUAL(poll().in_backoff, 0u);
   consume_messages();
   advance_time(1s);
   consume_messages();
@@ -166,7 +166,7 @@ TEST(collected results and completeness come back byte for byte) {
   initiate(2);
   ask<round_status>(stop_atom_v);
   auto results = ask<results_snapshot>(results_atom_v);
-  auto report = ask<completeness_report>(complete_atom_v, true, uint32_t{0});
+  auto report = ask<completeness_report>(report_atom_v, true, uint32_t{0});
   crash();
   start(2);
   CHECK_EQUAL(state().current, phase::collected);
@@ -174,7 +174,7 @@ TEST(collected results and completeness come back byte for byte) {
   REQUIRE_EQUAL(again.pods.size(), results.pods.size());
   for (size_t i = 0; i < again.pods.size(); ++i)
     CHECK_EQUAL(again.pods[i].body.view(), results.pods[i].body.view());
-  auto report_again = ask<completeness_report>(complete_atom_v, true,
+  auto report_again = ask<completeness_report>(report_atom_v, true,
                                                uint32_t{0});
   CHECK_EQUAL(report_again.totals.reported, report.totals.reported);
   CHECK_EQUAL(report_again.totals.missing, 1u);
@@ -223,9 +223,9 @@ TEST(an answer that shows the round commits what waits first) {
   CHECK_EQUAL(state().current, phase::collected);
   CHECK(state().commit_due);
   auto commits = store->commits();
-  MESSAGE("a /checkStopStatus poll (status) sees the round only once it is "
+  MESSAGE("a /checkStopStatus poll sees the round only once it is "
           "committed: a restart never goes back on an answer");
-  CHECK(status().collection_done());
+  CHECK(poll().collection_done());
   CHECK_EQUAL(store->commits(), commits + 1);
   CHECK(!state().commit_due);
   crash();
@@ -317,13 +317,13 @@ TEST(superseded rounds and refusals outlive a restart) {
   consume_messages();
   crash();
   start(2);
-  auto report = ask<round_report>(report_atom_v, false);
+  auto report = ask<status_report>(status_atom_v, false);
   CHECK_EQUAL(report.superseded.size(), 2u);
-  CHECK_EQUAL(status().refusal, "bad key");
+  CHECK_EQUAL(poll().refusal, "bad key");
   CHECK_EQUAL(state().round, 2u);
   MESSAGE("a new round after the restart works");
   CHECK_EQUAL(initiate(1).round, 3u);
-  CHECK_EQUAL(status().refusal, "");
+  CHECK_EQUAL(poll().refusal, "");
 }
 
 TEST(an early stop with checks in flight collects those pods after a restart) {
@@ -346,7 +346,7 @@ TEST(an early stop with checks in flight collects those pods after a restart) {
   CHECK_EQUAL(pods->calls_to("10.0.0.3", stage::delivery), 0u);
   MESSAGE("unconfirmed pods that report nothing may never have had their "
           "list: their tests are unknown, not missing");
-  auto report = ask<completeness_report>(complete_atom_v, true, uint32_t{0});
+  auto report = ask<completeness_report>(report_atom_v, true, uint32_t{0});
   CHECK_EQUAL(report.totals.missing, 0u);
   CHECK_EQUAL(report.totals.unknown, 3u);
 }

@@ -20,7 +20,7 @@ TEST(status bodies carry result first and the counts kube-burner ignores) {
   st.counts[static_cast<size_t>(pod_state::failed)] = 1;
   st.delivered = 4;
   st.delivery_failed = 1;
-  auto body = status_json(st, true);
+  auto body = poll_json(st, true);
   CHECK_EQUAL(body.rfind("{\"result\":true,", 0), 0u);
   CHECK_EQUAL(body.back(), '\n');
   auto j = nlohmann::json::parse(body);
@@ -88,27 +88,28 @@ TEST(error bodies are JSON even for hostile bytes) {
 }
 
 TEST(status reports survive error texts that are not UTF-8) {
-  round_report report;
+  status_report report;
   pod_detail pod;
   pod.ip = "10.0.0.1";
   pod.collection_error = "bad results body: last read: '\"caf\xe9'";
   report.problems.push_back(pod);
   report.problems_total = 250; // more than are listed
-  auto j = nlohmann::json::parse(report_json(report));
+  auto j = nlohmann::json::parse(status_report_json(report));
   CHECK_EQUAL(j["problems"][0]["pod"], "10.0.0.1");
   CHECK_EQUAL(j["problems_total"], 250);
 }
 
 TEST(the timeline is one column per state and only when asked) {
-  round_report report;
+  status_report report;
   report.timeline.interval_ms = 250;
   report.timeline.at_ms = {0, 250};
   report.timeline.counts.assign(2 * pod_state_count, 0);
   report.timeline.counts[static_cast<size_t>(pod_state::queued)] = 3;
   report.timeline.counts[pod_state_count
                          + static_cast<size_t>(pod_state::delivered)] = 3;
-  CHECK(!nlohmann::json::parse(report_json(report)).contains("timeline"));
-  auto j = nlohmann::json::parse(report_json(report, true))["timeline"];
+  CHECK(
+    !nlohmann::json::parse(status_report_json(report)).contains("timeline"));
+  auto j = nlohmann::json::parse(status_report_json(report, true))["timeline"];
   CHECK_EQUAL(j["interval_ms"], 250);
   CHECK_EQUAL(j["at_ms"], nlohmann::json::parse("[0, 250]"));
   CHECK_EQUAL(j["states"].size(), pod_state_count);

@@ -97,15 +97,15 @@ saved_round memory_round_store::load() {
   result.catalog.ptr = img.catalog;
   result.pods = img.pods;
   result.accounts.resize(img.pods.size());
-  result.in_flight.assign(img.pods.size(), call_in_flight::none);
+  result.in_flight.assign(img.pods.size(), in_flight_stage::none);
   result.in_flight_attempt.assign(img.pods.size(), 0);
   result.results_kept.assign(img.pods.size(), false);
   for (auto& [key, ended] : img.calls)
     if (!ended) {
       auto pod = std::get<0>(key);
       result.in_flight[pod] = std::get<1>(key) == stage::delivery
-                                ? call_in_flight::delivery
-                                : call_in_flight::collection;
+                                ? in_flight_stage::delivery
+                                : in_flight_stage::collection;
       result.in_flight_attempt[pod] = std::get<2>(key);
     }
   for (size_t i = 0; i < result.pods.size(); ++i) {
