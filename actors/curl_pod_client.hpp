@@ -45,6 +45,32 @@ private:
 
 using pod_call_canceller_ptr = std::shared_ptr<pod_call_canceller>;
 
+/// All that decides a call's outcome once it has ended, read from libcurl
+/// and the answer callbacks. Plain values, so each way a call can end can be
+/// classified (and tested) without a handle or a socket.
+struct curl_call_facts {
+  bool post = false;           // POST /check, else GET /results
+  int result = 0;              // the CURLcode (int keeps curl.h out of here)
+  std::string error;           // libcurl's error buffer, often empty
+  bool cancelled = false;      // cancel_all() came before or during the call
+  long http_code = 0;          // status of the last head, 0 if none
+  bool head_complete = false;  // a final (non-1xx) head ended
+  bool connected = false;      // the TCP connection was made
+  long request_bytes = 0;      // issued so far (CURLINFO_REQUEST_SIZE)
+  int64_t body_bytes_sent = 0; // of the request body
+  size_t body_bytes = 0;       // the request body to send
+  call_status cap_status = call_status::ok; // a callback's cap, if it aborted
+  std::string cap_detail;
+  std::string answer;          // /results: the body; /check: an excerpt
+  caf::timespan connect_timeout{0};
+  caf::timespan deadline{0};   // the whole call's: connect + request timeout
+  uint64_t max_response_bytes = 0;
+};
+
+/// The outcome of an ended call: status, detail text, `http_status` and
+/// `request_sent` (not `elapsed`). A /results body moves out of `facts`.
+pod_outcome classify_curl_call(curl_call_facts facts);
+
 /// Calls a pod with libcurl. The call's one deadline is connect timeout +
 /// request timeout, enforced inside libcurl for the whole call (a pod that
 /// trickles bytes cannot stretch it); the status line, header lines, header
