@@ -107,10 +107,7 @@ public:
 
   front_counters counters() const;
 
-  /// The connection cap in effect (lowered if the fd limit is too small).
-  size_t max_connections() const;
-
-  struct impl; // the server's state, in front.cpp
+  struct impl; // the server's state, in front_impl.hpp
 
 private:
   std::shared_ptr<impl> impl_;

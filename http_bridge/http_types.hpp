@@ -1,5 +1,6 @@
 // What a route sees of an HTTP request and what it answers: plain data, so
-// routes are independent of the server library (http_bridge/front.cpp).
+// routes are independent of the server library (http_bridge/front.cpp,
+// http_bridge/session.cpp).
 #pragma once
 
 #include <cstdint>
