@@ -19,50 +19,50 @@ using self_pointer = coordinator_pointer;
 void supersede(self_pointer self, const std::string& by) {
   auto& st = self->state;
   round_summary summary;
-  summary.round = st.round;
-  summary.ended_in = st.current;
-  summary.pods = static_cast<uint32_t>(st.pods.size());
-  summary.delivered = st.delivered;
-  summary.unconfirmed = st.unconfirmed;
-  summary.delivery_failed = st.delivery_failed;
-  summary.collected = st.counts[slot(pod_state::collected)];
-  summary.collect_failed = st.counts[slot(pod_state::collect_failed)];
+  summary.round = st.meta.round;
+  summary.ended_in = st.meta.current;
+  summary.pods = static_cast<uint32_t>(st.progress.pods.size());
+  summary.delivered = st.progress.delivered;
+  summary.unconfirmed = st.progress.unconfirmed;
+  summary.delivery_failed = st.progress.delivery_failed;
+  summary.collected = st.progress.counts[slot(pod_state::collected)];
+  summary.collect_failed = st.progress.counts[slot(pod_state::collect_failed)];
   summary.ended_unix_ms = unix_ms_now();
   summary.by = by;
-  for (auto& [id, call] : st.busy)
-    if (call.round == st.round && call.stale_ip.empty()
-        && call.pod < st.pods.size()) {
-      call.stale_ip = st.pods[call.pod].ip;
-      ++st.stale_in_flight[call.stale_ip];
+  for (auto& [id, call] : st.pool.busy)
+    if (call.round == st.meta.round && call.stale_ip.empty()
+        && call.pod < st.progress.pods.size()) {
+      call.stale_ip = st.progress.pods[call.pod].ip;
+      ++st.pool.stale_in_flight[call.stale_ip];
       ++summary.in_flight;
     }
   spdlog::warn("Round {} superseded by {} while {}: {} of {} pods delivered, "
                "{} unconfirmed, {} failed, {} collected; {} calls in flight "
                "are discarded",
-               st.round, by, to_string(st.current), st.delivered,
-               st.pods.size(), st.unconfirmed, st.delivery_failed,
+               st.meta.round, by, to_string(st.meta.current),
+               st.progress.delivered, st.progress.pods.size(),
+               st.progress.unconfirmed, st.progress.delivery_failed,
                summary.collected, summary.in_flight);
-  st.superseded.push_back(std::move(summary));
-  if (st.superseded.size() > max_remembered_rounds)
-    st.superseded.pop_front();
-  ++st.rounds_superseded;
+  st.lifecycle.superseded.push_back(std::move(summary));
+  if (st.lifecycle.superseded.size() > max_remembered_rounds)
+    st.lifecycle.superseded.erase(st.lifecycle.superseded.begin());
+  ++st.lifecycle.rounds_superseded;
   clear_round(st);
-  if (st.store)
-    st.store->save_lifecycle(make_lifecycle(st));
+  st.journal.save_lifecycle(st.lifecycle);
 }
 
 void start_round(self_pointer self, round_plan& plan) {
   auto& st = self->state;
   clear_round(st);
-  ++st.round;
+  ++st.meta.round;
   ++st.totals.rounds;
-  st.current = phase::delivering;
-  st.refusal_pending = false;
-  st.digest = plan.digest;
-  st.catalog = plan.catalog;
-  if (st.catalog.ptr)
-    st.completeness = round_completeness{st.catalog.ptr};
-  st.pods.reserve(plan.pods.size());
+  st.meta.current = phase::delivering;
+  st.lifecycle.refusal_pending = false;
+  st.meta.digest = plan.digest;
+  st.progress.catalog = plan.catalog;
+  if (st.progress.catalog.ptr)
+    st.progress.completeness = round_completeness{st.progress.catalog.ptr};
+  st.progress.pods.reserve(plan.pods.size());
   uint64_t connections = 0;
   uint64_t tests = 0;
   for (auto& planned : plan.pods) {
@@ -76,33 +76,32 @@ void start_round(self_pointer self, round_plan& plan) {
     connections += pod.connection_count;
     tests += pod.tests;
     if (pod.tests > 0)
-      ++st.pods_with_tests;
-    st.ready.push_back(static_cast<uint32_t>(st.pods.size()));
-    st.pods.push_back(std::move(pod));
+      ++st.progress.pods_with_tests;
+    st.progress.ready.push_back(static_cast<uint32_t>(st.progress.pods.size()));
+    st.progress.pods.push_back(std::move(pod));
   }
-  st.counts[slot(pod_state::queued)] = static_cast<uint32_t>(st.pods.size());
-  st.started_at = self->clock().now();
-  st.timeline.reset(st.started_at);
-  st.last_progress_log = st.started_at;
-  st.started_unix_ms = unix_ms_now();
+  st.progress.counts[slot(pod_state::queued)]
+    = static_cast<uint32_t>(st.progress.pods.size());
+  st.progress.started_at = self->clock().now();
+  st.progress.timeline.reset(st.progress.started_at);
+  st.progress.last_progress_log = st.progress.started_at;
+  st.meta.started_unix_ms = unix_ms_now();
   spdlog::info("Number of connections got from kube-burner {}",
-               st.pods.size());
+               st.progress.pods.size());
   spdlog::info("Got connections from kube-burner, sending them to {} pods",
-               st.pods.size());
+               st.progress.pods.size());
   spdlog::info("Round {}: {} pods, {} connections, {} connection tests, {} "
                "workers, attempts per pod and stage: {}",
-               st.round, st.pods.size(), connections, tests,
+               st.meta.round, st.progress.pods.size(), connections, tests,
                st.settings.workers, st.settings.max_attempts());
-  if (st.store) {
-    static const round_catalog no_names;
-    st.store->begin_round(make_meta(st),
-                          st.catalog.ptr ? *st.catalog.ptr : no_names,
-                          st.pods);
-    st.store->save_lifecycle(make_lifecycle(st));
-  }
+  static const round_catalog no_names;
+  st.journal.begin_round(
+    st.meta, st.progress.catalog.ptr ? *st.progress.catalog.ptr : no_names,
+    st.progress.pods);
+  st.journal.save_lifecycle(st.lifecycle);
   dispatch(self);
   update_phase(self);
-  persist(st);
+  commit(st);
 }
 
 /// A refused /initiate: said loudly, and remembered, so kube-burner's next
@@ -110,17 +109,15 @@ void start_round(self_pointer self, round_plan& plan) {
 void note_refusal(self_pointer self, uint16_t http_status,
                   std::string reason) {
   auto& st = self->state;
-  ++st.initiates_refused;
-  st.has_refusal = true;
-  st.refusal_pending = true;
-  st.last_refusal = refusal_note{http_status, reason, unix_ms_now()};
+  ++st.lifecycle.initiates_refused;
+  st.lifecycle.has_refusal = true;
+  st.lifecycle.refusal_pending = true;
+  st.lifecycle.last_refusal = refusal_note{http_status, reason, unix_ms_now()};
   spdlog::error("Refused /initiate (HTTP {}): {}", http_status, reason);
   if (running(st))
     supersede(self, "a refused /initiate");
-  if (st.store) {
-    st.store->save_lifecycle(make_lifecycle(st));
-    persist(st);
-  }
+  st.journal.save_lifecycle(st.lifecycle);
+  commit(st);
   spdlog::error("Until a valid /initiate arrives, status polls answer that "
                 "the last one was refused (kube-burner stops waiting) and "
                 "/stop answers 409");
@@ -128,38 +125,39 @@ void note_refusal(self_pointer self, uint16_t http_status,
 
 caf::result<round_status> stop_round(self_pointer self) {
   auto& st = self->state;
-  if (st.refusal_pending && !running(st))
+  if (st.lifecycle.refusal_pending && !running(st))
     return make_error(errc::initiate_refused,
                       "the last /initiate was refused ("
-                        + st.last_refusal.reason
+                        + st.lifecycle.last_refusal.reason
                         + "); see the proxy's log. A valid /initiate starts "
                           "a round");
-  if (st.current == phase::idle)
+  if (st.meta.current == phase::idle)
     return make_error(errc::no_round,
                       "no round to stop: POST /initiate starts one");
-  if (st.stop_requested) {
-    commit_before_answer(st);
+  if (st.meta.stop_requested) {
+    commit_if_due(st);
     return make_round_status(st);
   }
-  st.stop_requested = true;
-  st.stop_at = self->clock().now();
-  st.stop_unix_ms = unix_ms_now();
-  if (st.current == phase::delivering) {
-    st.delivered_at = st.stop_at; // delivery ends here, finished or not
-    st.delivered_unix_ms = st.stop_unix_ms;
+  st.meta.stop_requested = true;
+  st.progress.stop_at = self->clock().now();
+  st.meta.stop_unix_ms = unix_ms_now();
+  if (st.meta.current == phase::delivering) {
+    // Delivery ends here, finished or not.
+    st.progress.delivered_at = st.progress.stop_at;
+    st.meta.delivered_unix_ms = st.meta.stop_unix_ms;
   }
-  st.last_progress_log = st.stop_at;
-  st.current = phase::collecting;
+  st.progress.last_progress_log = st.progress.stop_at;
+  st.meta.current = phase::collecting;
   spdlog::info("Stop received, fetching results from {} pods",
-               st.pods.size());
+               st.progress.pods.size());
   // Pods not delivered yet won't be: the measurement they were for is over.
-  st.ready.clear();
-  for (uint32_t index = 0; index < st.pods.size(); ++index) {
-    auto& pod = st.pods[index];
+  st.progress.ready.clear();
+  for (uint32_t index = 0; index < st.progress.pods.size(); ++index) {
+    auto& pod = st.progress.pods[index];
     if (pod.state == pod_state::queued) {
       if (pod.awaiting_retry) {
         pod.awaiting_retry = false;
-        --st.in_backoff;
+        --st.progress.in_backoff;
       }
       if (pod.delivery_error.empty())
         pod.delivery_error = "round stopped before delivery";
@@ -172,7 +170,7 @@ caf::result<round_status> stop_round(self_pointer self) {
   }
   dispatch(self);
   update_phase(self);
-  persist(st); // the stop itself, whatever else changed
+  commit(st); // the stop itself, whatever else changed
   return make_round_status(st);
 }
 
@@ -193,28 +191,26 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
   auto& st = self->state;
   st.settings = settings;
   st.make_worker = std::move(make_worker);
-  st.store = std::move(store);
-  st.persistence = std::move(persistence);
+  st.journal = round_journal{std::move(store), std::move(persistence)};
   for (uint32_t i = 0; i < settings.workers; ++i)
     add_worker(self);
-  if (st.store) {
-    auto saved = st.store->load();
-    for (auto& retry : restore_round(st, saved, self->clock().now()))
-      self->delayed_send(self, retry.after, retry_atom_v, st.round,
-                         retry.pod);
-    update_phase(self);
-    persist(st); // what the restore changed, before anything else
-    dispatch(self);
-  }
+  // Without a store, nothing to resume: the round is 0 and idle.
+  auto saved = st.journal.load();
+  for (auto& retry : restore_round(st, saved, self->clock().now()))
+    self->delayed_send(self, retry.after, retry_atom_v, st.meta.round,
+                       retry.pod);
+  update_phase(self);
+  commit(st); // what the restore changed, before anything else
+  dispatch(self);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto id = msg.source.id();
-    if (st.busy.count(id) > 0)
+    if (st.pool.busy.count(id) > 0)
       return; // its request's error settles the call (worker_lost)
-    for (auto i = st.idle.begin(); i != st.idle.end(); ++i) {
+    for (auto i = st.pool.idle.begin(); i != st.pool.idle.end(); ++i) {
       if ((*i)->id() == id) {
-        st.idle.erase(i);
-        ++st.worker_restarts;
+        st.pool.idle.erase(i);
+        ++st.pool.restarts;
         spdlog::warn("Idle worker died ({}); starting a replacement",
                      self->system().render(msg.reason));
         add_worker(self);
@@ -225,9 +221,9 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
   });
   // Workers are monitored, not linked: take them down with us explicitly.
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    for (auto& worker : self->state.idle)
+    for (auto& worker : self->state.pool.idle)
       self->send_exit(worker, msg.reason);
-    for (auto& [id, call] : self->state.busy)
+    for (auto& [id, call] : self->state.pool.busy)
       self->send_exit(call.handle, msg.reason);
     self->quit(msg.reason);
   });
@@ -235,15 +231,16 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     [self](initiate_atom, round_plan& plan) -> caf::result<round_status> {
       auto& st = self->state;
       if (running(st)) {
-        if (plan.digest == st.digest && plan.pods.size() == st.pods.size()) {
+        if (plan.digest == st.meta.digest
+            && plan.pods.size() == st.progress.pods.size()) {
           // A retried POST: nothing is sent again.
           spdlog::info("Round {}: the same /initiate again while {}; "
                        "nothing changes",
-                       st.round, to_string(st.current));
-          commit_before_answer(st);
+                       st.meta.round, to_string(st.meta.current));
+          commit_if_due(st);
           return make_round_status(st);
         }
-        supersede(self, "round " + std::to_string(st.round + 1));
+        supersede(self, "round " + std::to_string(st.meta.round + 1));
       }
       start_round(self, plan);
       return make_round_status(st);
@@ -255,49 +252,49 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
       return stop_round(self);
     },
     [self](poll_atom) -> caf::result<round_status> {
-      commit_before_answer(self->state);
+      commit_if_due(self->state);
       return make_round_status(self->state);
     },
     [self](status_atom, bool all_pods) -> caf::result<status_report> {
-      commit_before_answer(self->state);
+      commit_if_due(self->state);
       return make_status_report(self->state, self->clock().now(), all_pods);
     },
     [self](report_atom, bool all_pods,
            uint32_t max_netpols) -> caf::result<completeness_report> {
       auto& st = self->state;
-      commit_before_answer(st);
-      if (!st.stop_requested || st.catalog.ptr == nullptr)
+      commit_if_due(st);
+      if (!st.meta.stop_requested || st.progress.catalog.ptr == nullptr)
         return make_error(errc::results_not_ready,
                           std::string{"completeness is known once "
                                       "collection started (/stop); the "
                                       "round is "}
-                            + to_string(st.current));
+                            + to_string(st.meta.current));
       return make_completeness_report(st, all_pods, max_netpols);
     },
     [self](results_atom) -> caf::result<results_snapshot> {
       auto& st = self->state;
-      commit_before_answer(st);
-      if (st.current != phase::collected)
+      commit_if_due(st);
+      if (st.meta.current != phase::collected)
         return make_error(errc::results_not_ready,
                           std::string{"results are ready once collection "
                                       "finished; the round is "}
-                            + to_string(st.current));
+                            + to_string(st.meta.current));
       results_snapshot result;
-      result.round = st.round;
-      for (auto& pod : st.pods)
+      result.round = st.meta.round;
+      for (auto& pod : st.progress.pods)
         if (pod.state == pod_state::collected)
           result.pods.push_back(pod_results{pod.ip, pod.results});
       return result;
     },
     [self](metrics_atom) -> caf::result<proxy_metrics> {
-      commit_before_answer(self->state);
+      commit_if_due(self->state);
       return make_metrics(self->state, self->clock().now());
     },
     [self](drain_atom) -> caf::result<uint32_t> {
       auto& st = self->state;
-      st.draining = true;
+      st.drain.draining = true;
       auto waiter = self->make_response_promise<uint32_t>();
-      st.drain_waiters.push_back(waiter);
+      st.drain.waiters.push_back(waiter);
       dispatch(self); // answers at once when no call is out
       return waiter;
     },
@@ -306,16 +303,16 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
       dispatch(self);
     },
     [self](commit_atom) {
-      commit_before_answer(self->state); // unless an answer did already
+      commit_if_due(self->state); // unless an answer did already
     },
     [self](retry_atom, uint64_t round, uint32_t index) {
       auto& st = self->state;
-      if (round != st.round || index >= st.pods.size()
-          || !st.pods[index].awaiting_retry)
+      if (round != st.meta.round || index >= st.progress.pods.size()
+          || !st.progress.pods[index].awaiting_retry)
         return; // the round moved on (stopped or restarted) meanwhile
-      st.pods[index].awaiting_retry = false;
-      --st.in_backoff;
-      st.ready.push_back(index);
+      st.progress.pods[index].awaiting_retry = false;
+      --st.progress.in_backoff;
+      st.progress.ready.push_back(index);
       dispatch(self);
     },
   };

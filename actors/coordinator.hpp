@@ -2,6 +2,7 @@
 
 #include "actors/completeness.hpp"
 #include "actors/pod_record.hpp"
+#include "actors/round_journal.hpp"
 #include "actors/round_store.hpp"
 #include "actors/round_timeline.hpp"
 #include "messages/interfaces.hpp"
@@ -40,43 +41,30 @@ struct call_in_flight {
 /// At most this many superseded rounds are remembered for /status.
 constexpr size_t max_remembered_rounds = 5;
 
-struct coordinator_state {
-  static inline const char* name = "coordinator";
-
-  proxy_settings settings;
-  worker_factory make_worker;
-  round_store_ptr store;   // null: the round lives in memory only
-  std::string persistence; // what /status says when there is no store
-  std::vector<uint32_t> dirty; // pods changed since the last commit
-
-  // -- the pool ---------------------------------------------------------------
+/// The workers: idle, busy with a call, how many were replaced. Also the
+/// calls of superseded rounds still in flight, by pod IP: a new round's pod
+/// at the same IP waits for them, so no pod gets two /check at once.
+struct worker_pool {
   std::deque<pod_worker_actor> idle;
   std::unordered_map<caf::actor_id, call_in_flight> busy;
-  uint64_t worker_restarts = 0;
-  proxy_metrics totals; // counters since start (its status is filled on ask)
+  uint64_t restarts = 0;
+  std::unordered_map<std::string, uint32_t> stale_in_flight;
+  std::unordered_map<std::string, std::vector<uint32_t>> deferred;
+};
 
-  // -- the round --------------------------------------------------------------
-  uint64_t round = 0;
-  phase current = phase::idle;
-  bool stop_requested = false;
+/// Where the round's pods are, and what they reported so far: a new round
+/// starts from `round_progress{}`.
+struct round_progress {
   std::vector<pod_record> pods;
   std::array<uint32_t, pod_state_count> counts{};
-  round_timeline timeline; // counts over the round, for the live page
   std::deque<uint32_t> ready; // pods whose next call can start now
   std::vector<uint32_t> problem_pods; // failed or unconfirmed, in that order
   uint32_t in_backoff = 0;
   uint32_t delivered = 0;
   uint32_t unconfirmed = 0;
   uint32_t delivery_failed = 0;
-  uint64_t calls = 0;
-  uint64_t retries = 0;
   uint64_t results_bytes = 0;
   uint64_t results_entries = 0;
-  uint64_t digest = 0; // of the round's /initiate body
-  int64_t started_unix_ms = 0;
-  int64_t delivered_unix_ms = 0;
-  int64_t stop_unix_ms = 0;
-  int64_t collected_unix_ms = 0;
   // -- completeness -----------------------------------------------------------
   catalog_ref catalog;
   round_completeness completeness;
@@ -84,36 +72,39 @@ struct coordinator_state {
   uint32_t pods_complete = 0; // collected, delivered, nothing missing
   std::vector<uint32_t> report_pods; // pods with a completeness problem
   std::unordered_map<uint32_t, std::vector<uint32_t>> missing_netpols;
-  // -- lifecycle --------------------------------------------------------------
-  std::deque<round_summary> superseded;
-  uint64_t rounds_superseded = 0;
-  uint64_t initiates_refused = 0;
-  bool has_refusal = false;
-  bool refusal_pending = false; // no round accepted since the last refusal
-  refusal_note last_refusal;
-  // Calls of superseded rounds still in flight, by pod IP: a new round's
-  // pod at the same IP waits for them, so no pod gets two /check at once.
-  std::unordered_map<std::string, uint32_t> stale_in_flight;
-  std::unordered_map<std::string, std::vector<uint32_t>> deferred;
+  // -- times ------------------------------------------------------------------
+  round_timeline timeline; // counts over the round, for the live page
   caf::actor_clock::time_point started_at;
   caf::actor_clock::time_point delivered_at;
   caf::actor_clock::time_point stop_at;
   caf::actor_clock::time_point collected_at;
   caf::actor_clock::time_point last_progress_log;
-  // -- a clean stop -----------------------------------------------------------
-  bool draining = false;     // no new call starts
-  bool dispatch_pending = false; // a dispatch_atom to itself is on its way
-  bool commit_due = false; // writes wait for a commit_atom (persist_soon)
-  bool delivery_ended = false; // a /check ended since the last commit
-  uint32_t drained = 0;      // calls that ended since
-  std::vector<caf::typed_response_promise<uint32_t>> drain_waiters;
 };
 
-/// How long a commit may wait for more changes to share it when no /check is
-/// about to go out: in collection the answers of a few milliseconds share
-/// one commit. What a crash loses of them is a /results asked again after
-/// the restart (it is idempotent); answers that show the round commit first.
-constexpr auto grouped_commit_window = std::chrono::milliseconds{10};
+/// A clean stop: no new call starts, and the drain is answered once the
+/// calls out ended.
+struct drain_state {
+  bool draining = false;
+  uint32_t drained = 0; // calls that ended since
+  std::vector<caf::typed_response_promise<uint32_t>> waiters;
+};
+
+struct coordinator_state {
+  static inline const char* name = "coordinator";
+
+  proxy_settings settings;
+  worker_factory make_worker;
+  round_journal journal; // the store, what changed, when to commit
+  worker_pool pool;
+  proxy_metrics totals; // counters since start (its status is filled on ask)
+
+  round_meta meta;          // the round's number, phase and times (as saved)
+  lifecycle_meta lifecycle; // rounds superseded, the last refusal (as saved)
+  round_progress progress;  // its pods and what they did
+
+  drain_state drain;
+  bool dispatch_pending = false; // a dispatch_atom to itself is on its way
+};
 
 /// Owns the round: validates nothing (the bridge did), remembers everything.
 /// Hands each pod call to an idle worker, retries with backoff, replaces

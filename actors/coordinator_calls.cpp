@@ -36,24 +36,27 @@ std::string describe(const pod_outcome& out) {
 void log_progress(self_pointer self, bool force) {
   auto& st = self->state;
   auto now = self->clock().now();
-  if (!force && now - st.last_progress_log < st.settings.progress_interval)
+  if (!force
+      && now - st.progress.last_progress_log < st.settings.progress_interval)
     return;
-  st.last_progress_log = now;
-  auto count = [&](pod_state x) { return st.counts[slot(x)]; };
-  auto total = st.pods.size();
-  if (st.current == phase::delivering) {
-    auto done = st.delivered + st.unconfirmed + st.delivery_failed;
+  st.progress.last_progress_log = now;
+  auto count = [&](pod_state x) { return st.progress.counts[slot(x)]; };
+  auto total = st.progress.pods.size();
+  if (st.meta.current == phase::delivering) {
+    auto done = st.progress.delivered + st.progress.unconfirmed
+                + st.progress.delivery_failed;
     spdlog::info("Delivery progress: {}/{} pods done ({} delivered, {} "
                  "unconfirmed, {} failed), {} in flight, {} waiting to retry",
-                 done, total, st.delivered, st.unconfirmed, st.delivery_failed,
-                 count(pod_state::delivering), st.in_backoff);
-  } else if (st.current == phase::collecting) {
+                 done, total, st.progress.delivered, st.progress.unconfirmed,
+                 st.progress.delivery_failed, count(pod_state::delivering),
+                 st.progress.in_backoff);
+  } else if (st.meta.current == phase::collecting) {
     auto done = count(pod_state::collected) + count(pod_state::collect_failed);
     spdlog::info("Collection progress: {}/{} pods done ({} collected, {} "
                  "failed), {} in flight, {} waiting to retry",
                  done, total, count(pod_state::collected),
-                 count(pod_state::collect_failed),
-                 count(pod_state::collecting), st.in_backoff);
+                 count(pod_state::collect_failed), count(pod_state::collecting),
+                 st.progress.in_backoff);
   }
 }
 
@@ -62,38 +65,41 @@ void log_progress(self_pointer self, bool force) {
 void add_worker(coordinator_pointer self) {
   auto worker = self->state.make_worker(self->system());
   self->monitor(worker);
-  self->state.idle.push_back(std::move(worker));
+  self->state.pool.idle.push_back(std::move(worker));
 }
 
 void update_phase(coordinator_pointer self) {
   auto& st = self->state;
   auto now = self->clock().now();
-  auto total = st.pods.size();
-  if (st.current == phase::delivering
-      && st.delivered + st.unconfirmed + st.delivery_failed == total) {
-    st.current = phase::delivered;
-    st.delivered_at = now;
-    st.timeline.note(now, st.counts, true);
-    st.delivered_unix_ms = unix_ms_now();
+  auto total = st.progress.pods.size();
+  if (st.meta.current == phase::delivering
+      && st.progress.delivered + st.progress.unconfirmed
+             + st.progress.delivery_failed
+           == total) {
+    st.meta.current = phase::delivered;
+    st.progress.delivered_at = now;
+    st.progress.timeline.note(now, st.progress.counts, true);
+    st.meta.delivered_unix_ms = unix_ms_now();
     spdlog::info("Delivery finished in {:.2f}s: {}/{} pods delivered, {} "
                  "unconfirmed, {} failed",
-                 seconds(now - st.started_at), st.delivered, total,
-                 st.unconfirmed, st.delivery_failed);
+                 seconds(now - st.progress.started_at), st.progress.delivered,
+                 total, st.progress.unconfirmed, st.progress.delivery_failed);
   }
-  if (st.current == phase::collecting
-      && st.counts[slot(pod_state::collected)]
-             + st.counts[slot(pod_state::collect_failed)]
+  if (st.meta.current == phase::collecting
+      && st.progress.counts[slot(pod_state::collected)]
+             + st.progress.counts[slot(pod_state::collect_failed)]
            == total) {
-    st.current = phase::collected;
-    st.collected_at = now;
-    st.timeline.note(now, st.counts, true);
-    st.collected_unix_ms = unix_ms_now();
+    st.meta.current = phase::collected;
+    st.progress.collected_at = now;
+    st.progress.timeline.note(now, st.progress.counts, true);
+    st.meta.collected_unix_ms = unix_ms_now();
     spdlog::info("Results collected from {}/{} pods in {:.2f}s ({} entries, "
                  "{}), {} failed",
-                 st.counts[slot(pod_state::collected)], total,
-                 seconds(now - st.stop_at), st.results_entries,
-                 format_bytes(st.results_bytes),
-                 st.counts[slot(pod_state::collect_failed)]);
+                 st.progress.counts[slot(pod_state::collected)], total,
+                 seconds(now - st.progress.stop_at),
+                 st.progress.results_entries,
+                 format_bytes(st.progress.results_bytes),
+                 st.progress.counts[slot(pod_state::collect_failed)]);
     log_completeness(st);
   }
 }
@@ -103,15 +109,15 @@ namespace {
 void schedule_retry(self_pointer self, uint32_t index, pod_state waiting,
                     uint32_t failed_attempts) {
   auto& st = self->state;
-  auto& pod = st.pods[index];
+  auto& pod = st.progress.pods[index];
   set_state(st, pod, waiting);
   pod.awaiting_retry = true;
-  ++st.in_backoff;
+  ++st.progress.in_backoff;
   auto delay = st.settings.backoff(failed_attempts);
   pod.retry_at_unix_ms
     = unix_ms_now()
       + std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
-  self->delayed_send(self, delay, retry_atom_v, st.round, index);
+  self->delayed_send(self, delay, retry_atom_v, st.meta.round, index);
 }
 
 /// Whether a failed /check may be sent again: only when it provably never
@@ -129,10 +135,10 @@ after_failed_check classify_failed_check(const pod_outcome& out) {
 
 void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
   auto& st = self->state;
-  auto& pod = st.pods[index];
+  auto& pod = st.progress.pods[index];
   if (out.status == call_status::ok) {
     end_delivery(st, index, pod_state::delivered);
-    pod.delivered_after = self->clock().now() - st.started_at;
+    pod.delivered_after = self->clock().now() - st.progress.started_at;
     spdlog::info("Connections sent to {} successfully",
                  pod_url(pod.ip, st.settings.client_port, "/check"));
   } else {
@@ -146,7 +152,7 @@ void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
                    pod.ip, pod.delivery_attempts, pod.delivery_error);
     } else if (next == after_failed_check::retry
                && pod.delivery_attempts < st.settings.max_attempts()
-               && !st.stop_requested) {
+               && !st.meta.stop_requested) {
       schedule_retry(self, index, pod_state::queued, pod.delivery_attempts);
     } else {
       // An early /stop came while a retryable attempt was out: the next one
@@ -160,23 +166,22 @@ void settle_delivery(self_pointer self, uint32_t index, pod_outcome& out) {
                     pod.delivery_attempts, pod.delivery_error);
     }
   }
-  if (st.stop_requested && is_delivery_terminal(pod.state))
+  if (st.meta.stop_requested && is_delivery_terminal(pod.state))
     queue_collection(st, index);
 }
 
 void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
   auto& st = self->state;
-  auto& pod = st.pods[index];
+  auto& pod = st.progress.pods[index];
   if (out.status == call_status::ok) {
     set_state(st, pod, pod_state::collected);
-    pod.collected_after = self->clock().now() - st.stop_at;
+    pod.collected_after = self->clock().now() - st.progress.stop_at;
     pod.results = std::move(out.body);
     pod.results_entries = out.entries;
-    st.results_bytes += pod.results.size();
-    st.results_entries += out.entries;
+    st.progress.results_bytes += pod.results.size();
+    st.progress.results_entries += out.entries;
     account_collected(st, index, out.completeness);
-    if (st.store)
-      st.store->save_collected(st.round, index, out.compressed);
+    st.journal.save_collected(st.meta.round, index, out.compressed);
     spdlog::debug("Results from {}: {} entries, {} bytes",
                   pod_url(pod.ip, st.settings.client_port, "/results"),
                   out.entries, pod.results.size());
@@ -192,7 +197,7 @@ void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
   }
   set_state(st, pod, pod_state::collect_failed);
   note_problem(st, index);
-  if (st.catalog.ptr && pod.tests > 0)
+  if (st.progress.catalog.ptr && pod.tests > 0)
     list_in_report(st, index); // its tests are unknown
   spdlog::error("Pod {}: collecting results failed after {} attempts: {}",
                 pod.ip, pod.collection_attempts, pod.collection_error);
@@ -213,29 +218,24 @@ void record_call(coordinator_state& st, stage kind, const pod_outcome& out) {
 void settle(self_pointer self, const call_in_flight& call, pod_outcome& out) {
   auto& st = self->state;
   record_call(st, call.kind, out);
-  if (call.round != st.round || call.pod >= st.pods.size()) {
+  if (call.round != st.meta.round || call.pod >= st.progress.pods.size()) {
     // A call of a superseded round: discarded. A pod of the new round at
     // the same address may go now.
     if (!call.stale_ip.empty()) {
-      auto i = st.stale_in_flight.find(call.stale_ip);
-      if (i != st.stale_in_flight.end() && --i->second == 0) {
-        st.stale_in_flight.erase(i);
-        if (auto d = st.deferred.find(call.stale_ip); d != st.deferred.end()) {
+      auto i = st.pool.stale_in_flight.find(call.stale_ip);
+      if (i != st.pool.stale_in_flight.end() && --i->second == 0) {
+        st.pool.stale_in_flight.erase(i);
+        if (auto d = st.pool.deferred.find(call.stale_ip);
+            d != st.pool.deferred.end()) {
           for (auto index : d->second)
-            st.ready.push_front(index);
-          st.deferred.erase(d);
+            st.progress.ready.push_front(index);
+          st.pool.deferred.erase(d);
         }
       }
     }
     return;
   }
-  if (st.store) {
-    st.store->call_ended(st.round, call.pod, call.kind, call.attempt, out);
-    // A /check's end is never left to a grouped commit: lost in a crash,
-    // it would leave the pod unconfirmed (maybe without its list).
-    if (call.kind == stage::delivery)
-      st.delivery_ended = true;
-  }
+  st.journal.call_ended(st.meta.round, call.pod, call.kind, call.attempt, out);
   if (out.status == call_status::cancelled
       && (call.kind == stage::collection || !out.request_sent)) {
     // A clean stop cut it off before the pod could have taken it: asked
@@ -253,11 +253,10 @@ void settle(self_pointer self, const call_in_flight& call, pod_outcome& out) {
 
 /// Dispatches now, or, while more messages wait in the mailbox (workers'
 /// answers arrive in waves), once they are handled: the store then commits
-/// the wave once, not once per answer. Without a store there is no commit
-/// to share.
-void dispatch_soon(self_pointer self) {
+/// the wave once, not once per answer (round_journal::shares_commits).
+void dispatch_sharing_commit(self_pointer self) {
   auto& st = self->state;
-  if (!st.store || self->mailbox().empty()) {
+  if (!st.journal.shares_commits() || self->mailbox().empty()) {
     dispatch(self);
     return;
   }
@@ -269,16 +268,16 @@ void dispatch_soon(self_pointer self) {
 
 void call_done(self_pointer self, caf::actor_id worker, pod_outcome& out) {
   auto& st = self->state;
-  auto i = st.busy.find(worker);
-  if (i == st.busy.end())
+  auto i = st.pool.busy.find(worker);
+  if (i == st.pool.busy.end())
     return; // already settled as a crash
   auto call = std::move(i->second);
-  st.busy.erase(i);
-  st.idle.push_back(call.handle);
-  if (st.draining)
-    ++st.drained;
+  st.pool.busy.erase(i);
+  st.pool.idle.push_back(call.handle);
+  if (st.drain.draining)
+    ++st.drain.drained;
   settle(self, call, out);
-  dispatch_soon(self);
+  dispatch_sharing_commit(self);
 }
 
 /// The worker died with a call in flight, or never answered: count the call
@@ -289,13 +288,13 @@ void call_done(self_pointer self, caf::actor_id worker, pod_outcome& out) {
 void worker_lost(self_pointer self, caf::actor_id worker,
                  const caf::error& reason) {
   auto& st = self->state;
-  auto i = st.busy.find(worker);
-  if (i == st.busy.end())
+  auto i = st.pool.busy.find(worker);
+  if (i == st.pool.busy.end())
     return;
   auto call = std::move(i->second);
-  st.busy.erase(i);
-  if (st.draining)
-    ++st.drained;
+  st.pool.busy.erase(i);
+  if (st.drain.draining)
+    ++st.drain.drained;
   pod_outcome out;
   if (reason == caf::sec::request_receiver_down) {
     // Gone before it read the job: the call was never made.
@@ -314,10 +313,11 @@ void worker_lost(self_pointer self, caf::actor_id worker,
     out.request_sent = true; // it died during the call: maybe after sending
     out.detail = "worker died: " + self->system().render(reason);
   }
-  ++st.worker_restarts;
-  spdlog::warn("Worker calling pod {} lost ({}); starting a replacement",
-               call.pod < st.pods.size() ? st.pods[call.pod].ip : "?",
-               out.detail);
+  ++st.pool.restarts;
+  spdlog::warn(
+    "Worker calling pod {} lost ({}); starting a replacement",
+    call.pod < st.progress.pods.size() ? st.progress.pods[call.pod].ip : "?",
+    out.detail);
   add_worker(self);
   settle(self, call, out);
   dispatch(self);
@@ -333,36 +333,36 @@ struct outgoing_call {
 outgoing_call prepare_call(self_pointer self, uint32_t index,
                            pod_worker_actor worker) {
   auto& st = self->state;
-  auto& pod = st.pods[index];
+  auto& pod = st.progress.pods[index];
   auto kind = pod.state == pod_state::queued ? stage::delivery
                                              : stage::collection;
   auto& attempts = kind == stage::delivery ? pod.delivery_attempts
                                            : pod.collection_attempts;
   if (attempts > 0) {
-    ++st.retries;
+    ++st.meta.retries;
     ++st.totals.retries[static_cast<size_t>(kind)];
   }
   ++attempts;
-  ++st.calls;
+  ++st.meta.calls;
   set_state_untouched(st, pod,
                       kind == stage::delivery ? pod_state::delivering
                                               : pod_state::collecting);
   pod_job job;
-  job.round = st.round;
+  job.round = st.meta.round;
   job.pod = index;
   job.ip = pod.ip;
   if (kind == stage::delivery) {
     job.payload = pod.connections;
   } else {
     job.expected = pod.expected;
-    job.catalog = st.catalog;
-    job.compress = st.store != nullptr;
+    job.catalog = st.progress.catalog;
+    job.compress = st.journal.durable();
   }
   pod.retry_at_unix_ms = 0;
-  st.busy.emplace(worker->id(),
-                  call_in_flight{worker, st.round, index, kind, attempts, {}});
-  if (st.store)
-    st.store->call_started(st.round, index, kind, attempts, unix_ms_now());
+  st.pool.busy.emplace(
+    worker->id(),
+    call_in_flight{worker, st.meta.round, index, kind, attempts, {}});
+  st.journal.call_started(st.meta.round, index, kind, attempts, unix_ms_now());
   return outgoing_call{std::move(worker), kind, std::move(job)};
 }
 
@@ -380,54 +380,51 @@ void send_call(self_pointer self, outgoing_call& call) {
 }
 
 /// Leaves what changed to a commit within grouped_commit_window; answers
-/// that show the round commit it first (commit_before_answer).
-void persist_soon(self_pointer self) {
-  auto& st = self->state;
-  if (!st.store || st.commit_due || (st.dirty.empty() && !st.store->pending()))
-    return;
-  st.commit_due = true;
-  self->delayed_send(self, grouped_commit_window, commit_atom_v);
+/// that show the round commit it first (commit_if_due).
+void commit_soon(self_pointer self) {
+  if (self->state.journal.commit_soon())
+    self->delayed_send(self, grouped_commit_window, commit_atom_v);
 }
 
 } // namespace
 
 // What changed, and a /check about to start, are committed before it goes,
 // and so is a /check that ended; when only /results calls started or ended
-// the commit may wait (persist_soon).
+// the commit may wait (commit_soon).
 void dispatch(coordinator_pointer self) {
   auto& st = self->state;
-  if (st.draining) {
-    persist(st);
-    if (st.busy.empty()) {
-      for (auto& waiter : st.drain_waiters)
-        waiter.deliver(st.drained);
-      st.drain_waiters.clear();
+  if (st.drain.draining) {
+    commit(st);
+    if (st.pool.busy.empty()) {
+      for (auto& waiter : st.drain.waiters)
+        waiter.deliver(st.drain.drained);
+      st.drain.waiters.clear();
     }
     return;
   }
   std::vector<outgoing_call> calls;
-  while (!st.ready.empty() && !st.idle.empty()) {
-    auto index = st.ready.front();
-    st.ready.pop_front();
-    if (!st.stale_in_flight.empty()) {
-      auto& ip = st.pods[index].ip;
-      if (st.stale_in_flight.count(ip) > 0) {
-        st.deferred[ip].push_back(index); // after the old round's call
+  while (!st.progress.ready.empty() && !st.pool.idle.empty()) {
+    auto index = st.progress.ready.front();
+    st.progress.ready.pop_front();
+    if (!st.pool.stale_in_flight.empty()) {
+      auto& ip = st.progress.pods[index].ip;
+      if (st.pool.stale_in_flight.count(ip) > 0) {
+        st.pool.deferred[ip].push_back(index); // after the old round's call
         continue;
       }
     }
-    auto worker = std::move(st.idle.front());
-    st.idle.pop_front();
+    auto worker = std::move(st.pool.idle.front());
+    st.pool.idle.pop_front();
     calls.push_back(prepare_call(self, index, std::move(worker)));
   }
-  st.timeline.note(self->clock().now(), st.counts);
+  st.progress.timeline.note(self->clock().now(), st.progress.counts);
   auto checks = std::any_of(calls.begin(), calls.end(), [](auto& call) {
     return call.kind == stage::delivery;
   });
-  if (checks || st.delivery_ended)
-    persist(st);
+  if (st.journal.commits_now(checks))
+    commit(st);
   else
-    persist_soon(self);
+    commit_soon(self);
   for (auto& call : calls)
     send_call(self, call);
 }

@@ -22,7 +22,7 @@ struct pod_record {
   uint32_t collection_attempts = 0;
   bool awaiting_retry = false;    // a retry timer is pending
   int64_t retry_at_unix_ms = 0;   // ... due then (kept across restarts)
-  bool listed_as_problem = false; // in coordinator_state::problem_pods
+  bool listed_as_problem = false; // in round_progress::problem_pods
   std::string delivery_error;
   std::string collection_error;
   caf::timespan delivered_after{0};
@@ -38,8 +38,8 @@ struct pod_record {
   uint32_t duplicates = 0;
   uint32_t unexpected = 0;
   bool collected_once = false;    // its account is in the round's totals
-  bool listed_in_report = false;  // in coordinator_state::report_pods
-  bool dirty = false;             // in coordinator_state::dirty
+  bool listed_in_report = false;  // in round_progress::report_pods
+  bool dirty = false;             // in round_journal's list of changed pods
 };
 
 } // namespace netpol

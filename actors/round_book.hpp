@@ -1,6 +1,6 @@
 // The coordinator's bookkeeping of its round, apart from its behaviour:
-// pod state changes and the counts and lists they keep, what the round
-// store is given, and the round rebuilt from what a store kept. Functions
+// pod state changes and the counts and lists they keep (each change told
+// to the journal), and the round rebuilt from what a store kept. Functions
 // of coordinator_state only; the actor (coordinator.cpp) sends and
 // schedules.
 #pragma once
@@ -12,34 +12,30 @@
 
 namespace netpol {
 
-/// Where a state's count is in coordinator_state::counts.
+/// Where a state's count is in round_progress::counts.
 size_t slot(pod_state x);
 
 bool running(const coordinator_state& st);
 
-/// A pod's record changed: written to the store at the next commit.
-void touch(coordinator_state& st, pod_record& pod);
-
 /// Moves a pod to `next`, keeping the counts per state.
 void set_state(coordinator_state& st, pod_record& pod, pod_state next);
 
-/// set_state without touch: for a pod whose call goes out, not written to
-/// the store: the call's own row (round_store::call_started) says it, and a
-/// restart reads the pod as in that call. One write a call fewer.
+/// set_state without the journal's touch: for a pod whose call goes out,
+/// not written to the store: the call's own row (round_store::call_started)
+/// says it, and a restart reads the pod as in that call. One write a call
+/// fewer.
 void set_state_untouched(coordinator_state& st, pod_record& pod,
                          pod_state next);
 
-round_meta make_meta(const coordinator_state& st);
+/// The journal's commit of the round (round_journal::commit): called
+/// before a /check goes out, so the call is durable (as started) before it
+/// reaches a pod.
+void commit(coordinator_state& st);
 
-lifecycle_meta make_lifecycle(const coordinator_state& st);
-
-/// Writes what changed and commits: called before a /check goes out, so
-/// the call is durable (as started) before it reaches a pod.
-void persist(coordinator_state& st);
-
-/// Commits what waits for a grouped commit (commit_due), before an answer
-/// that shows the round: a restart never goes back on what was answered.
-void commit_before_answer(coordinator_state& st);
+/// The journal's commit of what waits for a grouped commit
+/// (round_journal::commit_if_due), before an answer that shows the round:
+/// a restart never goes back on what was answered.
+void commit_if_due(coordinator_state& st);
 
 void queue_collection(coordinator_state& st, uint32_t index);
 
@@ -63,7 +59,8 @@ void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome);
 void undo_call(coordinator_state& st, uint32_t index, stage kind,
                bool request_sent);
 
-/// Forgets the round's pods and progress (its number and history stay).
+/// Forgets the round's pods and progress (its number, its start time and
+/// chart, and the history stay).
 void clear_round(coordinator_state& st);
 
 /// A retry a restored pod was waiting for, due in `after`.

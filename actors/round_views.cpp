@@ -30,16 +30,16 @@ uint32_t unknown_of(const pod_record& pod) {
 
 round_status make_round_status(const coordinator_state& st) {
   round_status result;
-  result.round = st.round;
-  result.current = st.current;
-  result.pods = static_cast<uint32_t>(st.pods.size());
-  result.counts.assign(st.counts.begin(), st.counts.end());
-  result.in_backoff = st.in_backoff;
-  result.delivered = st.delivered;
-  result.unconfirmed = st.unconfirmed;
-  result.delivery_failed = st.delivery_failed;
-  if (st.refusal_pending && !running(st))
-    result.refusal = st.last_refusal.reason;
+  result.round = st.meta.round;
+  result.current = st.meta.current;
+  result.pods = static_cast<uint32_t>(st.progress.pods.size());
+  result.counts.assign(st.progress.counts.begin(), st.progress.counts.end());
+  result.in_backoff = st.progress.in_backoff;
+  result.delivered = st.progress.delivered;
+  result.unconfirmed = st.progress.unconfirmed;
+  result.delivery_failed = st.progress.delivery_failed;
+  if (st.lifecycle.refusal_pending && !running(st))
+    result.refusal = st.lifecycle.last_refusal.reason;
   return result;
 }
 
@@ -63,18 +63,21 @@ phase_durations(const coordinator_state& st,
                 caf::actor_clock::time_point now) {
   caf::timespan delivery{0};
   caf::timespan collection{0};
-  if (st.current != phase::idle && !st.pods.empty())
-    delivery = (st.current == phase::delivering ? now : st.delivered_at)
-               - st.started_at;
-  if (st.stop_requested)
-    collection = (st.current == phase::collected ? st.collected_at : now)
-                 - st.stop_at;
+  if (st.meta.current != phase::idle && !st.progress.pods.empty())
+    delivery
+      = (st.meta.current == phase::delivering ? now : st.progress.delivered_at)
+        - st.progress.started_at;
+  if (st.meta.stop_requested)
+    collection
+      = (st.meta.current == phase::collected ? st.progress.collected_at : now)
+        - st.progress.stop_at;
   return {delivery, collection};
 }
 
 completeness_totals completeness_of(const coordinator_state& st) {
-  auto result = st.completeness.totals();
-  result.pods_incomplete = st.pods_with_tests - st.pods_complete;
+  auto result = st.progress.completeness.totals();
+  result.pods_incomplete
+    = st.progress.pods_with_tests - st.progress.pods_complete;
   return result;
 }
 
@@ -83,32 +86,37 @@ status_report make_status_report(const coordinator_state& st,
                                  bool all_pods) {
   status_report result;
   result.status = make_round_status(st);
-  result.started_unix_ms = st.started_unix_ms;
+  result.started_unix_ms = st.meta.started_unix_ms;
   std::tie(result.delivery_duration, result.collection_duration)
     = phase_durations(st, now);
-  result.calls = st.calls;
-  result.retries = st.retries;
-  result.worker_restarts = st.worker_restarts;
-  result.results_bytes = st.results_bytes;
-  result.results_entries = st.results_entries;
+  result.calls = st.meta.calls;
+  result.retries = st.meta.retries;
+  result.worker_restarts = st.pool.restarts;
+  result.results_bytes = st.progress.results_bytes;
+  result.results_entries = st.progress.results_entries;
   // From the list kept as pods fail, not a scan of every pod: /status
   // stays cheap in rounds of tens of thousands of pods.
-  result.problems_total = static_cast<uint32_t>(st.problem_pods.size());
-  auto listed = all_pods ? st.problem_pods.size()
-                         : std::min(st.problem_pods.size(), max_listed_problems);
+  result.problems_total
+    = static_cast<uint32_t>(st.progress.problem_pods.size());
+  auto listed
+    = all_pods ? st.progress.problem_pods.size()
+               : std::min(st.progress.problem_pods.size(), max_listed_problems);
   for (size_t i = 0; i < listed; ++i)
-    result.problems.push_back(make_detail(st.pods[st.problem_pods[i]]));
+    result.problems.push_back(
+      make_detail(st.progress.pods[st.progress.problem_pods[i]]));
   if (all_pods)
-    for (auto& pod : st.pods)
+    for (auto& pod : st.progress.pods)
       result.pods.push_back(make_detail(pod));
-  result.has_completeness = st.stop_requested && st.catalog.ptr != nullptr;
+  result.has_completeness
+    = st.meta.stop_requested && st.progress.catalog.ptr != nullptr;
   if (result.has_completeness)
     result.completeness = completeness_of(st);
-  result.superseded.assign(st.superseded.begin(), st.superseded.end());
-  result.has_refusal = st.has_refusal;
-  result.last_refusal = st.last_refusal;
-  result.persistence = st.store ? st.store->health() : st.persistence;
-  result.timeline = st.timeline.view(now, st.counts);
+  result.superseded.assign(st.lifecycle.superseded.begin(),
+                           st.lifecycle.superseded.end());
+  result.has_refusal = st.lifecycle.has_refusal;
+  result.last_refusal = st.lifecycle.last_refusal;
+  result.persistence = st.journal.health();
+  result.timeline = st.progress.timeline.view(now, st.progress.counts);
   return result;
 }
 
@@ -116,16 +124,16 @@ completeness_report make_completeness_report(const coordinator_state& st,
                                              bool all_pods,
                                              uint32_t max_netpols) {
   completeness_report result;
-  result.round = st.round;
-  result.current = st.current;
-  result.collection_done = st.current == phase::collected;
+  result.round = st.meta.round;
+  result.current = st.meta.current;
+  result.collection_done = st.meta.current == phase::collected;
   result.totals = completeness_of(st);
-  auto* catalog = st.completeness.catalog();
+  auto* catalog = st.progress.completeness.catalog();
   if (catalog == nullptr)
     return result;
-  auto& accounts = st.completeness.netpols();
+  auto& accounts = st.progress.completeness.netpols();
   result.netpols_total = static_cast<uint32_t>(accounts.size());
-  auto order = st.completeness.worst_netpols(max_netpols);
+  auto order = st.progress.completeness.worst_netpols(max_netpols);
   for (auto id : order) {
     auto& account = accounts[id];
     netpol_report row;
@@ -133,23 +141,23 @@ completeness_report make_completeness_report(const coordinator_state& st,
     row.expected = account.expected;
     row.reported = account.reported;
     row.missing = account.missing;
-    row.unknown = st.completeness.unknown(id);
+    row.unknown = st.progress.completeness.unknown(id);
     row.pods = catalog->netpol_pods[id];
     row.pods_missing = account.pods_missing;
     row.first = account.first;
     row.last = account.last;
     for (auto pod : account.sample_pods)
-      row.sample_pods.push_back(st.pods[pod].ip);
+      row.sample_pods.push_back(st.progress.pods[pod].ip);
     result.netpols.push_back(std::move(row));
   }
   // Pods with a problem: what was collected with one, and (known only at
   // the end of collection for the pods still in it) what could not be.
-  std::vector<uint32_t> listed = st.report_pods;
+  std::vector<uint32_t> listed = st.progress.report_pods;
   result.pods_total = static_cast<uint32_t>(listed.size());
   if (!all_pods && listed.size() > max_listed_problems)
     listed.resize(max_listed_problems);
   for (auto index : listed) {
-    auto& pod = st.pods[index];
+    auto& pod = st.progress.pods[index];
     pod_completeness_row row;
     row.ip = pod.ip;
     row.state = pod.state;
@@ -160,12 +168,13 @@ completeness_report make_completeness_report(const coordinator_state& st,
     row.duplicates = pod.duplicates;
     row.unexpected = pod.unexpected;
     row.unknown = unknown_of(pod);
-    if (auto i = st.missing_netpols.find(index); i != st.missing_netpols.end())
+    if (auto i = st.progress.missing_netpols.find(index);
+        i != st.progress.missing_netpols.end())
       for (auto id : i->second)
         row.missing_netpols.push_back(catalog->netpols[id]);
     result.pods.push_back(std::move(row));
   }
-  result.curve = st.completeness.curve();
+  result.curve = st.progress.completeness.curve();
   return result;
 }
 
@@ -174,21 +183,22 @@ proxy_metrics make_metrics(const coordinator_state& st,
   auto result = st.totals;
   result.status = make_round_status(st);
   result.workers = st.settings.workers;
-  result.worker_restarts = st.worker_restarts;
+  result.worker_restarts = st.pool.restarts;
   std::tie(result.delivery_duration, result.collection_duration)
     = phase_durations(st, now);
-  result.results_bytes = st.results_bytes;
-  result.results_entries = st.results_entries;
-  result.has_completeness = st.stop_requested && st.catalog.ptr != nullptr;
+  result.results_bytes = st.progress.results_bytes;
+  result.results_entries = st.progress.results_entries;
+  result.has_completeness
+    = st.meta.stop_requested && st.progress.catalog.ptr != nullptr;
   if (result.has_completeness)
     result.completeness = completeness_of(st);
-  result.rounds_superseded = st.rounds_superseded;
-  result.initiates_refused = st.initiates_refused;
+  result.rounds_superseded = st.lifecycle.rounds_superseded;
+  result.initiates_refused = st.lifecycle.initiates_refused;
   return result;
 }
 
 void log_completeness(const coordinator_state& st, size_t max_lines) {
-  if (st.catalog.ptr == nullptr)
+  if (st.progress.catalog.ptr == nullptr)
     return;
   auto t = completeness_of(st);
   spdlog::info("Completeness: {}/{} connection tests reported, {} missing in "
@@ -197,17 +207,17 @@ void log_completeness(const coordinator_state& st, size_t max_lines) {
                grouped(t.reported), grouped(t.expected), grouped(t.missing),
                t.netpols_missing, grouped(t.duplicates),
                grouped(t.unexpected), grouped(t.unknown));
-  auto& accounts = st.completeness.netpols();
-  auto* catalog = st.completeness.catalog();
+  auto& accounts = st.progress.completeness.netpols();
+  auto* catalog = st.progress.completeness.catalog();
   size_t lines = 0;
-  for (auto id : st.completeness.worst_netpols(max_lines)) {
+  for (auto id : st.progress.completeness.worst_netpols(max_lines)) {
     auto& account = accounts[id];
     if (lines == max_lines || account.missing == 0)
       break;
     ++lines;
     std::string pods;
     for (auto pod : account.sample_pods)
-      pods += (pods.empty() ? "" : ", ") + st.pods[pod].ip;
+      pods += (pods.empty() ? "" : ", ") + st.progress.pods[pod].ip;
     if (account.pods_missing > account.sample_pods.size())
       pods += ", ...";
     spdlog::warn("Netpol {}: {} of {} connection tests missing; pods "

@@ -146,7 +146,7 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
   }
 
   uint32_t count(pod_state x) {
-    return state().counts[slot(x)];
+    return state().progress.counts[slot(x)];
   }
 
   /// Sends a request to the coordinator, lets every actor work (no timers
@@ -183,7 +183,7 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
   }
 
   pod_record& pod(const std::string& ip) {
-    for (auto& record : state().pods)
+    for (auto& record : state().progress.pods)
       if (record.ip == ip)
         return record;
     CAF_FAIL("no pod " << ip);

@@ -34,7 +34,7 @@ struct fixture : coordinator_fixture {
     CHECK(pod("10.0.0.1").awaiting_retry);
     MESSAGE("a /check's end is committed at once, even with no call to "
             "start");
-    CHECK(!state().commit_due);
+    CHECK(!state().journal.commit_due());
     CHECK_EQUAL(store->committed_pod(0).delivery_attempts, 1u);
     CHECK(store->committed_in_flight().empty());
   }
@@ -56,8 +56,8 @@ TEST(every call is committed as started before it goes out) {
   consume_messages();
   MESSAGE("the last /check calls' ends are committed as they end, with no "
           "call to start: never left to a grouped commit");
-  CHECK(state().busy.empty());
-  CHECK(!state().commit_due);
+  CHECK(state().pool.busy.empty());
+  CHECK(!state().journal.commit_due());
   CHECK(store->committed_in_flight().empty());
 }
 
@@ -67,13 +67,13 @@ TEST(a restart resumes the round with every pod as it was) {
   pods->script("10.0.0.3", stage::delivery, {sim_answer::timeout});
   pods->set_results("10.0.0.1", results_of("10.0.0.1"));
   initiate(4);
-  CHECK_EQUAL(state().current, phase::delivered);
+  CHECK_EQUAL(state().meta.current, phase::delivered);
   auto before = ask<status_report>(status_atom_v, true);
   crash();
   MESSAGE("a new coordinator on the same store");
   start(2);
-  CHECK_EQUAL(state().round, 1u);
-  CHECK_EQUAL(state().current, phase::delivered);
+  CHECK_EQUAL(state().meta.round, 1u);
+  CHECK_EQUAL(state().meta.current, phase::delivered);
   auto after = ask<status_report>(status_atom_v, true);
   CHECK_EQUAL(after.status.delivered, before.status.delivered);
   CHECK_EQUAL(after.status.unconfirmed, 1u);
@@ -88,7 +88,7 @@ TEST(a restart resumes the round with every pod as it was) {
   }
   MESSAGE("nobody is sent /check again; the round goes on to collection");
   ask<round_status>(stop_atom_v);
-  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(state().meta.current, phase::collected);
   for (auto& ip : ips(4))
     CHECK_EQUAL(pods->calls_to(ip, stage::delivery), 1u);
   auto results = ask<results_snapshot>(results_atom_v);
@@ -116,7 +116,7 @@ TEST(a check in flight when the proxy stops leaves its pod unconfirmed) {
   REQUIRE_EQUAL(calls.size(), 3u);
   CHECK_EQUAL(calls[2].ip, "10.0.0.3");
   CHECK_EQUAL(calls[2].payload, connections_of("10.0.0.3"));
-  CHECK_EQUAL(state().current, phase::delivered);
+  CHECK_EQUAL(state().meta.current, phase::delivered);
 }
 
 TEST(a pod waiting for a retry waits out the rest of its backoff) {
@@ -169,7 +169,7 @@ TEST(collected results and completeness come back byte for byte) {
   auto report = ask<completeness_report>(report_atom_v, true, uint32_t{0});
   crash();
   start(2);
-  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(state().meta.current, phase::collected);
   auto again = ask<results_snapshot>(results_atom_v);
   REQUIRE_EQUAL(again.pods.size(), results.pods.size());
   for (size_t i = 0; i < again.pods.size(); ++i)
@@ -204,7 +204,7 @@ TEST(answers that arrive together share one commit) {
   expect((pod_outcome), from(spawned[2]).to(coord));
   CHECK_EQUAL(store->commits(), commits);
   expect((dispatch_atom), from(coord).to(coord));
-  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(state().meta.current, phase::collected);
   MESSAGE("no /check to go out: the commit waits for more answers, up to "
           "the grouped-commit window");
   CHECK_EQUAL(store->commits(), commits);
@@ -220,17 +220,17 @@ TEST(an answer that shows the round commits what waits first) {
   initiate(2);
   ask<round_status>(stop_atom_v);
   MESSAGE("both pods collected, their commit not due yet");
-  CHECK_EQUAL(state().current, phase::collected);
-  CHECK(state().commit_due);
+  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK(state().journal.commit_due());
   auto commits = store->commits();
   MESSAGE("a /checkStopStatus poll sees the round only once it is "
           "committed: a restart never goes back on an answer");
   CHECK(poll().collection_done());
   CHECK_EQUAL(store->commits(), commits + 1);
-  CHECK(!state().commit_due);
+  CHECK(!state().journal.commit_due());
   crash();
   start(2);
-  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(state().meta.current, phase::collected);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 1u);
   MESSAGE("the commit the window had scheduled finds nothing left to do");
   advance_time(grouped_commit_window);
@@ -244,13 +244,13 @@ TEST(results collected but not committed at a crash are asked again) {
     pods->set_results(ip, results_of(ip));
   initiate(2);
   ask<round_status>(stop_atom_v);
-  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(state().meta.current, phase::collected);
   MESSAGE("killed within the grouped-commit window: nobody was told");
   crash();
   start(2);
   MESSAGE("the pods are collected again (GET /results is idempotent), and "
           "/results is what it would have been");
-  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(state().meta.current, phase::collected);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 2u);
   MESSAGE("the /stop committed the first calls' starts: both count");
   CHECK_EQUAL(pod("10.0.0.1").collection_attempts, 2u);
@@ -271,7 +271,7 @@ TEST(a results call in flight is made again after the restart) {
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 1u);
   start(2);
   MESSAGE("/results is idempotent: asked again, and the round completes");
-  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(state().meta.current, phase::collected);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 2u);
   auto results = ask<results_snapshot>(results_atom_v);
@@ -320,7 +320,7 @@ TEST(superseded rounds and refusals outlive a restart) {
   auto report = ask<status_report>(status_atom_v, false);
   CHECK_EQUAL(report.superseded.size(), 2u);
   CHECK_EQUAL(poll().refusal, "bad key");
-  CHECK_EQUAL(state().round, 2u);
+  CHECK_EQUAL(state().meta.round, 2u);
   MESSAGE("a new round after the restart works");
   CHECK_EQUAL(initiate(1).round, 3u);
   CHECK_EQUAL(poll().refusal, "");
@@ -336,7 +336,7 @@ TEST(an early stop with checks in flight collects those pods after a restart) {
   crash();
   start(2);
   MESSAGE("the restart honours the /stop: every pod is collected");
-  CHECK_EQUAL(state().current, phase::collected);
+  CHECK_EQUAL(state().meta.current, phase::collected);
   CHECK_EQUAL(pod("10.0.0.1").delivery_outcome, pod_state::unconfirmed);
   CHECK_EQUAL(pod("10.0.0.3").delivery_outcome, pod_state::failed);
   CHECK_EQUAL(pod("10.0.0.3").delivery_error, "round stopped before delivery");
@@ -357,7 +357,7 @@ TEST(a restart does not count the calls an earlier restart cut off) {
   expect((initiate_atom, round_plan), from(self).to(coord));
   crash();
   start(2);
-  CHECK_EQUAL(state().current, phase::delivered);
+  CHECK_EQUAL(state().meta.current, phase::delivered);
   MESSAGE("the cut calls were ended in the store when the round resumed");
   CHECK(store->committed_in_flight().empty());
 }
@@ -387,7 +387,7 @@ TEST(a clean stop sends a check it cut off before it went out after the restart)
   CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 1u);
   CHECK_EQUAL(pod("10.0.0.2").state, pod_state::unconfirmed);
   CHECK_EQUAL(pod("10.0.0.3").state, pod_state::delivered);
-  CHECK_EQUAL(state().current, phase::delivered);
+  CHECK_EQUAL(state().meta.current, phase::delivered);
 }
 
 FIXTURE_SCOPE_END()
