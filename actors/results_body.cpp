@@ -820,117 +820,175 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-} // namespace
+/// The text time.Parse reads, with Go's byte tests: out-of-range indices
+/// are never a digit nor a given byte.
+struct go_time_text {
+  std::string_view s;
 
-bool is_go_rfc3339(std::string_view s, int64_t* seconds, uint32_t* nanos) {
-  // Go 1.19's time.parse with layout "2006-01-02T15:04:05Z07:00", step by
-  // step (time/format.go): the checks and the order of the fields.
-  const size_t n = s.size();
-  auto digit = [&](size_t i) {
-    return i < n && is_digit(static_cast<unsigned char>(s[i]));
-  };
-  auto at = [&](size_t i, char c) { return i < n && s[i] == c; };
-  auto num = [&](size_t i, size_t count) {
+  bool digit(size_t i) const {
+    return i < s.size() && is_digit(static_cast<unsigned char>(s[i]));
+  }
+
+  bool at(size_t i, char c) const { return i < s.size() && s[i] == c; }
+
+  /// The `count` digits from `i` as a number (the caller checked them).
+  int num(size_t i, size_t count) const {
     int result = 0;
     for (size_t k = i; k < i + count; ++k)
       result = result * 10 + (s[k] - '0');
     return result;
-  };
-  // 2006: four digits (atoi of four bytes, the first a digit).
-  if (!digit(0) || !digit(1) || !digit(2) || !digit(3) || !at(4, '-'))
+  }
+
+  /// A fraction begins at `i`: '.' or ',' and a digit.
+  bool fraction_at(size_t i) const {
+    return (at(i, '.') || at(i, ',')) && digit(i + 1);
+  }
+};
+
+/// The fields of an RFC 3339 time as read, before the day's check.
+struct go_time_fields {
+  int year = 0, month = 0, day = 0;
+  int hour = 0, minute = 0, second = 0;
+  uint32_t fraction = 0; // nanoseconds
+  int offset = 0;        // seconds east of UTC
+};
+
+/// "2006-01-02T": four digits (atoi of four bytes, the first a digit), then
+/// exactly two digits each; the month's range. The day is checked last.
+bool parse_go_date(const go_time_text& t, go_time_fields& f) {
+  if (!t.digit(0) || !t.digit(1) || !t.digit(2) || !t.digit(3)
+      || !t.at(4, '-'))
     return false;
-  int year = num(0, 4);
-  // 01, 02: exactly two digits each.
-  if (!digit(5) || !digit(6) || !at(7, '-') || !digit(8) || !digit(9)
-      || !at(10, 'T'))
+  f.year = t.num(0, 4);
+  if (!t.digit(5) || !t.digit(6) || !t.at(7, '-') || !t.digit(8)
+      || !t.digit(9) || !t.at(10, 'T'))
     return false;
-  int month = num(5, 2);
-  int day = num(8, 2);
-  if (month < 1 || month > 12)
-    return false;
+  f.month = t.num(5, 2);
+  f.day = t.num(8, 2);
+  return f.month >= 1 && f.month <= 12;
+}
+
+/// "15:04:05" from `p`, which it moves past them.
+bool parse_go_clock(const go_time_text& t, size_t& p, go_time_fields& f) {
   // 15: one or two digits.
-  size_t p = 11;
-  if (!digit(p))
+  if (!t.digit(p))
     return false;
-  int hour = s[p++] - '0';
-  if (digit(p))
-    hour = hour * 10 + (s[p++] - '0');
-  if (hour > 23)
+  f.hour = t.s[p++] - '0';
+  if (t.digit(p))
+    f.hour = f.hour * 10 + (t.s[p++] - '0');
+  if (f.hour > 23)
     return false;
   // 04: exactly two digits.
-  if (!at(p, ':') || !digit(p + 1) || !digit(p + 2) || !at(p + 3, ':'))
+  if (!t.at(p, ':') || !t.digit(p + 1) || !t.digit(p + 2) || !t.at(p + 3, ':'))
     return false;
-  int minute = num(p + 1, 2);
-  if (minute > 59)
+  f.minute = t.num(p + 1, 2);
+  if (f.minute > 59)
     return false;
   p += 4;
   // 05: exactly two digits, or none before a fraction: Go's getnum fails
   // there, but the fraction's parse that follows overwrites its error, so
   // "11:18:.5Z" is 11:18:00.5.
-  int second = 0;
-  if (digit(p) && digit(p + 1)) {
-    second = num(p, 2);
-    if (second > 59)
+  f.second = 0;
+  if (t.digit(p) && t.digit(p + 1)) {
+    f.second = t.num(p, 2);
+    if (f.second > 59)
       return false;
     p += 2;
-  } else if (!((at(p, '.') || at(p, ',')) && digit(p + 1))) {
+  } else if (!t.fraction_at(p)) {
     return false;
   }
-  // A fraction the layout does not name: '.' or ',' and at least one digit;
-  // every digit is read, the first nine count.
-  uint32_t fraction = 0;
-  if ((at(p, '.') || at(p, ',')) && digit(p + 1)) {
-    int kept = 0;
-    for (++p; digit(p); ++p)
-      if (kept < 9) {
-        fraction = fraction * 10 + static_cast<uint32_t>(s[p] - '0');
-        ++kept;
-      }
-    for (; kept < 9; ++kept)
-      fraction *= 10;
+  return true;
+}
+
+/// A fraction the layout does not name, if one is at `p`: '.' or ',' and at
+/// least one digit; every digit is read, the first nine count.
+void parse_go_fraction(const go_time_text& t, size_t& p, go_time_fields& f) {
+  f.fraction = 0;
+  if (!t.fraction_at(p))
+    return;
+  int kept = 0;
+  for (++p; t.digit(p); ++p)
+    if (kept < 9) {
+      f.fraction = f.fraction * 10 + static_cast<uint32_t>(t.s[p] - '0');
+      ++kept;
+    }
+  for (; kept < 9; ++kept)
+    f.fraction *= 10;
+}
+
+/// What atoi takes of the two bytes at `i` (two digits, or '+' or '-' and a
+/// digit), into `value`.
+bool parse_go_zone_pair(const go_time_text& t, size_t i, int& value) {
+  if (t.digit(i) && t.digit(i + 1)) {
+    value = t.num(i, 2);
+    return true;
   }
-  // Z07:00: 'Z', or sign, hh, ':', mm where hh and mm are each what atoi
-  // takes of two bytes (two digits, or '+' or '-' and a digit), no range.
-  int offset = 0;
-  if (at(p, 'Z')) {
+  if ((t.s[i] == '+' || t.s[i] == '-') && t.digit(i + 1)) {
+    value = t.s[i] == '-' ? -(t.s[i + 1] - '0') : t.s[i + 1] - '0';
+    return true;
+  }
+  return false;
+}
+
+/// "Z07:00" from `p`: 'Z', or sign, hh, ':', mm where hh and mm are each
+/// what atoi takes of two bytes, no range; moves `p` past it.
+bool parse_go_zone(const go_time_text& t, size_t& p, go_time_fields& f) {
+  f.offset = 0;
+  if (t.at(p, 'Z')) {
     ++p;
-  } else {
-    if (n - p != 6 || (s[p] != '+' && s[p] != '-') || s[p + 3] != ':')
-      return false;
-    auto two = [&](size_t i, int& value) {
-      if (digit(i) && digit(i + 1)) {
-        value = num(i, 2);
-        return true;
-      }
-      if ((s[i] == '+' || s[i] == '-') && digit(i + 1)) {
-        value = s[i] == '-' ? -(s[i + 1] - '0') : s[i + 1] - '0';
-        return true;
-      }
-      return false;
-    };
-    int zone_hour, zone_minute;
-    if (!two(p + 1, zone_hour) || !two(p + 4, zone_minute))
-      return false;
-    offset = (zone_hour * 60 + zone_minute) * 60;
-    if (s[p] == '-')
-      offset = -offset;
-    p += 6;
+    return true;
   }
-  if (p != n)
+  const size_t n = t.s.size();
+  if (n - p != 6 || (t.s[p] != '+' && t.s[p] != '-') || t.s[p + 3] != ':')
     return false;
-  // The day, checked after the rest.
+  int zone_hour, zone_minute;
+  if (!parse_go_zone_pair(t, p + 1, zone_hour)
+      || !parse_go_zone_pair(t, p + 4, zone_minute))
+    return false;
+  f.offset = (zone_hour * 60 + zone_minute) * 60;
+  if (t.s[p] == '-')
+    f.offset = -f.offset;
+  p += 6;
+  return true;
+}
+
+/// The day within its month (the month already in range).
+bool go_day_in_range(const go_time_fields& f) {
   static constexpr int days_in[] = {31, 28, 31, 30, 31, 30,
                                     31, 31, 30, 31, 30, 31};
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (day < 1 || day > days_in[month - 1] + (month == 2 && leap ? 1 : 0))
+  bool leap = (f.year % 4 == 0 && f.year % 100 != 0) || f.year % 400 == 0;
+  return f.day >= 1
+         && f.day <= days_in[f.month - 1] + (f.month == 2 && leap ? 1 : 0);
+}
+
+/// Seconds since the Unix epoch, UTC.
+int64_t go_unix_seconds(const go_time_fields& f) {
+  return days_from_civil(f.year, static_cast<unsigned>(f.month),
+                         static_cast<unsigned>(f.day))
+           * 86400
+         + f.hour * 3600 + f.minute * 60 + f.second - f.offset;
+}
+
+} // namespace
+
+bool is_go_rfc3339(std::string_view s, int64_t* seconds, uint32_t* nanos) {
+  // Go 1.19's time.parse with layout "2006-01-02T15:04:05Z07:00", step by
+  // step (time/format.go): the checks and the order of the fields.
+  const go_time_text t{s};
+  go_time_fields f;
+  size_t p = 11; // past "2006-01-02T"
+  if (!parse_go_date(t, f) || !parse_go_clock(t, p, f))
+    return false;
+  parse_go_fraction(t, p, f);
+  if (!parse_go_zone(t, p, f) || p != s.size())
+    return false;
+  // The day, checked after the rest.
+  if (!go_day_in_range(f))
     return false;
   if (seconds)
-    *seconds = days_from_civil(year, static_cast<unsigned>(month),
-                               static_cast<unsigned>(day))
-                 * 86400
-               + hour * 3600 + minute * 60 + second - offset;
+    *seconds = go_unix_seconds(f);
   if (nanos)
-    *nanos = fraction;
+    *nanos = f.fraction;
   return true;
 }
 
