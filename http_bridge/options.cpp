@@ -38,15 +38,15 @@ std::string describe_options(const proxy_options& o) {
   add("backoff-base", describe_duration(s.backoff_base));
   add("backoff-cap", describe_duration(s.backoff_cap));
   add("progress-interval", describe_duration(s.progress_interval));
-  add("max-body", size(b.max_body_bytes));
+  add("max-body", size(b.front.max_body_bytes));
   add("max-response", size(s.max_response_bytes));
   add("max-pods", std::to_string(b.max_pods));
-  add("server-threads", std::to_string(b.threads));
+  add("server-threads", std::to_string(b.front.operator_threads));
   add("reply-timeout", describe_duration(b.reply_timeout));
-  add("header-timeout", describe_duration(b.header_timeout));
-  add("body-timeout", describe_duration(b.body_timeout));
-  add("idle-timeout", describe_duration(b.idle_timeout));
-  add("max-connections", std::to_string(b.max_connections));
+  add("header-timeout", describe_duration(b.front.header_timeout));
+  add("body-timeout", describe_duration(b.front.body_timeout));
+  add("idle-timeout", describe_duration(b.front.idle_timeout));
+  add("max-connections", std::to_string(b.front.max_connections));
   add("allow-pods", "'" + b.allowed_pods.describe() + "'");
   add("state-dir", "'" + o.state_dir + "'");
   add("log-level", o.log_level);
@@ -108,8 +108,8 @@ parsed_options parse_options(int argc, char** argv) {
   add_duration_flag(app, "--progress-interval",
                     "NETPOL_PROXY_PROGRESS_INTERVAL", s.progress_interval,
                     "Time between progress log lines");
-  add_size_flag(app, "--max-body", "NETPOL_PROXY_MAX_BODY", b.max_body_bytes,
-                "Largest /initiate body accepted");
+  add_size_flag(app, "--max-body", "NETPOL_PROXY_MAX_BODY",
+                b.front.max_body_bytes, "Largest /initiate body accepted");
   add_size_flag(app, "--max-response", "NETPOL_PROXY_MAX_RESPONSE",
                 s.max_response_bytes,
                 "Largest /results body taken from one pod");
@@ -118,7 +118,7 @@ parsed_options parse_options(int argc, char** argv) {
     ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
     ->capture_default_str();
   app
-    .add_option("--server-threads", b.threads,
+    .add_option("--server-threads", b.front.operator_threads,
                 "Threads answering operators' requests (/status, /report, "
                 "/metrics, the page); kube-burner's calls have two of "
                 "their own")
@@ -129,18 +129,18 @@ parsed_options parse_options(int argc, char** argv) {
                     b.reply_timeout,
                     "Time an HTTP request waits for the coordinator");
   add_duration_flag(app, "--header-timeout", "NETPOL_PROXY_HEADER_TIMEOUT",
-                    b.header_timeout,
+                    b.front.header_timeout,
                     "Time a caller has to send a request's line and headers "
                     "(408 or close after)");
   add_duration_flag(app, "--body-timeout", "NETPOL_PROXY_BODY_TIMEOUT",
-                    b.body_timeout,
+                    b.front.body_timeout,
                     "Time to send a body of --max-body bytes; smaller bodies "
                     "get proportionally less, at least --header-timeout");
   add_duration_flag(app, "--idle-timeout", "NETPOL_PROXY_IDLE_TIMEOUT",
-                    b.idle_timeout,
+                    b.front.idle_timeout,
                     "Time a keep-alive connection may sit between requests");
   app
-    .add_option("--max-connections", b.max_connections,
+    .add_option("--max-connections", b.front.max_connections,
                 "Connections open at once; more are answered 503 at once")
     ->envname("NETPOL_PROXY_MAX_CONNECTIONS")
     ->check(CLI::Range(size_t{16}, size_t{1'000'000}))

@@ -1,6 +1,7 @@
 // Command-line flags and their environment variables.
 #pragma once
 
+#include "http_bridge/front.hpp"
 #include "http_bridge/pod_addresses.hpp"
 #include "messages/duration.hpp" // parse_duration, for the duration flags
 #include "messages/flags.hpp"    // parse_size, parse_listen_address
@@ -14,18 +15,21 @@
 
 namespace netpol {
 
-/// Settings of the HTTP side.
+/// Settings of the HTTP side. The connection limits are the front's own
+/// settings (its lane queue, write timeout and kube-burner threads have no
+/// flag); the flags set these:
+///   front.max_body_bytes   --max-body: the /initiate body
+///   front.operator_threads --server-threads: operators' requests
+///   front.header_timeout   --header-timeout: a request's line and headers
+///   front.body_timeout     --body-timeout: a body of max_body_bytes
+///   front.idle_timeout     --idle-timeout: keep-alive between requests
+///   front.max_connections  --max-connections: open at once
+///   front.body_slot_wait   (no flag): a body waiting for its turn
 struct bridge_settings {
-  uint64_t max_body_bytes = 256ull << 20; // /initiate body
+  front_settings front;
   size_t max_pods = 200'000;              // pods in one round
-  unsigned threads = 2;                   // threads for operators' requests
   caf::timespan reply_timeout = 10s;      // waiting for the coordinator
-  caf::timespan header_timeout = 10s;     // a request's line and headers
-  caf::timespan body_timeout = 120s;      // a body of max_body_bytes
-  caf::timespan idle_timeout = 60s;       // keep-alive between requests
-  size_t max_connections = 4096;          // open at once
   pod_address_policy allowed_pods;        // keys /initiate may name
-  caf::timespan body_slot_wait = 5s;      // a body waiting for its turn (no flag)
   std::string described;                  // every setting, as the log's second line
 };
 

@@ -13,23 +13,12 @@
 
 #include <csignal>
 #include <malloc.h>
+#include <optional>
 #include <pthread.h>
 #include <thread>
 #include <unistd.h>
 
 namespace netpol {
-
-front_settings make_front_settings(const bridge_settings& b) {
-  front_settings f;
-  f.max_connections = b.max_connections;
-  f.header_timeout = b.header_timeout;
-  f.body_timeout = b.body_timeout;
-  f.idle_timeout = b.idle_timeout;
-  f.max_body_bytes = b.max_body_bytes;
-  f.operator_threads = b.threads;
-  f.body_slot_wait = b.body_slot_wait;
-  return f;
-}
 
 proxy_server::proxy_server(caf::actor_system& sys, coordinator_actor coord,
                            const bridge_settings& settings) {
@@ -39,7 +28,7 @@ proxy_server::proxy_server(caf::actor_system& sys, coordinator_actor coord,
   auto router = std::make_shared<routes>(
     sys, std::move(coord), settings,
     [counters] { return *counters ? (*counters)->counters() : front_counters{}; });
-  front_ = std::make_unique<front>(make_front_settings(settings), router);
+  front_ = std::make_unique<front>(settings.front, router);
   *counters = front_.get();
 }
 
@@ -124,7 +113,11 @@ void configure_logging(const std::string& level) {
   spdlog::flush_on(spdlog::level::trace);
 }
 
-int run_proxy(const proxy_options& opts) {
+namespace {
+
+/// Before any thread starts: the allocator's arenas, the log, and the log's
+/// first two lines.
+void start_process(const proxy_options& opts) {
   // glibc gives each thread that allocates its own arena (up to 8 per core);
   // with 20 workers and 16 server threads passing buffers around, freed
   // memory fragments across arenas and RSS creeps up round after round
@@ -137,13 +130,88 @@ int run_proxy(const proxy_options& opts) {
                version_text());
   spdlog::info("Settings (flags and environment): {}",
                describe_options(opts));
-  // Block the stop signals in every thread; one thread waits for them.
+}
+
+/// Blocks the stop signals in this thread and so in every thread started
+/// after; one thread waits for them (sigwait on the set returned).
+sigset_t block_stop_signals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGUSR1); // raised by ourselves if serving fails
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+/// Serves HTTP until one of `signals` arrives, then stops the server.
+/// Returns the exit code so far (1 if serving failed), or nothing if the
+/// port could not be bound: the coordinator has then been told to exit.
+std::optional<int> serve_until_stopped(caf::actor_system& sys,
+                                       const coordinator_actor& coord,
+                                       const proxy_options& opts,
+                                       const sigset_t& signals) {
+  auto bridge = opts.bridge;
+  bridge.described = describe_options(opts); // for the live page
+  proxy_server server{sys, coord, bridge};
+  auto port = server.bind(opts.listen_host, opts.listen_port);
+  if (!port) {
+    spdlog::error("Cannot listen on {}:{}: {}", opts.listen_host,
+                  opts.listen_port, detail_of(port.error()));
+    caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+    return std::nullopt;
+  }
+  std::atomic<bool> stopping{false};
+  std::thread serving{[&] {
+    if (!server.listen() && !stopping) {
+      spdlog::error("The HTTP server stopped unexpectedly");
+      kill(getpid(), SIGUSR1);
+    }
+  }};
+  spdlog::info("Client server started on :{}", *port);
+  spdlog::info("Wait for Connections from kube-burner..");
+  int received = 0;
+  sigwait(&signals, &received);
+  stopping = true;
+  int exit_code = 0;
+  if (received == SIGUSR1) {
+    exit_code = 1;
+  } else {
+    spdlog::info("Received {}, shutting down",
+                 received == SIGTERM ? "SIGTERM" : "SIGINT");
+  }
+  // The front takes a stop at any time, also before it began serving.
+  server.stop();
+  serving.join();
+  return exit_code;
+}
+
+/// Pod calls in flight end now, whatever the pods do. The coordinator
+/// starts no more (drain is in its mailbox before any cancelled call's
+/// answer) and records how each ended, so that a restart sends /check to
+/// a pod it never reached; the workers then exit with it.
+void drain_pod_calls(caf::actor_system& sys, const coordinator_actor& coord,
+                     pod_call_canceller& canceller) {
+  caf::scoped_actor self{sys};
+  auto drained = self->request(coord, std::chrono::seconds(2), drain_atom_v);
+  canceller.cancel_all();
+  drained.receive(
+    [](uint32_t ended) {
+      if (ended > 0)
+        spdlog::info("{} pod calls in flight were cut off", ended);
+    },
+    [](const caf::error& err) {
+      spdlog::warn("Pod calls in flight not all recorded: {}",
+                   detail_of(err));
+    });
+}
+
+} // namespace
+
+int run_proxy(const proxy_options& opts) {
+  start_process(opts);
+  // Block the stop signals in every thread; one thread waits for them.
+  const sigset_t signals = block_stop_signals();
   caf::actor_system_config cfg;
   configure_actor_system(cfg);
   // A store that hits RLIMIT_FSIZE gets EFBIG and degrades; the signal
@@ -155,61 +223,13 @@ int run_proxy(const proxy_options& opts) {
   auto canceller = std::make_shared<pod_call_canceller>();
   auto coord = spawn_coordinator(sys, opts.settings, canceller,
                                  std::move(store), std::move(persistence));
-  int exit_code = 0;
-  {
-    auto bridge = opts.bridge;
-    bridge.described = describe_options(opts); // for the live page
-    proxy_server server{sys, coord, bridge};
-    auto port = server.bind(opts.listen_host, opts.listen_port);
-    if (!port) {
-      spdlog::error("Cannot listen on {}:{}: {}", opts.listen_host,
-                    opts.listen_port, detail_of(port.error()));
-      caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
-      return 1;
-    }
-    std::atomic<bool> stopping{false};
-    std::thread serving{[&] {
-      if (!server.listen() && !stopping) {
-        spdlog::error("The HTTP server stopped unexpectedly");
-        kill(getpid(), SIGUSR1);
-      }
-    }};
-    spdlog::info("Client server started on :{}", *port);
-    spdlog::info("Wait for Connections from kube-burner..");
-    int received = 0;
-    sigwait(&signals, &received);
-    stopping = true;
-    if (received == SIGUSR1) {
-      exit_code = 1;
-    } else {
-      spdlog::info("Received {}, shutting down",
-                   received == SIGTERM ? "SIGTERM" : "SIGINT");
-    }
-    // The front takes a stop at any time, also before it began serving.
-    server.stop();
-    serving.join();
-  }
-  // Pod calls in flight end now, whatever the pods do. The coordinator
-  // starts no more (drain is in its mailbox before any cancelled call's
-  // answer) and records how each ended, so that a restart sends /check to
-  // a pod it never reached; the workers then exit with it.
-  {
-    caf::scoped_actor self{sys};
-    auto drained = self->request(coord, std::chrono::seconds(2), drain_atom_v);
-    canceller->cancel_all();
-    drained.receive(
-      [](uint32_t ended) {
-        if (ended > 0)
-          spdlog::info("{} pod calls in flight were cut off", ended);
-      },
-      [](const caf::error& err) {
-        spdlog::warn("Pod calls in flight not all recorded: {}",
-                     detail_of(err));
-      });
-  }
+  auto exit_code = serve_until_stopped(sys, coord, opts, signals);
+  if (!exit_code)
+    return 1;
+  drain_pod_calls(sys, coord, *canceller);
   caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
   spdlog::info("Stopped");
-  return exit_code;
+  return *exit_code;
 }
 
 } // namespace netpol

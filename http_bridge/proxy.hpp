@@ -39,9 +39,6 @@ private:
   std::unique_ptr<front> front_;
 };
 
-/// The front's settings for these bridge settings.
-front_settings make_front_settings(const bridge_settings& settings);
-
 /// Our types, and the scheduler settings the proxy runs with.
 void configure_actor_system(caf::actor_system_config& cfg);
 

@@ -101,7 +101,7 @@ TEST(flags set the settings) {
   CHECK_EQUAL(opts.settings.connect_timeout, caf::timespan{250ms});
   CHECK_EQUAL(opts.settings.retries, 5u);
   CHECK_EQUAL(opts.settings.backoff_cap, caf::timespan{60s});
-  CHECK_EQUAL(opts.bridge.max_body_bytes, uint64_t{1} << 20);
+  CHECK_EQUAL(opts.bridge.front.max_body_bytes, uint64_t{1} << 20);
   CHECK_EQUAL(opts.settings.client_port, 19001u);
 }
 

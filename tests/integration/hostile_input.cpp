@@ -116,7 +116,7 @@ TEST(huge headers and request lines are refused and the proxy carries on) {
 }
 
 TEST(a slow loris is cut at the header deadline while everyone is served) {
-  options.bridge.header_timeout = 1s;
+  options.bridge.front.header_timeout = 1s;
   start(pods_with(fault::none, 1, "127.30.2.1"));
   raw_connection loris{port};
   std::atomic<bool> done{false};
@@ -153,7 +153,7 @@ TEST(a slow loris is cut at the header deadline while everyone is served) {
 }
 
 TEST(many concurrent status polls are all answered) {
-  options.bridge.threads = 8;
+  options.bridge.front.operator_threads = 8;
   start(pods_with(fault::none, 3, "127.30.3.1"));
   auto cli = client();
   REQUIRE_EQUAL(http_status(cli.Post("/initiate", initiate_body(1).dump(),

@@ -67,7 +67,7 @@ TEST(bad initiate bodies get 400 or 413 and change nothing) {
   expect_refusal("POST", "/initiate",
                  R"({"127.22.1.1":[{"addresses":[],"ports":[70000],"netpol":"n"}]})",
                  400, "bad_input");
-  expect_refusal("POST", "/initiate", std::string(options.bridge.max_body_bytes + 1, ' '),
+  expect_refusal("POST", "/initiate", std::string(options.bridge.front.max_body_bytes + 1, ' '),
                  413, "too_large");
   CHECK_EQUAL(round_and_phase(), std::make_pair(0, std::string{"idle"}));
   CHECK(fleet->snapshot()[0].check_calls == 0);

@@ -169,7 +169,7 @@ TEST(a post without a length gets 411 at once) {
 }
 
 TEST(the connection past the cap is refused at once and the next served) {
-  options.bridge.max_connections = 16;
+  options.bridge.front.max_connections = 16;
   start_proxy();
   std::vector<std::unique_ptr<raw_connection>> held;
   for (int i = 0; i < 16; ++i)
@@ -202,7 +202,7 @@ TEST(the connection past the cap is refused at once and the next served) {
 }
 
 TEST(a keep-alive connection idle past the idle timeout is closed) {
-  options.bridge.idle_timeout = 500ms;
+  options.bridge.front.idle_timeout = 500ms;
   start_proxy();
   raw_connection conn{port};
   conn.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -215,7 +215,7 @@ TEST(a keep-alive connection idle past the idle timeout is closed) {
 }
 
 TEST(a connection that sends nothing is closed at the header deadline) {
-  options.bridge.header_timeout = 500ms;
+  options.bridge.front.header_timeout = 500ms;
   start_proxy();
   raw_connection conn{port};
   MESSAGE("no request at all: closed without an answer");
@@ -227,8 +227,8 @@ TEST(a connection that sends nothing is closed at the header deadline) {
 }
 
 TEST(a body sent too slowly is cut at its deadline) {
-  options.bridge.header_timeout = 300ms;
-  options.bridge.body_timeout = 300ms;
+  options.bridge.front.header_timeout = 300ms;
+  options.bridge.front.body_timeout = 300ms;
   start_proxy();
   raw_connection conn{port};
   conn.send("POST /initiate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
@@ -240,8 +240,8 @@ TEST(a body sent too slowly is cut at its deadline) {
 }
 
 TEST(only one request body is read at a time) {
-  options.bridge.body_slot_wait = 300ms;
-  options.bridge.body_timeout = 60s;
+  options.bridge.front.body_slot_wait = 300ms;
+  options.bridge.front.body_timeout = 60s;
   start(pods_with(fault::none, 1, "127.31.2.1"));
   auto body = initiate_body(1).dump();
   MESSAGE("a client starts a body and stalls: it holds the one body slot");

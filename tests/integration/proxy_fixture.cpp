@@ -24,8 +24,8 @@ proxy_fixture::proxy_fixture() {
   s.retries = 2;
   s.backoff_base = 50ms;
   s.backoff_cap = 200ms;
-  options.bridge.max_body_bytes = 1 << 20;
-  options.bridge.threads = 8;
+  options.bridge.front.max_body_bytes = 1 << 20;
+  options.bridge.front.operator_threads = 8;
   options.bridge.reply_timeout = 5s;
 }
 
