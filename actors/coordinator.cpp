@@ -2,6 +2,7 @@
 
 #include "actors/coordinator_calls.hpp"
 #include "actors/round_book.hpp"
+#include "actors/round_restore.hpp"
 #include "actors/round_views.hpp"
 #include "messages/error.hpp"
 

@@ -1,8 +1,8 @@
 // The coordinator's bookkeeping of its round, apart from its behaviour:
 // pod state changes and the counts and lists they keep (each change told
-// to the journal), and the round rebuilt from what a store kept. Functions
-// of coordinator_state only; the actor (coordinator.cpp) sends and
-// schedules.
+// to the journal). Functions of coordinator_state only; the actor
+// (coordinator.cpp) sends and schedules. The round rebuilt from what a store
+// kept is round_restore.
 #pragma once
 
 #include "actors/coordinator.hpp"
@@ -62,20 +62,5 @@ void undo_call(coordinator_state& st, uint32_t index, stage kind,
 /// Forgets the round's pods and progress (its number, its start time and
 /// chart, and the history stay).
 void clear_round(coordinator_state& st);
-
-/// A retry a restored pod was waiting for, due in `after`.
-struct pending_retry {
-  uint32_t pod;
-  caf::timespan after;
-};
-
-/// The round a store kept, taken up where the proxy stopped: a /check that
-/// was in flight may have reached its pod, so that pod is unconfirmed and
-/// never sent its list again; a /results in flight is asked again; pods
-/// waiting for a retry wait out the rest of their backoff (returned, for
-/// the actor to schedule).
-std::vector<pending_retry> restore_round(coordinator_state& st,
-                                         saved_round& saved,
-                                         caf::actor_clock::time_point now);
 
 } // namespace netpol

@@ -180,37 +180,233 @@ void bind_round(sqlite3_stmt* stmt, const round_meta& meta) {
   sqlite3_bind_int64(stmt, 10, static_cast<int64_t>(meta.retries));
 }
 
+/// Prepares `sql` on `db` into `stmt`: whether it succeeded.
+bool prepare(sqlite3* db, const char* sql, sqlite_statement& stmt) {
+  sqlite3_stmt* raw = nullptr;
+  auto rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+  stmt.reset(raw);
+  return rc == SQLITE_OK;
+}
+
+/// Whether `db` passes SQLite's integrity check: empty, or why not.
+std::string check_integrity(sqlite3* db) {
+  sqlite_statement stmt;
+  if (!prepare(db, "PRAGMA quick_check", stmt))
+    return sqlite3_errmsg(db);
+  auto rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW)
+    return sqlite3_errmsg(db);
+  if (column_text(stmt.get(), 0) != "ok")
+    return "integrity check: " + std::string{column_text(stmt.get(), 0)};
+  return {};
+}
+
 /// Whether `db` reads as a store of ours: an SQLite file whose integrity
 /// check passes and whose schema version we know.
 std::string check_file(sqlite3* db) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &stmt, nullptr)
-      != SQLITE_OK)
-    return sqlite3_errmsg(db);
-  std::string result;
-  auto rc = sqlite3_step(stmt);
-  if (rc != SQLITE_ROW)
-    result = sqlite3_errmsg(db);
-  else if (column_text(stmt, 0) != "ok")
-    result = "integrity check: " + std::string{column_text(stmt, 0)};
-  sqlite3_finalize(stmt);
+  auto result = check_integrity(db);
   if (!result.empty())
     return result;
-  stmt = nullptr;
   // A store without a version (no meta yet) is new; another version is not ours.
-  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema'", -1,
-                         &stmt, nullptr)
-      == SQLITE_OK) {
-    if (sqlite3_step(stmt) == SQLITE_ROW
-        && sqlite3_column_int(stmt, 0) != schema_version)
-      result = "schema version " + std::to_string(sqlite3_column_int(stmt, 0))
-               + ", this proxy writes " + std::to_string(schema_version);
-    sqlite3_finalize(stmt);
-  }
+  sqlite_statement stmt;
+  if (prepare(db, "SELECT value FROM meta WHERE key='schema'", stmt)
+      && sqlite3_step(stmt.get()) == SQLITE_ROW
+      && sqlite3_column_int(stmt.get(), 0) != schema_version)
+    result = "schema version "
+             + std::to_string(sqlite3_column_int(stmt.get(), 0))
+             + ", this proxy writes " + std::to_string(schema_version);
   return result;
 }
 
+/// Takes the lock of the store in `dir` (its file descriptor in `fd`, kept
+/// open while the store is) and writes our pid in it: empty, or why not.
+std::string lock_dir(const std::string& dir, int& fd) {
+  // Two proxies never share a store: the second finds the lock taken.
+  auto lock_path = dir + "/netpol-proxy.lock";
+  fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return "cannot open " + lock_path + ": " + std::strerror(errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    std::string holder(32, '\0');
+    auto n = ::pread(fd, holder.data(), holder.size(), 0);
+    holder.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0'))
+      holder.pop_back();
+    return dir + " is in use by another netpol-proxy"
+           + (holder.empty() ? "" : " (pid " + holder + ")");
+  }
+  auto pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd, 0) == 0)
+    (void) !::pwrite(fd, pid.data(), pid.size(), 0);
+  return {};
+}
+
+/// Opens (or creates) the database at `path` into `db` and checks it is
+/// ours: empty, or why not.
+std::string open_file(const std::string& path, sqlite3*& db) {
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                        | SQLITE_OPEN_NOMUTEX,
+                      nullptr)
+      != SQLITE_OK)
+    return db ? sqlite3_errmsg(db) : "out of memory";
+  return check_file(db);
+}
+
+/// Closes `db` and moves the file at `path` aside (its WAL and shared
+/// memory removed), for a look: the note for the log.
+std::string move_aside(const std::string& path, sqlite3*& db,
+                       const std::string& problem) {
+  sqlite3_close(db);
+  db = nullptr;
+  std::error_code ec;
+  auto aside = path + ".corrupt-" + std::to_string(unix_ms_now());
+  std::filesystem::rename(path, aside, ec);
+  for (auto suffix : {"-wal", "-shm"})
+    std::filesystem::remove(path + suffix, ec);
+  return path + " could not be read (" + problem + "); moved aside to " + aside
+         + ", starting a new store";
+}
+
+/// The lifecycle, if the store has one.
+void load_lifecycle(sqlite3* db, lifecycle_meta& lifecycle) {
+  sqlite_statement stmt;
+  if (prepare(db, "SELECT value FROM meta WHERE key='lifecycle'", stmt)
+      && sqlite3_step(stmt.get()) == SQLITE_ROW)
+    decode(column_blob(stmt.get(), 0), lifecycle);
+}
+
+/// The latest round's fields and catalog into `result`: false when there
+/// is none, or its catalog is damaged (logged; `result.meta` left empty).
+bool load_round(sqlite3* db, const std::string& path, saved_round& result) {
+  sqlite_statement owned;
+  if (!prepare(db,
+               "SELECT round, phase, stop_requested, digest, started_unix_ms, "
+               "delivered_unix_ms, stop_unix_ms, collected_unix_ms, calls, "
+               "retries, c.catalog FROM rounds r JOIN catalogs c USING (round) "
+               "ORDER BY round DESC LIMIT 1",
+               owned)
+      || sqlite3_step(owned.get()) != SQLITE_ROW)
+    return false;
+  auto* stmt = owned.get();
+  auto& m = result.meta;
+  m.round = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
+  m.current = parse_enum<phase, 5>(column_text(stmt, 1)).value_or(phase::idle);
+  m.stop_requested = sqlite3_column_int(stmt, 2) != 0;
+  m.digest = static_cast<uint64_t>(sqlite3_column_int64(stmt, 3));
+  m.started_unix_ms = sqlite3_column_int64(stmt, 4);
+  m.delivered_unix_ms = sqlite3_column_int64(stmt, 5);
+  m.stop_unix_ms = sqlite3_column_int64(stmt, 6);
+  m.collected_unix_ms = sqlite3_column_int64(stmt, 7);
+  m.calls = static_cast<uint64_t>(sqlite3_column_int64(stmt, 8));
+  m.retries = static_cast<uint64_t>(sqlite3_column_int64(stmt, 9));
+  auto catalog = std::make_shared<round_catalog>();
+  std::string packed;
+  if (!decompress_blob(column_blob(stmt, 10), packed)
+      || !decode(packed, *catalog)) {
+    owned.reset();
+    spdlog::error("The round store {} holds round {} with a damaged "
+                  "catalog: not resumed",
+                  path, m.round);
+    result.meta = round_meta{};
+    return false;
+  }
+  result.catalog.ptr = catalog;
+  return true;
+}
+
+/// A pod's stored fields from a row of load_pods' query; `list` gets its
+/// stored list, if any (returned: whether there was one).
+bool pod_from_row(sqlite3_stmt* stmt, pod_record& pod, std::string& list) {
+  pod.ip = std::string{column_text(stmt, 1)};
+  pod.state = parse_enum<pod_state, pod_state_count>(column_text(stmt, 2))
+                .value_or(pod_state::queued);
+  pod.delivery_outcome
+    = parse_enum<pod_state, pod_state_count>(column_text(stmt, 3))
+        .value_or(pod_state::queued);
+  pod.delivery_attempts = static_cast<uint32_t>(sqlite3_column_int64(stmt, 4));
+  pod.collection_attempts
+    = static_cast<uint32_t>(sqlite3_column_int64(stmt, 5));
+  pod.delivery_error = std::string{column_text(stmt, 6)};
+  pod.collection_error = std::string{column_text(stmt, 7)};
+  pod.delivered_after
+    = std::chrono::microseconds(sqlite3_column_int64(stmt, 8));
+  pod.collected_after
+    = std::chrono::microseconds(sqlite3_column_int64(stmt, 9));
+  pod.retry_at_unix_ms = sqlite3_column_int64(stmt, 10);
+  pod.connection_count = static_cast<uint32_t>(sqlite3_column_int64(stmt, 11));
+  pod.tests = static_cast<uint32_t>(sqlite3_column_int64(stmt, 12));
+  pod.expected = shared_bytes{std::string{column_blob(stmt, 13)}};
+  bool stored_list = sqlite3_column_type(stmt, 14) != SQLITE_NULL;
+  list = std::string{column_text(stmt, 14)};
+  pod.canonical = !stored_list;
+  pod.results_entries = static_cast<uint32_t>(sqlite3_column_int64(stmt, 15));
+  return stored_list;
+}
+
+/// The round's pods, rebuilt (rebuild_loaded_pod) against `catalog`, with
+/// their accounts and whether their results were kept: false if the query
+/// could not be prepared.
+bool load_pods(sqlite3* db, const round_catalog& catalog,
+               saved_round& result) {
+  sqlite_statement owned;
+  if (!prepare(db,
+               "SELECT p.pod, ip, state, delivery, delivery_attempts, "
+               "collection_attempts, delivery_error, collection_error, "
+               "delivered_after_us, collected_after_us, retry_at_unix_ms, "
+               "connection_count, tests, expected, connections, "
+               "results_entries, results FROM pods p JOIN pod_data d "
+               "ON d.round = p.round AND d.pod = p.pod LEFT JOIN collected c "
+               "ON c.round = p.round AND c.pod = p.pod WHERE p.round=?1 "
+               "ORDER BY p.pod",
+               owned))
+    return false;
+  auto* stmt = owned.get();
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(result.meta.round));
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    pod_record pod;
+    std::string list;
+    bool stored_list = pod_from_row(stmt, pod, list);
+    pod_completeness account;
+    result.results_kept.push_back(
+      rebuild_loaded_pod(catalog, pod, stored_list ? &list : nullptr,
+                         column_blob(stmt, 16), account));
+    result.pods.push_back(std::move(pod));
+    result.accounts.push_back(std::move(account));
+  }
+  return true;
+}
+
+/// The calls whose start was committed and whose end was not, per pod.
+void load_calls(sqlite3* db, saved_round& result) {
+  result.in_flight.assign(result.pods.size(), in_flight_stage::none);
+  result.in_flight_attempt.assign(result.pods.size(), 0);
+  sqlite_statement owned;
+  if (!prepare(db,
+               "SELECT pod, stage, attempt FROM calls WHERE round=?1 AND "
+               "outcome IS NULL",
+               owned))
+    return;
+  auto* stmt = owned.get();
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(result.meta.round));
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    auto pod = static_cast<size_t>(sqlite3_column_int64(stmt, 0));
+    if (pod < result.in_flight.size()) {
+      result.in_flight[pod] = column_text(stmt, 1) == "delivery"
+                                ? in_flight_stage::delivery
+                                : in_flight_stage::collection;
+      result.in_flight_attempt[pod]
+        = static_cast<uint32_t>(sqlite3_column_int64(stmt, 2));
+    }
+  }
+}
+
 } // namespace
+
+void sqlite_statement_deleter::operator()(
+  sqlite3_stmt* stmt) const noexcept {
+  sqlite3_finalize(stmt);
+}
 
 sqlite_round_store::opening sqlite_round_store::open(const std::string& dir) {
   opening result;
@@ -221,92 +417,60 @@ sqlite_round_store::opening sqlite_round_store::open(const std::string& dir) {
     return result;
   }
   auto store = std::shared_ptr<sqlite_round_store>(new sqlite_round_store);
-  // Two proxies never share a store: the second finds the lock taken.
-  auto lock_path = dir + "/netpol-proxy.lock";
-  store->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC,
-                           0644);
-  if (store->lock_fd_ < 0) {
-    result.problem = "cannot open " + lock_path + ": " + std::strerror(errno);
+  result.problem = lock_dir(dir, store->lock_fd_);
+  if (!result.problem.empty())
     return result;
-  }
-  if (flock(store->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    std::string holder(32, '\0');
-    auto n = ::pread(store->lock_fd_, holder.data(), holder.size(), 0);
-    holder.resize(n > 0 ? static_cast<size_t>(n) : 0);
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0'))
-      holder.pop_back();
-    result.problem = dir + " is in use by another netpol-proxy"
-                     + (holder.empty() ? "" : " (pid " + holder + ")");
-    return result;
-  }
-  auto pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(store->lock_fd_, 0) == 0)
-    (void) !::pwrite(store->lock_fd_, pid.data(), pid.size(), 0);
   store->path_ = dir + "/netpol-proxy.db";
-  auto open_db = [&]() -> std::string {
-    if (sqlite3_open_v2(store->path_.c_str(), &store->db_,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                          | SQLITE_OPEN_NOMUTEX,
-                        nullptr)
-        != SQLITE_OK)
-      return store->db_ ? sqlite3_errmsg(store->db_) : "out of memory";
-    return check_file(store->db_);
-  };
-  auto problem = open_db();
+  auto problem = open_file(store->path_, store->db_);
   if (!problem.empty() && store->db_ != nullptr
       && access(store->path_.c_str(), W_OK) == 0) {
     // Not a store we can read: keep it aside for a look, start afresh.
-    sqlite3_close(store->db_);
-    store->db_ = nullptr;
-    auto aside = store->path_ + ".corrupt-" + std::to_string(unix_ms_now());
-    std::filesystem::rename(store->path_, aside, ec);
-    for (auto suffix : {"-wal", "-shm"})
-      std::filesystem::remove(store->path_ + suffix, ec);
-    result.note = store->path_ + " could not be read (" + problem
-                  + "); moved aside to " + aside + ", starting a new store";
-    problem = open_db();
+    result.note = move_aside(store->path_, store->db_, problem);
+    problem = open_file(store->path_, store->db_);
   }
-  // WAL, and no fsync: a commit is in the kernel when COMMIT returns, which
-  // is what survives a crash of the process (kill -9, OOM kill); power
-  // loss takes the pod, and its /dev/shm, anyway.
-  if (problem.empty()
-      && !(store->exec("PRAGMA journal_mode=WAL", "WAL mode")
-           && store->exec("PRAGMA synchronous=OFF", "synchronous")
-           // After a checkpoint the WAL is cut back to 4 MiB: /dev/shm is
-           // often 64 MB in all.
-           && store->exec("PRAGMA journal_size_limit=4194304", "WAL size")
-           && store->exec(schema_sql, "schema") && store->prepare_all()))
+  if (problem.empty() && !store->configure())
     problem = store->last_error_;
   if (!problem.empty()) {
     result.problem = "cannot use " + store->path_ + ": " + problem;
     return result;
   }
-  // Write once, now: a read-only or full directory shows at start.
-  {
-    auto* stmt = store->statement(put_meta);
-    bind_text(stmt, 1, "schema");
-    sqlite3_bind_int(stmt, 2, schema_version);
-    if (!store->begin() || !store->step(stmt, "schema version")) {
-      result.problem = "cannot write " + store->path_ + ": "
-                       + store->degraded_;
-      return result;
-    }
-    store->commit();
-    if (!store->degraded_.empty()) {
-      result.problem = "cannot write " + store->path_ + ": "
-                       + store->degraded_;
-      return result;
-    }
+  problem = store->write_schema_version();
+  if (!problem.empty()) {
+    result.problem = "cannot write " + store->path_ + ": " + problem;
+    return result;
   }
   result.store = std::move(store);
   return result;
 }
 
+bool sqlite_round_store::configure() {
+  // WAL, and no fsync: a commit is in the kernel when COMMIT returns, which
+  // is what survives a crash of the process (kill -9, OOM kill); power
+  // loss takes the pod, and its /dev/shm, anyway.
+  return exec("PRAGMA journal_mode=WAL", "WAL mode")
+         && exec("PRAGMA synchronous=OFF", "synchronous")
+         // After a checkpoint the WAL is cut back to 4 MiB: /dev/shm is
+         // often 64 MB in all.
+         && exec("PRAGMA journal_size_limit=4194304", "WAL size")
+         && exec(schema_sql, "schema") && prepare_all();
+}
+
+std::string sqlite_round_store::write_schema_version() {
+  auto* stmt = statement(put_meta);
+  bind_text(stmt, 1, "schema");
+  sqlite3_bind_int(stmt, 2, schema_version);
+  if (!begin() || !step(stmt, "schema version"))
+    return degraded_;
+  commit();
+  return degraded_;
+}
+
 sqlite_round_store::~sqlite_round_store() {
   if (db_ && in_transaction_)
     sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
-  for (auto* stmt : statements_)
-    sqlite3_finalize(stmt);
+  // Finalized before the database closes (a statement left would keep it
+  // open).
+  statements_.clear();
   if (db_)
     sqlite3_close(db_);
   if (lock_fd_ >= 0)
@@ -314,19 +478,22 @@ sqlite_round_store::~sqlite_round_store() {
 }
 
 bool sqlite_round_store::prepare_all() {
-  statements_.assign(statement_count, nullptr);
-  for (int i = 0; i < statement_count; ++i)
-    if (sqlite3_prepare_v3(db_, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                           &statements_[i], nullptr)
-        != SQLITE_OK) {
+  statements_.clear();
+  for (int i = 0; i < statement_count; ++i) {
+    sqlite3_stmt* raw = nullptr;
+    auto rc = sqlite3_prepare_v3(db_, statement_sql[i], -1,
+                                 SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    statements_.emplace_back(raw);
+    if (rc != SQLITE_OK) {
       last_error_ = sqlite3_errmsg(db_);
       return false;
     }
+  }
   return true;
 }
 
 sqlite3_stmt* sqlite_round_store::statement(int which) {
-  auto* stmt = statements_[which];
+  auto* stmt = statements_[which].get();
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
   return stmt;
@@ -553,106 +720,15 @@ void sqlite_round_store::commit() {
 
 saved_round sqlite_round_store::load() {
   saved_round result;
-  sqlite3_stmt* stmt = nullptr;
-  auto prepare = [&](const char* sql) {
-    sqlite3_finalize(stmt);
-    stmt = nullptr;
-    return sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) == SQLITE_OK;
-  };
-  if (prepare("SELECT value FROM meta WHERE key='lifecycle'")
-      && sqlite3_step(stmt) == SQLITE_ROW)
-    decode(column_blob(stmt, 0), result.lifecycle);
-  if (!prepare("SELECT round, phase, stop_requested, digest, started_unix_ms, "
-               "delivered_unix_ms, stop_unix_ms, collected_unix_ms, calls, "
-               "retries, c.catalog FROM rounds r JOIN catalogs c USING (round) "
-               "ORDER BY round DESC LIMIT 1")
-      || sqlite3_step(stmt) != SQLITE_ROW) {
-    sqlite3_finalize(stmt);
+  load_lifecycle(db_, result.lifecycle);
+  if (!load_round(db_, path_, result))
     return result;
-  }
-  auto& m = result.meta;
-  m.round = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
-  m.current = parse_enum<phase, 5>(column_text(stmt, 1)).value_or(phase::idle);
-  m.stop_requested = sqlite3_column_int(stmt, 2) != 0;
-  m.digest = static_cast<uint64_t>(sqlite3_column_int64(stmt, 3));
-  m.started_unix_ms = sqlite3_column_int64(stmt, 4);
-  m.delivered_unix_ms = sqlite3_column_int64(stmt, 5);
-  m.stop_unix_ms = sqlite3_column_int64(stmt, 6);
-  m.collected_unix_ms = sqlite3_column_int64(stmt, 7);
-  m.calls = static_cast<uint64_t>(sqlite3_column_int64(stmt, 8));
-  m.retries = static_cast<uint64_t>(sqlite3_column_int64(stmt, 9));
-  auto catalog = std::make_shared<round_catalog>();
-  std::string packed;
-  if (!decompress_blob(column_blob(stmt, 10), packed)
-      || !decode(packed, *catalog)) {
-    sqlite3_finalize(stmt);
-    spdlog::error("The round store {} holds round {} with a damaged "
-                  "catalog: not resumed",
-                  path_, m.round);
+  round_ = result.meta.round;
+  if (!load_pods(db_, *result.catalog.ptr, result)) {
     result.meta = round_meta{};
     return result;
   }
-  result.catalog.ptr = catalog;
-  round_ = m.round;
-  if (!prepare("SELECT p.pod, ip, state, delivery, delivery_attempts, "
-               "collection_attempts, delivery_error, collection_error, "
-               "delivered_after_us, collected_after_us, retry_at_unix_ms, "
-               "connection_count, tests, expected, connections, "
-               "results_entries, results FROM pods p JOIN pod_data d "
-               "ON d.round = p.round AND d.pod = p.pod LEFT JOIN collected c "
-               "ON c.round = p.round AND c.pod = p.pod WHERE p.round=?1 "
-               "ORDER BY p.pod")) {
-    sqlite3_finalize(stmt);
-    result.meta = round_meta{};
-    return result;
-  }
-  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(m.round));
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    pod_record pod;
-    pod.ip = std::string{column_text(stmt, 1)};
-    pod.state = parse_enum<pod_state, pod_state_count>(column_text(stmt, 2))
-                  .value_or(pod_state::queued);
-    pod.delivery_outcome
-      = parse_enum<pod_state, pod_state_count>(column_text(stmt, 3))
-          .value_or(pod_state::queued);
-    pod.delivery_attempts = static_cast<uint32_t>(sqlite3_column_int64(stmt, 4));
-    pod.collection_attempts
-      = static_cast<uint32_t>(sqlite3_column_int64(stmt, 5));
-    pod.delivery_error = std::string{column_text(stmt, 6)};
-    pod.collection_error = std::string{column_text(stmt, 7)};
-    pod.delivered_after = std::chrono::microseconds(sqlite3_column_int64(stmt, 8));
-    pod.collected_after = std::chrono::microseconds(sqlite3_column_int64(stmt, 9));
-    pod.retry_at_unix_ms = sqlite3_column_int64(stmt, 10);
-    pod.connection_count = static_cast<uint32_t>(sqlite3_column_int64(stmt, 11));
-    pod.tests = static_cast<uint32_t>(sqlite3_column_int64(stmt, 12));
-    pod.expected = shared_bytes{std::string{column_blob(stmt, 13)}};
-    bool stored_list = sqlite3_column_type(stmt, 14) != SQLITE_NULL;
-    std::string list{column_text(stmt, 14)};
-    pod.canonical = !stored_list;
-    pod.results_entries = static_cast<uint32_t>(sqlite3_column_int64(stmt, 15));
-    pod_completeness account;
-    result.results_kept.push_back(rebuild_loaded_pod(
-      *catalog, pod, stored_list ? &list : nullptr, column_blob(stmt, 16), account));
-    result.pods.push_back(std::move(pod));
-    result.accounts.push_back(std::move(account));
-  }
-  result.in_flight.assign(result.pods.size(), in_flight_stage::none);
-  result.in_flight_attempt.assign(result.pods.size(), 0);
-  if (prepare("SELECT pod, stage, attempt FROM calls WHERE round=?1 AND "
-              "outcome IS NULL")) {
-    sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(m.round));
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      auto pod = static_cast<size_t>(sqlite3_column_int64(stmt, 0));
-      if (pod < result.in_flight.size()) {
-        result.in_flight[pod] = column_text(stmt, 1) == "delivery"
-                                  ? in_flight_stage::delivery
-                                  : in_flight_stage::collection;
-        result.in_flight_attempt[pod]
-          = static_cast<uint32_t>(sqlite3_column_int64(stmt, 2));
-      }
-    }
-  }
-  sqlite3_finalize(stmt);
+  load_calls(db_, result);
   return result;
 }
 

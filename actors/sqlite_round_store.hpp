@@ -9,8 +9,18 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace netpol {
+
+/// Finalizes a prepared statement (a null one is a no-op).
+struct sqlite_statement_deleter {
+  void operator()(sqlite3_stmt* stmt) const noexcept;
+};
+
+/// A prepared statement, finalized when it goes.
+using sqlite_statement
+  = std::unique_ptr<sqlite3_stmt, sqlite_statement_deleter>;
 
 class sqlite_round_store : public round_store {
 public:
@@ -55,6 +65,12 @@ public:
 private:
   sqlite_round_store() = default;
 
+  /// The pragmas, the schema and the prepared statements; false (why in
+  /// last_error_) if one failed.
+  bool configure();
+  /// Writes the schema version once, at open, so that a read-only or full
+  /// directory shows at start: empty, or why it could not be written.
+  std::string write_schema_version();
   bool prepare_all();
   sqlite3_stmt* statement(int which);
   bool step(sqlite3_stmt* stmt, const char* what);
@@ -69,7 +85,7 @@ private:
   std::string last_error_;
   bool in_transaction_ = false;
   uint64_t round_ = 0;
-  std::vector<sqlite3_stmt*> statements_;
+  std::vector<sqlite_statement> statements_;
 };
 
 } // namespace netpol
