@@ -2,223 +2,283 @@
 
 #include "messages/duration.hpp"
 
-#include <chrono>
-#include <cstdio>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace netpol {
 
 namespace {
 
-/// Appends one metric family: HELP and TYPE lines, then its samples.
-class exposition {
+namespace pm = prometheus;
+
+/// One scrape: a prometheus-cpp Registry built from the snapshot, serialized
+/// by its TextSerializer. The Registry groups families by type and keeps a
+/// family's series in a hash map; the text keeps the order in which they were
+/// added here instead, so /metrics reads the same from scrape to scrape.
+class scrape {
 public:
-  void family(const char* name, const char* type, const char* help) {
-    out_ += "# HELP ";
-    out_ += name;
-    out_ += ' ';
-    out_ += help;
-    out_ += "\n# TYPE ";
-    out_ += name;
-    out_ += ' ';
-    out_ += type;
-    out_ += '\n';
+  pm::Family<pm::Gauge>& gauge(const char* name, const char* help) {
+    return remember(pm::BuildGauge().Name(name).Help(help).Register(registry_),
+                    name);
   }
 
-  void sample(const std::string& name, const std::string& labels,
+  pm::Family<pm::Counter>& counter(const char* name, const char* help) {
+    return remember(
+      pm::BuildCounter().Name(name).Help(help).Register(registry_), name);
+  }
+
+  pm::Family<pm::Histogram>& histogram(const char* name, const char* help) {
+    return remember(
+      pm::BuildHistogram().Name(name).Help(help).Register(registry_), name);
+  }
+
+  template <class T, class... Args>
+  T& series(pm::Family<T>& family, const pm::Labels& labels, Args&&... args) {
+    order_[index_.at(&family)].second.push_back(labels);
+    return family.Add(labels, std::forward<Args>(args)...);
+  }
+
+  void sample(pm::Family<pm::Gauge>& family, const pm::Labels& labels,
               double value) {
-    out_ += name;
-    if (!labels.empty()) {
-      out_ += '{';
-      out_ += labels;
-      out_ += '}';
-    }
-    char buf[64];
-    // Integers print exactly; %.17g keeps every double round-trippable.
-    if (value == static_cast<double>(static_cast<int64_t>(value))
-        && value < 1e15 && value > -1e15)
-      snprintf(buf, sizeof(buf), " %lld\n", static_cast<long long>(value));
-    else
-      snprintf(buf, sizeof(buf), " %.17g\n", value);
-    out_ += buf;
+    series(family, labels).Set(value);
   }
 
-  std::string take() {
-    return std::move(out_);
+  void sample(pm::Family<pm::Counter>& family, const pm::Labels& labels,
+              double value) {
+    series(family, labels).Increment(value);
+  }
+
+  std::string text() const {
+    auto collected = registry_.Collect();
+    std::vector<pm::MetricFamily> ordered;
+    ordered.reserve(order_.size());
+    for (auto& [name, labels] : order_) {
+      auto i = std::find_if(collected.begin(), collected.end(),
+                            [&](auto& f) { return f.name == name; });
+      if (i != collected.end())
+        ordered.push_back(in_order(std::move(*i), labels));
+    }
+    return pm::TextSerializer{}.Serialize(ordered);
   }
 
 private:
-  std::string out_;
+  template <class Family>
+  Family& remember(Family& family, const char* name) {
+    index_.emplace(&family, order_.size());
+    order_.emplace_back(name, std::vector<pm::Labels>{});
+    return family;
+  }
+
+  /// The family's series in the order their label sets were added.
+  static pm::MetricFamily in_order(pm::MetricFamily family,
+                                   const std::vector<pm::Labels>& order) {
+    std::map<pm::Labels, pm::ClientMetric> by_labels;
+    for (auto& metric : family.metric) {
+      pm::Labels key;
+      for (auto& l : metric.label)
+        key.emplace(l.name, l.value);
+      by_labels.emplace(std::move(key), std::move(metric));
+    }
+    family.metric.clear();
+    for (auto& labels : order)
+      if (auto i = by_labels.find(labels); i != by_labels.end()) {
+        family.metric.push_back(std::move(i->second));
+        by_labels.erase(i);
+      }
+    return family;
+  }
+
+  pm::Registry registry_;
+  std::unordered_map<const void*, size_t> index_;
+  std::vector<std::pair<std::string, std::vector<pm::Labels>>> order_;
 };
 
-std::string label(const char* key, const std::string& value) {
-  return std::string{key} + "=\"" + value + "\"";
+/// Build, workers and the current round: its number, phase and pods.
+void add_round(scrape& s, const proxy_metrics& m, const std::string& version) {
+  s.sample(s.gauge("netpol_proxy_build_info",
+                   "Build of the running proxy; the value is always 1."),
+           {{"version", version}, {"commit", NETPOL_PROXY_COMMIT}}, 1);
+  s.sample(s.gauge("netpol_proxy_workers", "Pod workers in the pool."), {},
+           m.workers);
+  s.sample(s.counter("netpol_proxy_rounds_total",
+                     "Rounds started by /initiate."),
+           {}, static_cast<double>(m.rounds));
+  s.sample(s.gauge("netpol_proxy_round",
+                   "Number of the current or last round (0 before the first)."),
+           {}, static_cast<double>(m.status.round));
+  auto& phases = s.gauge("netpol_proxy_phase",
+                         "1 for the round's current phase, 0 for the others.");
+  for (auto x : {phase::idle, phase::delivering, phase::delivered,
+                 phase::collecting, phase::collected})
+    s.sample(phases, {{"phase", to_string(x)}}, m.status.current == x ? 1 : 0);
+  auto& pods = s.gauge("netpol_proxy_pods", "Pods of the round by state.");
+  for (size_t i = 0; i < pod_state_count; ++i)
+    s.sample(pods, {{"state", to_string(static_cast<pod_state>(i))}},
+             m.status.counts[i]);
+  s.sample(s.gauge("netpol_proxy_pods_waiting_retry",
+                   "Pods waiting for their retry backoff to expire."),
+           {}, m.status.in_backoff);
+  auto& outcomes = s.gauge("netpol_proxy_delivery_outcomes",
+                           "How delivery ended for the round's pods so far.");
+  s.sample(outcomes, {{"outcome", "delivered"}}, m.status.delivered);
+  s.sample(outcomes, {{"outcome", "unconfirmed"}}, m.status.unconfirmed);
+  s.sample(outcomes, {{"outcome", "failed"}}, m.status.delivery_failed);
+}
+
+/// Pod calls, retries and restarts; the round's durations and results.
+void add_calls(scrape& s, const proxy_metrics& m) {
+  auto& calls = s.counter(
+    "netpol_proxy_pod_calls_total",
+    "Pod calls by stage and outcome (ok or the failure reason).");
+  for (auto st : {stage::delivery, stage::collection})
+    for (size_t i = 0; i < call_status_count; ++i) {
+      auto outcome = static_cast<call_status>(i);
+      s.sample(calls,
+               {{"stage", to_string(st)}, {"outcome", to_string(outcome)}},
+               static_cast<double>(m.calls_of(st, outcome)));
+    }
+  auto& retries = s.counter("netpol_proxy_retries_total",
+                            "Pod calls that were retries, by stage.");
+  for (auto st : {stage::delivery, stage::collection})
+    s.sample(retries, {{"stage", to_string(st)}},
+             static_cast<double>(m.retries[static_cast<size_t>(st)]));
+  s.sample(s.counter("netpol_proxy_worker_restarts_total",
+                     "Pod workers replaced after dying or hanging."),
+           {}, static_cast<double>(m.worker_restarts));
+  auto& durations = s.gauge(
+    "netpol_proxy_phase_duration_seconds",
+    "Time the round's delivery and collection took (so far).");
+  s.sample(durations, {{"phase", "delivery"}}, seconds(m.delivery_duration));
+  s.sample(durations, {{"phase", "collection"}},
+           seconds(m.collection_duration));
+  s.sample(s.gauge("netpol_proxy_results_bytes",
+                   "Bytes of results collected in the round."),
+           {}, static_cast<double>(m.results_bytes));
+  s.sample(s.gauge("netpol_proxy_results_entries",
+                   "connTest entries collected in the round."),
+           {}, static_cast<double>(m.results_entries));
+}
+
+/// The pod call latency histogram: the snapshot's cumulative buckets become
+/// per-bucket increments, the last one (+Inf) up to the stage's call count.
+void add_latency(scrape& s, const proxy_metrics& m) {
+  auto& family = s.histogram("netpol_proxy_pod_call_duration_seconds",
+                             "Duration of pod calls, by stage.");
+  const pm::Histogram::BucketBoundaries bounds(
+    std::begin(call_latency_buckets), std::end(call_latency_buckets));
+  for (auto st : {stage::delivery, stage::collection}) {
+    auto index = static_cast<size_t>(st);
+    uint64_t count = 0;
+    for (size_t i = 0; i < call_status_count; ++i)
+      count += m.calls_of(st, static_cast<call_status>(i));
+    std::vector<double> increments;
+    increments.reserve(call_latency_bucket_count + 1);
+    uint64_t below = 0;
+    for (size_t i = 0; i <= call_latency_bucket_count; ++i) {
+      auto cumulative = i < call_latency_bucket_count
+                          ? m.latency_buckets[index * call_latency_bucket_count
+                                              + i]
+                          : count;
+      increments.push_back(
+        static_cast<double>(std::max(cumulative, below) - below));
+      below = std::max(cumulative, below);
+    }
+    s.series(family, {{"stage", to_string(st)}}, bounds)
+      .ObserveMultiple(increments, m.latency_sum[index]);
+  }
+}
+
+/// Superseded rounds, refused /initiates and, from /stop on, completeness.
+void add_outcomes(scrape& s, const proxy_metrics& m) {
+  s.sample(s.counter(
+             "netpol_proxy_rounds_superseded_total",
+             "Rounds a new /initiate ended before they were collected."),
+           {}, static_cast<double>(m.rounds_superseded));
+  s.sample(s.counter(
+             "netpol_proxy_initiates_refused_total",
+             "/initiate requests refused (invalid, too large, too slow)."),
+           {}, static_cast<double>(m.initiates_refused));
+  if (!m.has_completeness)
+    return;
+  auto& c = m.completeness;
+  auto& tests = s.gauge(
+    "netpol_proxy_completeness_tests",
+    "The round's connection tests by what came back (from /stop on): "
+    "expected, reported, missing, duplicates, unexpected, unknown.");
+  for (auto [kind, value] :
+       {std::pair{"expected", c.expected}, {"reported", c.reported},
+        {"missing", c.missing}, {"duplicates", c.duplicates},
+        {"unexpected", c.unexpected}, {"unknown", c.unknown}})
+    s.sample(tests, {{"kind", kind}}, static_cast<double>(value));
+  s.sample(s.gauge("netpol_proxy_completeness_pods_incomplete",
+                   "Pods with a missing or unknown connection test."),
+           {}, c.pods_incomplete);
+  s.sample(s.gauge("netpol_proxy_completeness_netpols_incomplete",
+                   "Netpols with a missing or unknown connection test."),
+           {}, c.netpols_incomplete);
+  s.sample(s.gauge("netpol_proxy_completeness_netpols_missing",
+                   "Netpols with a missing connection test."),
+           {}, c.netpols_missing);
+}
+
+/// The HTTP front: connections, requests and deadline closes.
+void add_front(scrape& s, const front_counters& f) {
+  s.sample(s.gauge(
+             "netpol_proxy_http_connections",
+             "HTTP connections open now (kube-burner, operators, anyone)."),
+           {}, static_cast<double>(f.open_connections));
+  s.sample(s.gauge("netpol_proxy_http_max_connections",
+                   "The connection cap in effect (--max-connections)."),
+           {}, static_cast<double>(f.max_connections));
+  s.sample(s.counter("netpol_proxy_http_connections_accepted_total",
+                     "HTTP connections accepted, including those refused at "
+                     "the cap."),
+           {}, static_cast<double>(f.accepted));
+  s.sample(s.counter("netpol_proxy_http_connections_refused_total",
+                     "HTTP connections answered 503 at once: the cap was "
+                     "reached."),
+           {}, static_cast<double>(f.refused_at_cap));
+  s.sample(s.counter("netpol_proxy_http_requests_total",
+                     "HTTP requests read whole and handed to a route."),
+           {}, static_cast<double>(f.requests));
+  s.sample(s.counter("netpol_proxy_http_requests_busy_total",
+                     "HTTP requests answered 503: no thread or body slot in "
+                     "time."),
+           {}, static_cast<double>(f.refused_busy));
+  auto& closed
+    = s.counter("netpol_proxy_http_closed_total",
+                "HTTP connections closed by a deadline, by deadline.");
+  s.sample(closed, {{"deadline", "header"}},
+           static_cast<double>(f.closed_header_deadline));
+  s.sample(closed, {{"deadline", "body"}},
+           static_cast<double>(f.closed_body_deadline));
+  s.sample(closed, {{"deadline", "idle"}},
+           static_cast<double>(f.closed_idle));
+  s.sample(closed, {{"deadline", "write"}},
+           static_cast<double>(f.closed_write_deadline));
 }
 
 } // namespace
 
 std::string prometheus_text(const proxy_metrics& m, const front_counters& f,
                             const std::string& version) {
-  exposition e;
-  e.family("netpol_proxy_build_info", "gauge",
-           "Build of the running proxy; the value is always 1.");
-  e.sample("netpol_proxy_build_info",
-           label("version", version) + "," + label("commit", NETPOL_PROXY_COMMIT),
-           1);
-  e.family("netpol_proxy_workers", "gauge", "Pod workers in the pool.");
-  e.sample("netpol_proxy_workers", "", m.workers);
-  e.family("netpol_proxy_rounds_total", "counter",
-           "Rounds started by /initiate.");
-  e.sample("netpol_proxy_rounds_total", "", static_cast<double>(m.rounds));
-  e.family("netpol_proxy_round", "gauge",
-           "Number of the current or last round (0 before the first).");
-  e.sample("netpol_proxy_round", "", static_cast<double>(m.status.round));
-  e.family("netpol_proxy_phase", "gauge",
-           "1 for the round's current phase, 0 for the others.");
-  for (auto x : {phase::idle, phase::delivering, phase::delivered,
-                 phase::collecting, phase::collected})
-    e.sample("netpol_proxy_phase", label("phase", to_string(x)),
-             m.status.current == x ? 1 : 0);
-  e.family("netpol_proxy_pods", "gauge", "Pods of the round by state.");
-  for (size_t i = 0; i < pod_state_count; ++i)
-    e.sample("netpol_proxy_pods",
-             label("state", to_string(static_cast<pod_state>(i))),
-             m.status.counts[i]);
-  e.family("netpol_proxy_pods_waiting_retry", "gauge",
-           "Pods waiting for their retry backoff to expire.");
-  e.sample("netpol_proxy_pods_waiting_retry", "", m.status.in_backoff);
-  e.family("netpol_proxy_delivery_outcomes", "gauge",
-           "How delivery ended for the round's pods so far.");
-  e.sample("netpol_proxy_delivery_outcomes", label("outcome", "delivered"),
-           m.status.delivered);
-  e.sample("netpol_proxy_delivery_outcomes", label("outcome", "unconfirmed"),
-           m.status.unconfirmed);
-  e.sample("netpol_proxy_delivery_outcomes", label("outcome", "failed"),
-           m.status.delivery_failed);
-  e.family("netpol_proxy_pod_calls_total", "counter",
-           "Pod calls by stage and outcome (ok or the failure reason).");
-  for (auto s : {stage::delivery, stage::collection})
-    for (size_t i = 0; i < call_status_count; ++i) {
-      auto outcome = static_cast<call_status>(i);
-      e.sample("netpol_proxy_pod_calls_total",
-               label("stage", to_string(s)) + ","
-                 + label("outcome", to_string(outcome)),
-               static_cast<double>(m.calls_of(s, outcome)));
-    }
-  e.family("netpol_proxy_retries_total", "counter",
-           "Pod calls that were retries, by stage.");
-  for (auto s : {stage::delivery, stage::collection})
-    e.sample("netpol_proxy_retries_total", label("stage", to_string(s)),
-             static_cast<double>(m.retries[static_cast<size_t>(s)]));
-  e.family("netpol_proxy_worker_restarts_total", "counter",
-           "Pod workers replaced after dying or hanging.");
-  e.sample("netpol_proxy_worker_restarts_total", "",
-           static_cast<double>(m.worker_restarts));
-  e.family("netpol_proxy_phase_duration_seconds", "gauge",
-           "Time the round's delivery and collection took (so far).");
-  e.sample("netpol_proxy_phase_duration_seconds", label("phase", "delivery"),
-           seconds(m.delivery_duration));
-  e.sample("netpol_proxy_phase_duration_seconds",
-           label("phase", "collection"), seconds(m.collection_duration));
-  e.family("netpol_proxy_results_bytes", "gauge",
-           "Bytes of results collected in the round.");
-  e.sample("netpol_proxy_results_bytes", "",
-           static_cast<double>(m.results_bytes));
-  e.family("netpol_proxy_results_entries", "gauge",
-           "connTest entries collected in the round.");
-  e.sample("netpol_proxy_results_entries", "",
-           static_cast<double>(m.results_entries));
-  e.family("netpol_proxy_pod_call_duration_seconds", "histogram",
-           "Duration of pod calls, by stage.");
-  for (auto s : {stage::delivery, stage::collection}) {
-    auto index = static_cast<size_t>(s);
-    auto stage_label = label("stage", to_string(s));
-    uint64_t count = 0;
-    for (size_t i = 0; i < call_status_count; ++i)
-      count += m.calls_of(s, static_cast<call_status>(i));
-    for (size_t i = 0; i < call_latency_bucket_count; ++i) {
-      char bound[32];
-      snprintf(bound, sizeof(bound), "%g", call_latency_buckets[i]);
-      e.sample("netpol_proxy_pod_call_duration_seconds_bucket",
-               stage_label + "," + label("le", bound),
-               static_cast<double>(
-                 m.latency_buckets[index * call_latency_bucket_count + i]));
-    }
-    e.sample("netpol_proxy_pod_call_duration_seconds_bucket",
-             stage_label + "," + label("le", "+Inf"),
-             static_cast<double>(count));
-    e.sample("netpol_proxy_pod_call_duration_seconds_sum", stage_label,
-             m.latency_sum[index]);
-    e.sample("netpol_proxy_pod_call_duration_seconds_count", stage_label,
-             static_cast<double>(count));
-  }
-  e.family("netpol_proxy_rounds_superseded_total", "counter",
-           "Rounds a new /initiate ended before they were collected.");
-  e.sample("netpol_proxy_rounds_superseded_total", "",
-           static_cast<double>(m.rounds_superseded));
-  e.family("netpol_proxy_initiates_refused_total", "counter",
-           "/initiate requests refused (invalid, too large, too slow).");
-  e.sample("netpol_proxy_initiates_refused_total", "",
-           static_cast<double>(m.initiates_refused));
-  if (m.has_completeness) {
-    auto& c = m.completeness;
-    e.family("netpol_proxy_completeness_tests", "gauge",
-             "The round's connection tests by what came back (from /stop "
-             "on): expected, reported, missing, duplicates, unexpected, "
-             "unknown.");
-    for (auto [kind, value] :
-         {std::pair{"expected", c.expected}, {"reported", c.reported},
-          {"missing", c.missing}, {"duplicates", c.duplicates},
-          {"unexpected", c.unexpected}, {"unknown", c.unknown}})
-      e.sample("netpol_proxy_completeness_tests", label("kind", kind),
-               static_cast<double>(value));
-    e.family("netpol_proxy_completeness_pods_incomplete", "gauge",
-             "Pods with a missing or unknown connection test.");
-    e.sample("netpol_proxy_completeness_pods_incomplete", "",
-             c.pods_incomplete);
-    e.family("netpol_proxy_completeness_netpols_incomplete", "gauge",
-             "Netpols with a missing or unknown connection test.");
-    e.sample("netpol_proxy_completeness_netpols_incomplete", "",
-             c.netpols_incomplete);
-    e.family("netpol_proxy_completeness_netpols_missing", "gauge",
-             "Netpols with a missing connection test.");
-    e.sample("netpol_proxy_completeness_netpols_missing", "",
-             c.netpols_missing);
-  }
-  e.family("netpol_proxy_http_connections", "gauge",
-           "HTTP connections open now (kube-burner, operators, anyone).");
-  e.sample("netpol_proxy_http_connections", "",
-           static_cast<double>(f.open_connections));
-  e.family("netpol_proxy_http_max_connections", "gauge",
-           "The connection cap in effect (--max-connections).");
-  e.sample("netpol_proxy_http_max_connections", "",
-           static_cast<double>(f.max_connections));
-  e.family("netpol_proxy_http_connections_accepted_total", "counter",
-           "HTTP connections accepted, including those refused at the cap.");
-  e.sample("netpol_proxy_http_connections_accepted_total", "",
-           static_cast<double>(f.accepted));
-  e.family("netpol_proxy_http_connections_refused_total", "counter",
-           "HTTP connections answered 503 at once: the cap was reached.");
-  e.sample("netpol_proxy_http_connections_refused_total", "",
-           static_cast<double>(f.refused_at_cap));
-  e.family("netpol_proxy_http_requests_total", "counter",
-           "HTTP requests read whole and handed to a route.");
-  e.sample("netpol_proxy_http_requests_total", "",
-           static_cast<double>(f.requests));
-  e.family("netpol_proxy_http_requests_busy_total", "counter",
-           "HTTP requests answered 503: no thread or body slot in time.");
-  e.sample("netpol_proxy_http_requests_busy_total", "",
-           static_cast<double>(f.refused_busy));
-  e.family("netpol_proxy_http_closed_total", "counter",
-           "HTTP connections closed by a deadline, by deadline.");
-  e.sample("netpol_proxy_http_closed_total", label("deadline", "header"),
-           static_cast<double>(f.closed_header_deadline));
-  e.sample("netpol_proxy_http_closed_total", label("deadline", "body"),
-           static_cast<double>(f.closed_body_deadline));
-  e.sample("netpol_proxy_http_closed_total", label("deadline", "idle"),
-           static_cast<double>(f.closed_idle));
-  e.sample("netpol_proxy_http_closed_total", label("deadline", "write"),
-           static_cast<double>(f.closed_write_deadline));
-  return e.take();
+  scrape s;
+  add_round(s, m, version);
+  add_calls(s, m);
+  add_latency(s, m);
+  add_outcomes(s, m);
+  add_front(s, f);
+  return s.text();
 }
 
 } // namespace netpol

@@ -78,9 +78,11 @@ TEST(the exposition is strict Prometheus text with the round in it) {
                              : (call_latency_buckets[i] < 0.25 ? 12 : 14);
   m.latency_sum[0] = 0.5;
   m.delivery_duration = std::chrono::milliseconds(1500);
-  auto samples = parse_exposition(prometheus_text(m, front_counters{}, "1.2.3"));
-  CHECK_EQUAL(samples["netpol_proxy_build_info{version=\"1.2.3\",commit=\""
-                      NETPOL_PROXY_COMMIT "\"}"],
+  auto text = prometheus_text(m, front_counters{}, "1.2.3");
+  auto samples = parse_exposition(text);
+  // prometheus-cpp writes a series' labels sorted by name (le last).
+  CHECK_EQUAL(samples["netpol_proxy_build_info{commit=\"" NETPOL_PROXY_COMMIT
+                      "\",version=\"1.2.3\"}"],
               1);
   CHECK_EQUAL(samples["netpol_proxy_rounds_total"], 2);
   CHECK_EQUAL(samples["netpol_proxy_phase{phase=\"collecting\"}"], 1);
@@ -88,11 +90,32 @@ TEST(the exposition is strict Prometheus text with the round in it) {
   CHECK_EQUAL(samples["netpol_proxy_pods{state=\"collecting\"}"], 7);
   CHECK_EQUAL(samples["netpol_proxy_worker_restarts_total"], 1);
   CHECK_EQUAL(samples["netpol_proxy_retries_total{stage=\"delivery\"}"], 4);
-  CHECK_EQUAL(samples["netpol_proxy_pod_calls_total{stage=\"delivery\","
-                      "outcome=\"refused\"}"],
+  CHECK_EQUAL(samples["netpol_proxy_pod_calls_total{outcome=\"refused\","
+                      "stage=\"delivery\"}"],
               4);
+  CHECK_EQUAL(samples["netpol_proxy_pod_calls_total{outcome=\"ok\","
+                      "stage=\"delivery\"}"],
+              10);
   CHECK_EQUAL(samples["netpol_proxy_phase_duration_seconds{phase=\"delivery\"}"],
               1.5);
+  MESSAGE("families and series come in the order they were added");
+  auto at = [&](const std::string& what) {
+    auto pos = text.find(what);
+    REQUIRE(pos != std::string::npos);
+    return pos;
+  };
+  CAF_CHECK_LESS(at("# TYPE netpol_proxy_build_info gauge"),
+                 at("# TYPE netpol_proxy_workers gauge"));
+  CAF_CHECK_LESS(at("# TYPE netpol_proxy_workers gauge"),
+                 at("# TYPE netpol_proxy_rounds_total counter"));
+  CAF_CHECK_LESS(at("# TYPE netpol_proxy_rounds_total counter"),
+                 at("# TYPE netpol_proxy_round gauge"));
+  CAF_CHECK_LESS(at("netpol_proxy_phase{phase=\"idle\"}"),
+                 at("netpol_proxy_phase{phase=\"delivering\"}"));
+  CAF_CHECK_LESS(at("netpol_proxy_phase{phase=\"delivering\"}"),
+                 at("netpol_proxy_phase{phase=\"collected\"}"));
+  CAF_CHECK_LESS(at("# TYPE netpol_proxy_pod_call_duration_seconds histogram"),
+                 at("# TYPE netpol_proxy_rounds_superseded_total counter"));
   MESSAGE("histogram buckets are cumulative and +Inf equals the count");
   double previous = 0;
   for (auto bound : call_latency_buckets) {
