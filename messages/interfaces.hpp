@@ -46,7 +46,7 @@ using coordinator_actor = caf::typed_actor<
   // calls; sent to itself so that answers arriving together share a commit.
   caf::reacts_to<dispatch_atom>,
   // Internal: commits what changed since a commit was last due (collection
-  // groups its commits: see persist_soon).
+  // groups its commits: see round_journal::commit_soon).
   caf::reacts_to<commit_atom>,
   // A clean stop: starts no more calls, answers once the calls in flight
   // (cancelled by the caller) have ended and are recorded: how many ended.
