@@ -149,8 +149,8 @@ TEST(a re-run against a leftover round reads only its own round) {
   CHECK_NOT_EQUAL(metrics->body.find("netpol_proxy_rounds_total 2\n"),
                   std::string::npos);
   CHECK_NOT_EQUAL(
-    metrics->body.find("netpol_proxy_pod_calls_total{stage=\"delivery\","
-                       "outcome=\"ok\"} 5\n"),
+    metrics->body.find("netpol_proxy_pod_calls_total{outcome=\"ok\","
+                       "stage=\"delivery\"} 5\n"),
     std::string::npos);
   CHECK_NOT_EQUAL(metrics->body.find("netpol_proxy_pods{state=\"collected\"} 2\n"),
                   std::string::npos);
