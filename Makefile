@@ -1,7 +1,8 @@
 # make run   installs what is missing, builds, starts the proxy on :9002
 # make test  installs what is missing, builds, runs every test (ctest)
 # The build is Release, as the image ships it; the sanitizer builds below
-# are RelWithDebInfo.
+# are RelWithDebInfo, whose -O2 -g the top-level CMakeLists.txt lowers to
+# -Og/-O1 -g1 (docs/performance.md, section 7).
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= 2
