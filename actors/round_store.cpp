@@ -3,26 +3,17 @@
 #include "actors/completeness.hpp"
 #include "actors/results_body.hpp"
 
-#include <zlib.h>
 #include <zstd.h>
 
 #include <cstdint>
-#include <cstring>
 
 namespace netpol {
 
 namespace {
 
-// A blob is its size (8 bytes, little endian), then a zstd frame; stores
-// written before zstd hold a zlib stream there, told apart by zstd's magic
-// number (a zlib header can't start with it: its check bits fail).
+// A blob is its size (8 bytes, little endian), then a zstd frame. (Stores
+// of schema 3 and before could hold zlib streams; they are moved aside.)
 constexpr size_t size_bytes = sizeof(uint64_t);
-
-bool is_zstd_frame(std::string_view stream) {
-  static constexpr unsigned char magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
-  return stream.size() >= sizeof(magic)
-         && std::memcmp(stream.data(), magic, sizeof(magic)) == 0;
-}
 
 /// One compression context per thread, reused: setting one up per body
 /// costs more than compressing a results body of a few KB.
@@ -53,14 +44,6 @@ struct decompressor {
     ZSTD_freeDCtx(context);
   }
 };
-
-bool inflate_zlib(std::string_view stream, std::string& body) {
-  auto length = static_cast<uLongf>(body.size());
-  auto rc = uncompress(reinterpret_cast<Bytef*>(body.data()), &length,
-                       reinterpret_cast<const Bytef*>(stream.data()),
-                       static_cast<uLong>(stream.size()));
-  return rc == Z_OK && length == body.size();
-}
 
 } // namespace
 
@@ -94,8 +77,6 @@ bool decompress_blob(std::string_view compressed, std::string& body) {
     return false;
   auto stream = compressed.substr(size_bytes);
   body.assign(size, '\0');
-  if (!is_zstd_frame(stream))
-    return inflate_zlib(stream, body);
   thread_local decompressor d;
   if (d.context == nullptr)
     return false;

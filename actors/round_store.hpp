@@ -38,6 +38,13 @@ struct lifecycle_meta {
   refusal_note last_refusal;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lifecycle_meta& x) {
+  return f(caf::meta::type_name("lifecycle_meta"), x.superseded,
+           x.rounds_superseded, x.initiates_refused, x.has_refusal,
+           x.refusal_pending, x.last_refusal);
+}
+
 /// The stage of a call that was out when the proxy stopped (none: no call).
 enum class in_flight_stage : uint8_t { none, delivery, collection };
 

@@ -20,7 +20,7 @@ namespace netpol {
 
 namespace {
 
-constexpr int schema_version = 3;
+constexpr int schema_version = 4;
 
 const char* const schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (

@@ -1,6 +1,6 @@
-// The round store's blobs: a round's catalog of names and the lifecycle.
-// Varints and length-prefixed strings; decode returns false for bytes that
-// are not what encode made.
+// The round store's blobs: a round's catalog of names and the lifecycle,
+// in CAF's binary format through their inspect(); decode returns false for
+// bytes that are not what encode made.
 #pragma once
 
 #include "actors/round_store.hpp"

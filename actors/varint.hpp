@@ -1,5 +1,4 @@
-// Unsigned LEB128 varints: the round store's records (store_codec) and the
-// packed expected tests (completeness) share this one codec.
+// Unsigned LEB128 varints: the packed expected tests (completeness).
 #pragma once
 
 #include <cstdint>

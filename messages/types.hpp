@@ -116,6 +116,12 @@ struct round_catalog {
   std::vector<uint32_t> netpol_pods;  // pods testing each netpol
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, round_catalog& x) {
+  return f(caf::meta::type_name("round_catalog"), x.addresses, x.netpols,
+           x.netpol_tests, x.netpol_pods);
+}
+
 /// A round's catalog, shared between actors of this process without
 /// copying (it never leaves the process: inspecting shows its size only).
 struct catalog_ref {

@@ -26,10 +26,10 @@ TEST(a round delivers each pod its list and collects its results) {
   auto initiated = self->request(coord, caf::infinite, initiate_atom_v, plan);
   expect((initiate_atom, round_plan), from(self).to(coord));
   MESSAGE("each idle worker takes one pod");
-  CHECK_EQUAL(state().meta.current, phase::delivering);
+  CHECK_EQUAL(current_phase(), phase::delivering);
   CHECK_EQUAL(count(pod_state::delivering), 2u);
-  CHECK_EQUAL(state().pool.busy.size(), 2u);
-  CHECK(state().pool.idle.empty());
+  CHECK_EQUAL(busy_workers(), 2u);
+  CHECK(idle_workers() == 0);
   initiated.receive(
     [&](round_status& st) {
       CHECK_EQUAL(st.round, 1u);
@@ -44,14 +44,14 @@ TEST(a round delivers each pod its list and collects its results) {
   MESSAGE("the first pod answers 200: delivered, the round still runs");
   expect((pod_outcome), from(spawned[0]).to(coord));
   CHECK_EQUAL(count(pod_state::delivered), 1u);
-  CHECK_EQUAL(state().meta.current, phase::delivering);
+  CHECK_EQUAL(current_phase(), phase::delivering);
   MESSAGE("its list, never sent again, is released; the other pod's is kept");
-  CHECK_EQUAL(state().progress.pods[0].connections.size(), 0u);
-  CHECK_EQUAL(state().progress.pods[1].connections.view(), conns2.view());
+  CHECK_EQUAL(pod("10.0.0.1").connections.size(), 0u);
+  CHECK_EQUAL(pod("10.0.0.2").connections.view(), conns2.view());
   MESSAGE("the second pod answers 200: delivery is done");
   expect((pod_outcome), from(spawned[1]).to(coord));
   CHECK_EQUAL(count(pod_state::delivered), 2u);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   auto st = poll();
   CHECK(st.delivery_done());
   CHECK(!st.collection_done());
@@ -64,7 +64,7 @@ TEST(a round delivers each pod its list and collects its results) {
   MESSAGE("kube-burner stops: the coordinator collects from both pods");
   auto stopped = self->request(coord, caf::infinite, stop_atom_v);
   expect((stop_atom), from(self).to(coord));
-  CHECK_EQUAL(state().meta.current, phase::collecting);
+  CHECK_EQUAL(current_phase(), phase::collecting);
   CHECK_EQUAL(count(pod_state::collecting), 2u);
   stopped.receive([&](round_status& st) { CHECK(!st.collection_done()); },
                   [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
@@ -81,7 +81,7 @@ TEST(a round delivers each pod its list and collects its results) {
   expect((pod_outcome), from(spawned[0]).to(coord));
   CHECK_EQUAL(count(pod_state::collected), 1u);
   expect((pod_outcome), from(spawned[1]).to(coord));
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   MESSAGE("the results are each pod's bytes, unchanged");
   auto results = ask<results_snapshot>(results_atom_v);
   REQUIRE_EQUAL(results.pods.size(), 2u);
@@ -115,20 +115,20 @@ TEST(the plan of the running round again changes nothing) {
   start(2);
   pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
   initiate(3);
-  CHECK_EQUAL(state().meta.current, phase::delivering); // 10.0.0.1 backs off
+  CHECK_EQUAL(current_phase(), phase::delivering); // 10.0.0.1 backs off
   auto calls = pods->calls().size();
   MESSAGE("a retried POST of the same body, while delivering");
   auto again = initiate(3);
   CHECK_EQUAL(again.round, 1u);
-  CHECK_EQUAL(state().meta.round, 1u);
+  CHECK_EQUAL(round_number(), 1u);
   CHECK_EQUAL(pods->calls().size(), calls);
   advance_time(100ms);
   consume_messages();
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   MESSAGE("... once delivered");
   CHECK_EQUAL(initiate(3).round, 1u);
   ask<round_status>(stop_atom_v);
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   for (auto& ip : ips(3))
     CHECK_EQUAL(pods->calls_to(ip, stage::delivery),
                 ip == "10.0.0.1" ? 2u : 1u);
@@ -144,13 +144,13 @@ TEST(another plan supersedes a delivering round and discards its calls) {
   self->send(coord, initiate_atom_v, a);
   expect((initiate_atom, round_plan), from(self).to(coord));
   MESSAGE("round 1: two calls in flight, one pod queued");
-  CHECK_EQUAL(state().pool.busy.size(), 2u);
+  CHECK_EQUAL(busy_workers(), 2u);
   MESSAGE("a new kube-burner run posts another plan: 10.0.0.1 again, and a "
           "new pod");
   auto b = make_plan({"10.0.0.1", "10.0.0.9"});
   auto st = ask<round_status>(initiate_atom_v, b);
   CHECK_EQUAL(st.round, 2u);
-  CHECK_EQUAL(state().progress.pods.size(), 2u);
+  CHECK_EQUAL(pod_count(), 2u);
   MESSAGE("round 1's queued pod was never called; its calls in flight were "
           "answered and discarded");
   CHECK_EQUAL(pods->calls_to("10.0.0.3", stage::delivery), 0u);
@@ -160,7 +160,7 @@ TEST(another plan supersedes a delivering round and discards its calls) {
           "ended");
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 2u);
   CHECK_EQUAL(pods->calls_to("10.0.0.9", stage::delivery), 1u);
-  CHECK(state().pool.stale_in_flight.empty());
+  CHECK(stale_calls() == 0);
   auto report = ask<status_report>(status_atom_v, false);
   REQUIRE_EQUAL(report.superseded.size(), 1u);
   CHECK_EQUAL(report.superseded[0].round, 1u);
@@ -178,17 +178,17 @@ TEST(a new round waits for an old call to the same pod before it calls) {
   start(2);
   self->send(coord, initiate_atom_v, make_plan(ips(1)));
   expect((initiate_atom, round_plan), from(self).to(coord));
-  CHECK_EQUAL(state().pool.busy.size(), 1u);
+  CHECK_EQUAL(busy_workers(), 1u);
   MESSAGE("round 2 names the pod whose round-1 call is still in flight");
   self->send(coord, initiate_atom_v, make_plan({"10.0.0.1", "10.0.0.2"}));
   expect((initiate_atom, round_plan), from(self).to(coord));
-  CHECK_EQUAL(state().meta.round, 2u);
-  CHECK_EQUAL(state().progress.pods[0].state, pod_state::queued);
-  CHECK_EQUAL(state().pool.deferred.count("10.0.0.1"), 1u);
+  CHECK_EQUAL(round_number(), 2u);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
+  CHECK_EQUAL(deferred("10.0.0.1"), true);
   MESSAGE("the old call ends: now, and only now, round 2 calls it");
   consume_messages();
-  CHECK(state().pool.deferred.empty());
-  CHECK_EQUAL(state().progress.pods[0].state, pod_state::delivered);
+  CHECK(deferred_pods() == 0);
+  CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 2u);
 }
 
@@ -196,15 +196,15 @@ TEST(another plan supersedes a delivered or collecting round) {
   start(2);
   pods->set_results("10.0.0.1", results_of("10.0.0.1"));
   initiate(2);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   MESSAGE("delivered, waiting for /stop: a re-run's plan supersedes it");
   CHECK_EQUAL(ask<round_status>(initiate_atom_v, make_plan({"10.0.0.5"})).round,
               2u);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   MESSAGE("collecting: the same, and the old results are never served");
   pods->script("10.0.0.5", stage::collection, {sim_answer::refused});
   ask<round_status>(stop_atom_v);
-  CHECK_EQUAL(state().meta.current, phase::collecting);
+  CHECK_EQUAL(current_phase(), phase::collecting);
   CHECK_EQUAL(ask<round_status>(initiate_atom_v, make_plan({"10.0.0.7"})).round,
               3u);
   CHECK_EQUAL(code_of(ask_error<results_snapshot>(results_atom_v)),
@@ -241,7 +241,7 @@ TEST(a refused initiate makes status polls and stop say so) {
   self->send(coord, refused_atom_v, uint16_t{400}, std::string{"bad key"});
   consume_messages();
   CHECK_EQUAL(poll().refusal, "bad key");
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   CHECK_EQUAL(code_of(ask_error<round_status>(stop_atom_v)),
               errc::initiate_refused);
 }
@@ -250,10 +250,10 @@ TEST(a refused initiate ends a running round) {
   start(2);
   pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
   initiate(2);
-  CHECK_EQUAL(state().meta.current, phase::delivering);
+  CHECK_EQUAL(current_phase(), phase::delivering);
   self->send(coord, refused_atom_v, uint16_t{400}, std::string{"bad key"});
   consume_messages();
-  CHECK_EQUAL(state().meta.current, phase::idle);
+  CHECK_EQUAL(current_phase(), phase::idle);
   CHECK_EQUAL(poll().refusal, "bad key");
   advance_time(1s);
   consume_messages();
@@ -365,7 +365,7 @@ TEST(a refused pod is retried with exponential backoff) {
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 3u);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::delivered);
   CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 3u);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   CHECK_EQUAL(ask<status_report>(status_atom_v, false).retries, 2u);
 }
 
@@ -420,7 +420,7 @@ TEST(a check sent but not answered is unconfirmed and never sent again) {
   pods->script("10.0.0.3", stage::delivery, {sim_answer::bad_answer});
   initiate(4);
   MESSAGE("each ends delivery after that one attempt: the pod may hold it");
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   CHECK_EQUAL(poll().unconfirmed, 3u);
   CHECK_EQUAL(poll().delivered, 1u);
   CHECK_EQUAL(poll().in_backoff, 0u);
@@ -454,7 +454,7 @@ TEST(results are fetched again after any failure but a 4xx) {
   consume_messages();
   advance_time(200ms);
   consume_messages();
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 3u);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
   CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::collection), 2u);
@@ -470,7 +470,7 @@ TEST(a pod that rejects its list with 400 fails at once) {
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::failed);
   CHECK_EQUAL(pod("10.0.0.1").delivery_attempts, 1u);
   CHECK_EQUAL(pod("10.0.0.1").delivery_error, "HTTP 400: bad request");
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   auto st = poll();
   CHECK_EQUAL(st.delivered, 1u);
   CHECK_EQUAL(st.delivery_failed, 1u);
@@ -484,7 +484,7 @@ TEST(a pod out of retries fails and the round still finishes) {
   initiate(3);
   advance_time(100ms);
   consume_messages();
-  CHECK_EQUAL(state().meta.current, phase::delivering);
+  CHECK_EQUAL(current_phase(), phase::delivering);
   MESSAGE("a pod waiting to retry keeps its list");
   CHECK_NOT_EQUAL(pod("10.0.0.2").connections.size(), 0u);
   advance_time(200ms);
@@ -493,7 +493,7 @@ TEST(a pod out of retries fails and the round still finishes) {
   CHECK_EQUAL(pod("10.0.0.2").state, pod_state::failed);
   CHECK_EQUAL(pod("10.0.0.2").connections.size(), 0u);
   CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 3u);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   advance_time(10s);
   consume_messages();
   CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 3u);
@@ -511,7 +511,7 @@ TEST(status lists the first problem pods and counts them all) {
     pods->script(ip, stage::delivery, {sim_answer::http_400});
   pods->script("10.0.0.1", stage::collection, {sim_answer::http_400});
   initiate(count);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   MESSAGE("every pod failed; a status lists the first ones, counts them all");
   auto report = ask<status_report>(status_atom_v, false);
   CHECK_EQUAL(report.problems_total, count);
@@ -522,7 +522,7 @@ TEST(status lists the first problem pods and counts them all) {
   CHECK_EQUAL(full.pods.size(), count);
   MESSAGE("a pod that then fails collection too is still one problem");
   ask<round_status>(stop_atom_v);
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collect_failed);
   auto after = ask<status_report>(status_atom_v, true);
   CHECK_EQUAL(after.problems_total, count);
@@ -561,7 +561,7 @@ TEST(a pod that answered 200 is never sent its list again) {
   consume_messages();
   advance_time(200ms);
   consume_messages();
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 3u);
   for (auto& ip : ips(2))
     CHECK_EQUAL(pods->calls_to(ip, stage::delivery), 1u);
@@ -608,7 +608,7 @@ TEST(malformed results are retried and a pod that keeps sending them fails) {
   advance_time(200ms);
   consume_messages();
   CHECK_EQUAL(pod("10.0.0.2").state, pod_state::collect_failed);
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   MESSAGE("the failed pod is absent from the results, the other intact");
   auto results = ask<results_snapshot>(results_atom_v);
   REQUIRE_EQUAL(results.pods.size(), 1u);
@@ -624,15 +624,15 @@ TEST(a worker that crashes is replaced and its pod collected again) {
   ask<round_status>(stop_atom_v);
   MESSAGE("the crash counts as an attempt; a fresh worker joins the pool");
   CHECK_EQUAL(spawned.size(), 3u);
-  CHECK_EQUAL(state().pool.restarts, 1u);
-  CHECK_EQUAL(state().pool.idle.size() + state().pool.busy.size(), 2u);
+  CHECK_EQUAL(worker_restarts(), 1u);
+  CHECK_EQUAL(idle_workers() + busy_workers(), 2u);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collect_queued);
   CHECK_EQUAL(pod("10.0.0.1").collection_error.rfind("worker died", 0), 0u);
   advance_time(100ms);
   consume_messages();
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
-  CHECK_EQUAL(state().meta.current, phase::collected);
-  CHECK_EQUAL(state().pool.idle.size(), 2u);
+  CHECK_EQUAL(current_phase(), phase::collected);
+  CHECK_EQUAL(idle_workers(), 2u);
 }
 
 TEST(a worker that crashes while delivering leaves its pod unconfirmed) {
@@ -640,14 +640,14 @@ TEST(a worker that crashes while delivering leaves its pod unconfirmed) {
   pods->script("10.0.0.1", stage::delivery, {sim_answer::crash});
   initiate(2);
   MESSAGE("it may have died after sending: the list is not sent again");
-  CHECK_EQUAL(state().pool.restarts, 1u);
+  CHECK_EQUAL(worker_restarts(), 1u);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::unconfirmed);
   CHECK_EQUAL(pod("10.0.0.1").delivery_error.rfind("worker died", 0), 0u);
   advance_time(1s);
   consume_messages();
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
-  CHECK_EQUAL(state().pool.idle.size(), 2u);
+  CHECK_EQUAL(current_phase(), phase::delivered);
+  CHECK_EQUAL(idle_workers(), 2u);
 }
 
 TEST(a pod that keeps killing workers fails after its attempt budget) {
@@ -661,12 +661,12 @@ TEST(a pod that keeps killing workers fails after its attempt budget) {
   advance_time(200ms);
   consume_messages();
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collect_failed);
-  CHECK_EQUAL(state().pool.restarts, 3u);
+  CHECK_EQUAL(worker_restarts(), 3u);
   CHECK_EQUAL(count(pod_state::collected), 2u);
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   MESSAGE("the pool is back to full strength");
-  CHECK_EQUAL(state().pool.idle.size(), 2u);
-  CHECK(state().pool.busy.empty());
+  CHECK_EQUAL(idle_workers(), 2u);
+  CHECK(busy_workers() == 0);
 }
 
 TEST(a worker killed with a job in its mailbox gets the job re-queued) {
@@ -682,21 +682,21 @@ TEST(a worker killed with a job in its mailbox gets the job re-queued) {
                     caf::exit_msg{victim.address(), caf::exit_reason::kill}),
                   nullptr);
   consume_messages();
-  CHECK_EQUAL(state().pool.restarts, 1u);
+  CHECK_EQUAL(worker_restarts(), 1u);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::queued);
   advance_time(100ms);
   consume_messages();
   CHECK_EQUAL(count(pod_state::delivered), 2u);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
-  CHECK_EQUAL(state().pool.idle.size(), 2u);
+  CHECK_EQUAL(idle_workers(), 2u);
 }
 
 TEST(an idle worker that dies is replaced) {
   start(3);
   caf::anon_send_exit(spawned[1], caf::exit_reason::kill);
   consume_messages();
-  CHECK_EQUAL(state().pool.restarts, 1u);
-  CHECK_EQUAL(state().pool.idle.size(), 3u);
+  CHECK_EQUAL(worker_restarts(), 1u);
+  CHECK_EQUAL(idle_workers(), 3u);
   CHECK_EQUAL(spawned.size(), 4u);
   initiate(6);
   CHECK_EQUAL(count(pod_state::delivered), 6u);
@@ -719,7 +719,7 @@ TEST(a worker that never answers is retired at its deadline) {
                                                    0),
               0u);
   CHECK_EQUAL(spawned.size(), 2u);
-  CHECK_EQUAL(state().pool.idle.size(), 1u);
+  CHECK_EQUAL(idle_workers(), 1u);
   MESSAGE("its results are still fetched, by the fresh worker");
   ask<round_status>(stop_atom_v);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
@@ -735,7 +735,7 @@ TEST(the pool never runs more calls than it has workers) {
   size_t most_busy = 0;
   auto step = [&] {
     ++steps;
-    auto busy = state().pool.busy.size();
+    auto busy = busy_workers();
     most_busy = std::max(most_busy, busy);
     CHECK_LESS_OR_EQUAL(busy, 3u);
     CHECK_EQUAL(count(pod_state::delivering) + count(pod_state::collecting),
@@ -743,7 +743,7 @@ TEST(the pool never runs more calls than it has workers) {
   };
   while (consume_message())
     step();
-  while (state().meta.current == phase::delivering) {
+  while (current_phase() == phase::delivering) {
     advance_time(10ms);
     while (consume_message())
       step();
@@ -766,7 +766,7 @@ TEST(stop during delivery abandons pending attempts and collects everyone) {
   advance_time(1s);
   consume_messages();
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   CHECK_EQUAL(poll().in_backoff, 0u);
 }
 
@@ -793,7 +793,7 @@ TEST(an attempt that fails after an early stop is not retried and says why) {
   MESSAGE("the other pod answered 200 after the stop: delivered");
   CHECK_EQUAL(pod("10.0.0.2").delivery_outcome, pod_state::delivered);
   MESSAGE("both are collected");
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   CHECK_EQUAL(count(pod_state::collected), 2u);
 }
 

@@ -141,12 +141,55 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
     coord = nullptr;
   }
 
-  coordinator_state& state() {
-    return deref<coordinator_type>(coord).state;
+  // -- named accessors: what a test may read of the coordinator besides its
+  // answers. Only these know coordinator_state's layout.
+
+  phase current_phase() {
+    return state().meta.current;
+  }
+
+  uint64_t round_number() {
+    return state().meta.round;
   }
 
   uint32_t count(pod_state x) {
     return state().progress.counts[slot(x)];
+  }
+
+  size_t pod_count() {
+    return state().progress.pods.size();
+  }
+
+  size_t idle_workers() {
+    return state().pool.idle.size();
+  }
+
+  /// Workers with a pod call out.
+  size_t busy_workers() {
+    return state().pool.busy.size();
+  }
+
+  size_t worker_restarts() {
+    return state().pool.restarts;
+  }
+
+  /// Calls of superseded rounds still out.
+  size_t stale_calls() {
+    return state().pool.stale_in_flight.size();
+  }
+
+  /// Pods of this round waiting for a superseded round's call to them.
+  size_t deferred_pods() {
+    return state().pool.deferred.size();
+  }
+
+  bool deferred(const std::string& ip) {
+    return state().pool.deferred.count(ip) > 0;
+  }
+
+  /// A commit_atom is on its way (round_journal::commit_soon).
+  bool commit_due() {
+    return state().journal.commit_due();
   }
 
   /// Sends a request to the coordinator, lets every actor work (no timers
@@ -187,6 +230,11 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
       if (record.ip == ip)
         return record;
     CAF_FAIL("no pod " << ip);
+  }
+
+private:
+  coordinator_state& state() {
+    return deref<coordinator_type>(coord).state;
   }
 };
 

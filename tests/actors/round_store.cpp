@@ -3,8 +3,8 @@
 #include "coordinator_fixture.hpp"
 
 #include "actors/round_store.hpp"
+#include "actors/store_codec.hpp"
 
-#include <zlib.h>
 
 using namespace netpol;
 using namespace netpol::test;
@@ -34,7 +34,7 @@ struct fixture : coordinator_fixture {
     CHECK(pod("10.0.0.1").awaiting_retry);
     MESSAGE("a /check's end is committed at once, even with no call to "
             "start");
-    CHECK(!state().journal.commit_due());
+    CHECK(!commit_due());
     CHECK_EQUAL(store->committed_pod(0).delivery_attempts, 1u);
     CHECK(store->committed_in_flight().empty());
   }
@@ -56,8 +56,8 @@ TEST(every call is committed as started before it goes out) {
   consume_messages();
   MESSAGE("the last /check calls' ends are committed as they end, with no "
           "call to start: never left to a grouped commit");
-  CHECK(state().pool.busy.empty());
-  CHECK(!state().journal.commit_due());
+  CHECK(busy_workers() == 0);
+  CHECK(!commit_due());
   CHECK(store->committed_in_flight().empty());
 }
 
@@ -67,13 +67,13 @@ TEST(a restart resumes the round with every pod as it was) {
   pods->script("10.0.0.3", stage::delivery, {sim_answer::timeout});
   pods->set_results("10.0.0.1", results_of("10.0.0.1"));
   initiate(4);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   auto before = ask<status_report>(status_atom_v, true);
   crash();
   MESSAGE("a new coordinator on the same store");
   start(2);
-  CHECK_EQUAL(state().meta.round, 1u);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(round_number(), 1u);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   auto after = ask<status_report>(status_atom_v, true);
   CHECK_EQUAL(after.status.delivered, before.status.delivered);
   CHECK_EQUAL(after.status.unconfirmed, 1u);
@@ -88,7 +88,7 @@ TEST(a restart resumes the round with every pod as it was) {
   }
   MESSAGE("nobody is sent /check again; the round goes on to collection");
   ask<round_status>(stop_atom_v);
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   for (auto& ip : ips(4))
     CHECK_EQUAL(pods->calls_to(ip, stage::delivery), 1u);
   auto results = ask<results_snapshot>(results_atom_v);
@@ -116,7 +116,7 @@ TEST(a check in flight when the proxy stops leaves its pod unconfirmed) {
   REQUIRE_EQUAL(calls.size(), 3u);
   CHECK_EQUAL(calls[2].ip, "10.0.0.3");
   CHECK_EQUAL(calls[2].payload, connections_of("10.0.0.3"));
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
 }
 
 TEST(a pod waiting for a retry waits out the rest of its backoff) {
@@ -169,7 +169,7 @@ TEST(collected results and completeness come back byte for byte) {
   auto report = ask<completeness_report>(report_atom_v, true, uint32_t{0});
   crash();
   start(2);
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   auto again = ask<results_snapshot>(results_atom_v);
   REQUIRE_EQUAL(again.pods.size(), results.pods.size());
   for (size_t i = 0; i < again.pods.size(); ++i)
@@ -204,7 +204,7 @@ TEST(answers that arrive together share one commit) {
   expect((pod_outcome), from(spawned[2]).to(coord));
   CHECK_EQUAL(store->commits(), commits);
   expect((dispatch_atom), from(coord).to(coord));
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   MESSAGE("no /check to go out: the commit waits for more answers, up to "
           "the grouped-commit window");
   CHECK_EQUAL(store->commits(), commits);
@@ -220,17 +220,17 @@ TEST(an answer that shows the round commits what waits first) {
   initiate(2);
   ask<round_status>(stop_atom_v);
   MESSAGE("both pods collected, their commit not due yet");
-  CHECK_EQUAL(state().meta.current, phase::collected);
-  CHECK(state().journal.commit_due());
+  CHECK_EQUAL(current_phase(), phase::collected);
+  CHECK(commit_due());
   auto commits = store->commits();
   MESSAGE("a /checkStopStatus poll sees the round only once it is "
           "committed: a restart never goes back on an answer");
   CHECK(poll().collection_done());
   CHECK_EQUAL(store->commits(), commits + 1);
-  CHECK(!state().journal.commit_due());
+  CHECK(!commit_due());
   crash();
   start(2);
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 1u);
   MESSAGE("the commit the window had scheduled finds nothing left to do");
   advance_time(grouped_commit_window);
@@ -244,13 +244,13 @@ TEST(results collected but not committed at a crash are asked again) {
     pods->set_results(ip, results_of(ip));
   initiate(2);
   ask<round_status>(stop_atom_v);
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   MESSAGE("killed within the grouped-commit window: nobody was told");
   crash();
   start(2);
   MESSAGE("the pods are collected again (GET /results is idempotent), and "
           "/results is what it would have been");
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 2u);
   MESSAGE("the /stop committed the first calls' starts: both count");
   CHECK_EQUAL(pod("10.0.0.1").collection_attempts, 2u);
@@ -271,7 +271,7 @@ TEST(a results call in flight is made again after the restart) {
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 1u);
   start(2);
   MESSAGE("/results is idempotent: asked again, and the round completes");
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   CHECK_EQUAL(pod("10.0.0.1").state, pod_state::collected);
   CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::collection), 2u);
   auto results = ask<results_snapshot>(results_atom_v);
@@ -279,7 +279,7 @@ TEST(a results call in flight is made again after the restart) {
   CHECK_EQUAL(results.pods[0].body.view(), results_of("10.0.0.1"));
 }
 
-TEST(results blobs are zstd and stores written with zlib still load) {
+TEST(results blobs are zstd frames behind their size) {
   auto body = results_of("10.0.0.1");
   auto blob = compress_blob(body);
   REQUIRE(blob.size() > 12u);
@@ -288,19 +288,11 @@ TEST(results blobs are zstd and stores written with zlib still load) {
   std::string back;
   CHECK(decompress_blob(blob.view(), back));
   CHECK_EQUAL(back, body);
-  MESSAGE("a blob as stores written before zstd hold it: zlib, level 1");
-  auto bound = compressBound(static_cast<uLong>(body.size()));
-  std::string old(8 + bound, '\0');
-  for (size_t i = 0; i < 8; ++i)
-    old[i] = static_cast<char>((uint64_t{body.size()} >> (8 * i)) & 0xff);
-  REQUIRE_EQUAL(compress2(reinterpret_cast<Bytef*>(&old[8]), &bound,
-                          reinterpret_cast<const Bytef*>(body.data()),
-                          static_cast<uLong>(body.size()), 1),
-                Z_OK);
-  old.resize(8 + bound);
-  back.clear();
-  CHECK(decompress_blob(old, back));
-  CHECK_EQUAL(back, body);
+  MESSAGE("a blob whose frame is not zstd (a zlib header here) is refused");
+  std::string other{blob.view().substr(0, 8)};
+  other += "\x78\x01";
+  other += body;
+  CHECK(!decompress_blob(other, back));
   MESSAGE("damaged or cut blobs are refused (the pod is asked again)");
   std::string damaged{blob.view()};
   damaged[damaged.size() / 2] ^= 0x55;
@@ -320,7 +312,7 @@ TEST(superseded rounds and refusals outlive a restart) {
   auto report = ask<status_report>(status_atom_v, false);
   CHECK_EQUAL(report.superseded.size(), 2u);
   CHECK_EQUAL(poll().refusal, "bad key");
-  CHECK_EQUAL(state().meta.round, 2u);
+  CHECK_EQUAL(round_number(), 2u);
   MESSAGE("a new round after the restart works");
   CHECK_EQUAL(initiate(1).round, 3u);
   CHECK_EQUAL(poll().refusal, "");
@@ -336,7 +328,7 @@ TEST(an early stop with checks in flight collects those pods after a restart) {
   crash();
   start(2);
   MESSAGE("the restart honours the /stop: every pod is collected");
-  CHECK_EQUAL(state().meta.current, phase::collected);
+  CHECK_EQUAL(current_phase(), phase::collected);
   CHECK_EQUAL(pod("10.0.0.1").delivery_outcome, pod_state::unconfirmed);
   CHECK_EQUAL(pod("10.0.0.3").delivery_outcome, pod_state::failed);
   CHECK_EQUAL(pod("10.0.0.3").delivery_error, "round stopped before delivery");
@@ -357,7 +349,7 @@ TEST(a restart does not count the calls an earlier restart cut off) {
   expect((initiate_atom, round_plan), from(self).to(coord));
   crash();
   start(2);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
   MESSAGE("the cut calls were ended in the store when the round resumed");
   CHECK(store->committed_in_flight().empty());
 }
@@ -387,7 +379,56 @@ TEST(a clean stop sends a check it cut off before it went out after the restart)
   CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 1u);
   CHECK_EQUAL(pod("10.0.0.2").state, pod_state::unconfirmed);
   CHECK_EQUAL(pod("10.0.0.3").state, pod_state::delivered);
-  CHECK_EQUAL(state().meta.current, phase::delivered);
+  CHECK_EQUAL(current_phase(), phase::delivered);
 }
 
 FIXTURE_SCOPE_END()
+
+TEST(store blobs decode only what encode wrote) {
+  round_catalog catalog;
+  catalog.addresses = {"10.0.0.1", "fd00::2"};
+  catalog.netpols = {"ingress-0-1", "ingress-0-2"};
+  catalog.netpol_tests = {3, 300000};
+  catalog.netpol_pods = {1, 2};
+  round_catalog back;
+  REQUIRE(decode(encode(catalog), back));
+  CHECK_EQUAL(back.addresses, catalog.addresses);
+  CHECK_EQUAL(back.netpols, catalog.netpols);
+  CHECK_EQUAL(back.netpol_tests, catalog.netpol_tests);
+  CHECK_EQUAL(back.netpol_pods, catalog.netpol_pods);
+  MESSAGE("a byte more, a byte less, or columns of another length: refused");
+  auto blob = encode(catalog);
+  CHECK(!decode(blob + '\0', back = {}));
+  CHECK(!decode(blob.substr(0, blob.size() - 1), back = {}));
+  catalog.netpol_pods.pop_back();
+  CHECK(!decode(encode(catalog), back = {}));
+  MESSAGE("the lifecycle, with a superseded round and a refusal");
+  lifecycle_meta lifecycle;
+  round_summary summary;
+  summary.round = 4;
+  summary.ended_in = phase::collecting;
+  summary.pods = 7;
+  summary.collected = 5;
+  summary.ended_unix_ms = -1;
+  summary.by = "round 5";
+  lifecycle.superseded.push_back(summary);
+  lifecycle.rounds_superseded = 1;
+  lifecycle.initiates_refused = 2;
+  lifecycle.has_refusal = true;
+  lifecycle.last_refusal = refusal_note{413, "too large", 1765000000000};
+  lifecycle_meta loaded;
+  REQUIRE(decode(encode(lifecycle), loaded));
+  REQUIRE_EQUAL(loaded.superseded.size(), 1u);
+  CHECK_EQUAL(loaded.superseded[0].ended_in, phase::collecting);
+  CHECK_EQUAL(loaded.superseded[0].collected, 5u);
+  CHECK_EQUAL(loaded.superseded[0].ended_unix_ms, -1);
+  CHECK_EQUAL(loaded.superseded[0].by, "round 5");
+  CHECK_EQUAL(loaded.initiates_refused, 2u);
+  CHECK(loaded.has_refusal);
+  CHECK(!loaded.refusal_pending);
+  CHECK_EQUAL(loaded.last_refusal.reason, "too large");
+  CHECK_EQUAL(loaded.last_refusal.at_unix_ms, 1765000000000);
+  MESSAGE("a phase this proxy does not know is refused");
+  lifecycle.superseded[0].ended_in = static_cast<phase>(9);
+  CHECK(!decode(encode(lifecycle), loaded = {}));
+}
