@@ -121,7 +121,7 @@ void schedule_retry(self_pointer self, uint32_t index, pod_state waiting,
 }
 
 /// Whether a failed /check may be sent again: only when it provably never
-/// reached the pod (protocol.md §7: the real client takes /check once, and a
+/// reached the pod (docs/protocol.md §7: the real client takes /check once, and a
 /// second one can duplicate its tests), or the pod answered 5xx.
 enum class after_failed_check { retry, give_up, unconfirmed };
 

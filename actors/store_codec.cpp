@@ -10,7 +10,7 @@ namespace netpol {
 namespace {
 
 // The types' own inspect() decides the layout: CAF's binary format, sizes
-// as varbytes, integers at their full width (docs/design.md, "Round store").
+// as varbytes, integers at their full width (docs/design.md, "The round store's schema").
 template <class T>
 std::string serialize(const T& x) {
   std::vector<char> buffer;

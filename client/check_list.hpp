@@ -1,5 +1,5 @@
 // The connection list a /check body hands netpol-client: the real client's
-// `[]connection` (docs/client.md, "Protocol"), expanded into tests.
+// `[]connection` (docs/protocol.md §2), expanded into tests.
 #pragma once
 
 #include <cstddef>

@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 struct schedule_settings {
   /// Time between two probes of one target, when the cap allows it: at
   /// 200 ms the error stays under 250 ms for 100 tests (docs/client.md,
-  /// "Choosing the interval").
+  /// "Choosing the interval, and the load it costs").
   std::chrono::nanoseconds interval = 200ms;
   /// Probes started per second at most, over all targets; the interval
   /// stretches to (targets pending / this) when that is longer. 0: no cap.

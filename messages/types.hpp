@@ -267,7 +267,7 @@ struct pod_outcome {
   call_status status = call_status::ok;
   uint16_t http_status = 0; // 0 when no HTTP answer arrived
   // The whole request reached the socket, so the pod may have taken it: a
-  // /check that failed after that is never sent again (protocol.md §7).
+  // /check that failed after that is never sent again (docs/protocol.md §7).
   bool request_sent = false;
   std::string detail;       // human-readable reason for anything but ok
   shared_bytes body;        // collection: the validated results array
@@ -329,7 +329,7 @@ struct round_status {
   uint32_t unconfirmed = 0;
   uint32_t delivery_failed = 0;
   // Set while the last /initiate was refused and no round runs since: the
-  // polls that follow must not read as a round (protocol.md §6).
+  // polls that follow must not read as a round (docs/protocol.md §6).
   std::string refusal;
 
   uint32_t count(pod_state x) const {

@@ -47,8 +47,8 @@ fi
 awk -f "$here/bench_lib.awk" -f "$here/bench_table.awk" "$lines"
 
 # The round store's own CPU a call, without a fleet (docs/performance.md,
-# "two cuts in the store's work a call"): waves of 4 and of 20 calls a commit,
-# then collection's commits grouped as the coordinator groups them (10 ms:
+# "2026-12-02 evening: two cuts in the store's work a call"): waves of 4
+# and of 20 calls a commit, then collection's commits grouped as the coordinator groups them (10 ms:
 # some 60 calls at the rate of pods that answer at once).
 store_dir=$(mktemp -d -p /dev/shm netpol-bench-store.XXXXXX)
 for wave in 4 20; do

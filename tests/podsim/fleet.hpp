@@ -1,6 +1,6 @@
 #pragma once
-// A simulated fleet of netpolvalidator client pods (see /work/shared/protocol.md,
-// section 2) served from one process on loopback addresses 127.x.y.z, all on the
+// A simulated fleet of netpolvalidator client pods (docs/protocol.md
+// §3) served from one process on loopback addresses 127.x.y.z, all on the
 // same TCP port.
 //
 // Each pod answers like the real client:
