@@ -85,7 +85,6 @@ void start_round(self_pointer self, round_plan& plan) {
     = static_cast<uint32_t>(st.progress.pods.size());
   st.progress.started_at = self->clock().now();
   st.progress.timeline.reset(st.progress.started_at);
-  st.progress.last_progress_log = st.progress.started_at;
   st.meta.started_unix_ms = unix_ms_now();
   spdlog::info("Number of connections got from kube-burner {}",
                st.progress.pods.size());
@@ -102,6 +101,7 @@ void start_round(self_pointer self, round_plan& plan) {
   st.journal.save_lifecycle(st.lifecycle);
   dispatch(self);
   update_phase(self);
+  start_progress_timer(self);
   commit(st);
 }
 
@@ -147,7 +147,6 @@ caf::result<round_status> stop_round(self_pointer self) {
     st.progress.delivered_at = st.progress.stop_at;
     st.meta.delivered_unix_ms = st.meta.stop_unix_ms;
   }
-  st.progress.last_progress_log = st.progress.stop_at;
   st.meta.current = phase::collecting;
   spdlog::info("Stop received, fetching results from {} pods",
                st.progress.pods.size());
@@ -171,6 +170,7 @@ caf::result<round_status> stop_round(self_pointer self) {
   }
   dispatch(self);
   update_phase(self);
+  start_progress_timer(self);
   commit(st); // the stop itself, whatever else changed
   return make_round_status(st);
 }
@@ -203,6 +203,7 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
   update_phase(self);
   commit(st); // what the restore changed, before anything else
   dispatch(self);
+  start_progress_timer(self); // a resumed phase goes on being reported
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto id = msg.source.id();
@@ -305,6 +306,9 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     },
     [self](commit_atom) {
       commit_if_due(self->state); // unless an answer did already
+    },
+    [self](progress_atom, uint64_t timer) {
+      progress_timer_fired(self, timer);
     },
     [self](retry_atom, uint64_t round, uint32_t index) {
       auto& st = self->state;

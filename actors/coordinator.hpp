@@ -78,7 +78,6 @@ struct round_progress {
   caf::actor_clock::time_point delivered_at;
   caf::actor_clock::time_point stop_at;
   caf::actor_clock::time_point collected_at;
-  caf::actor_clock::time_point last_progress_log;
 };
 
 /// A clean stop: no new call starts, and the drain is answered once the
@@ -104,6 +103,9 @@ struct coordinator_state {
 
   drain_state drain;
   bool dispatch_pending = false; // a dispatch_atom to itself is on its way
+  // The progress timer of the running phase (start_progress_timer); kept
+  // across rounds, so a timer of an earlier phase or round never matches.
+  uint64_t progress_timer = 0;
 };
 
 /// Owns the round: validates nothing (the bridge did), remembers everything.

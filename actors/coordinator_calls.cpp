@@ -33,13 +33,13 @@ std::string describe(const pod_outcome& out) {
   return out.detail.empty() ? to_string(out.status) : out.detail;
 }
 
-void log_progress(self_pointer self, bool force) {
+bool phase_runs(const coordinator_state& st) {
+  return st.meta.current == phase::delivering
+         || st.meta.current == phase::collecting;
+}
+
+void log_progress(self_pointer self) {
   auto& st = self->state;
-  auto now = self->clock().now();
-  if (!force
-      && now - st.progress.last_progress_log < st.settings.progress_interval)
-    return;
-  st.progress.last_progress_log = now;
   auto count = [&](pod_state x) { return st.progress.counts[slot(x)]; };
   auto total = st.progress.pods.size();
   if (st.meta.current == phase::delivering) {
@@ -102,6 +102,25 @@ void update_phase(coordinator_pointer self) {
                  st.progress.counts[slot(pod_state::collect_failed)]);
     log_completeness(st);
   }
+}
+
+void start_progress_timer(coordinator_pointer self) {
+  auto& st = self->state;
+  ++st.progress_timer;
+  if (phase_runs(st))
+    self->delayed_send(self, st.settings.progress_interval, progress_atom_v,
+                       st.progress_timer);
+}
+
+void progress_timer_fired(coordinator_pointer self, uint64_t timer) {
+  auto& st = self->state;
+  // Draining, the calls out are being cut off and no new one starts: the
+  // phase would never end, and the process is about to.
+  if (timer != st.progress_timer || !phase_runs(st) || st.drain.draining)
+    return;
+  log_progress(self);
+  self->delayed_send(self, st.settings.progress_interval, progress_atom_v,
+                     timer);
 }
 
 namespace {
@@ -205,14 +224,8 @@ void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
 
 /// Counts the call for /metrics: outcome, retry, latency.
 void record_call(coordinator_state& st, stage kind, const pod_outcome& out) {
-  auto& m = st.totals;
-  auto s = static_cast<size_t>(kind);
-  ++m.calls[s * call_status_count + static_cast<size_t>(out.status)];
-  auto secs = std::chrono::duration<double>(out.elapsed).count();
-  m.latency_sum[s] += secs;
-  for (size_t i = 0; i < call_latency_bucket_count; ++i)
-    if (secs <= call_latency_buckets[i])
-      ++m.latency_buckets[s * call_latency_bucket_count + i];
+  st.totals.count_call(kind, out.status,
+                       std::chrono::duration<double>(out.elapsed).count());
 }
 
 void settle(self_pointer self, const call_in_flight& call, pod_outcome& out) {
@@ -248,7 +261,6 @@ void settle(self_pointer self, const call_in_flight& call, pod_outcome& out) {
   else
     settle_collection(self, call.pod, out);
   update_phase(self);
-  log_progress(self, false);
 }
 
 /// Dispatches now, or, while more messages wait in the mailbox (workers'

@@ -22,4 +22,13 @@ void dispatch(coordinator_pointer self);
 /// Moves the round to the next phase once every pod is terminal in this one.
 void update_phase(coordinator_pointer self);
 
+/// A phase (delivery, collection) began: its progress line is logged every
+/// --progress-interval until it ends, whether pod calls end or hang. Any
+/// earlier phase's timer stops.
+void start_progress_timer(coordinator_pointer self);
+
+/// The progress timer `timer` fired: the line, and the next one, while its
+/// phase runs (and no drain began).
+void progress_timer_fired(coordinator_pointer self, uint64_t timer);
+
 } // namespace netpol

@@ -36,6 +36,13 @@ bool restore_meta(coordinator_state& st, const saved_round& saved,
     return false;
   st.meta.round = m.round;
   st.totals.rounds = m.round;
+  // /metrics goes on from the stored round's calls (earlier rounds' are not
+  // kept): docs/operations.md, Metrics.
+  auto& calls = saved.call_totals;
+  st.totals.calls = calls.calls;
+  st.totals.retries = calls.retries;
+  st.totals.latency_buckets = calls.latency_buckets;
+  st.totals.latency_sum = calls.latency_sum;
   if (m.current == phase::idle || !saved.catalog.ptr)
     return false;
   auto clock_at = [&](int64_t unix_ms) {
@@ -48,7 +55,6 @@ bool restore_meta(coordinator_state& st, const saved_round& saved,
   st.progress.delivered_at = clock_at(m.delivered_unix_ms);
   st.progress.stop_at = clock_at(m.stop_unix_ms);
   st.progress.collected_at = clock_at(m.collected_unix_ms);
-  st.progress.last_progress_log = now;
   st.progress.catalog = saved.catalog;
   st.progress.completeness = round_completeness{st.progress.catalog.ptr};
   return true;

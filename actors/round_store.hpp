@@ -64,6 +64,11 @@ struct saved_round {
   std::vector<in_flight_stage> in_flight;
   std::vector<uint32_t> in_flight_attempt;
   std::vector<bool> results_kept;         // per pod: false means fetch again
+  // The round's calls as /metrics counts them: those that ended by outcome,
+  // with their latency, and the retries among those started. Only `calls`,
+  // `retries`, `latency_buckets` and `latency_sum` are set; a restart's
+  // counters go on from them.
+  proxy_metrics call_totals;
 };
 
 class round_store {

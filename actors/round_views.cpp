@@ -81,6 +81,27 @@ completeness_totals completeness_of(const coordinator_state& st) {
   return result;
 }
 
+namespace {
+
+/// Pods waiting for a retry's backoff, in pod order: no list is kept, so
+/// they are looked for only while some wait, and only until all of them
+/// (or as many as are listed) were found.
+void list_retrying(const coordinator_state& st, bool all_pods,
+                   status_report& result) {
+  result.retrying_total = st.progress.in_backoff;
+  size_t wanted = all_pods ? st.progress.in_backoff
+                           : std::min<size_t>(st.progress.in_backoff,
+                                              max_listed_problems);
+  for (auto& pod : st.progress.pods) {
+    if (result.retrying.size() == wanted)
+      break;
+    if (pod.awaiting_retry)
+      result.retrying.push_back(make_detail(pod));
+  }
+}
+
+} // namespace
+
 status_report make_status_report(const coordinator_state& st,
                                  caf::actor_clock::time_point now,
                                  bool all_pods) {
@@ -104,6 +125,7 @@ status_report make_status_report(const coordinator_state& st,
   for (size_t i = 0; i < listed; ++i)
     result.problems.push_back(
       make_detail(st.progress.pods[st.progress.problem_pods[i]]));
+  list_retrying(st, all_pods, result);
   if (all_pods)
     for (auto& pod : st.progress.pods)
       result.pods.push_back(make_detail(pod));

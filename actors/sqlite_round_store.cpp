@@ -377,26 +377,40 @@ bool load_pods(sqlite3* db, const round_catalog& catalog,
   return true;
 }
 
-/// The calls whose start was committed and whose end was not, per pod.
+/// The round's calls: those whose start was committed and whose end was
+/// not, per pod; and every call counted as /metrics counts them.
 void load_calls(sqlite3* db, saved_round& result) {
   result.in_flight.assign(result.pods.size(), in_flight_stage::none);
   result.in_flight_attempt.assign(result.pods.size(), 0);
   sqlite_statement owned;
   if (!prepare(db,
-               "SELECT pod, stage, attempt FROM calls WHERE round=?1 AND "
-               "outcome IS NULL",
+               "SELECT pod, stage, attempt, outcome, elapsed_ms FROM calls "
+               "WHERE round=?1",
                owned))
     return;
   auto* stmt = owned.get();
   sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(result.meta.round));
+  auto& totals = result.call_totals;
   while (sqlite3_step(stmt) == SQLITE_ROW) {
     auto pod = static_cast<size_t>(sqlite3_column_int64(stmt, 0));
+    auto kind = column_text(stmt, 1) == "delivery" ? stage::delivery
+                                                   : stage::collection;
+    auto attempt = static_cast<uint32_t>(sqlite3_column_int64(stmt, 2));
+    if (attempt > 1)
+      ++totals.retries[static_cast<size_t>(kind)];
+    if (sqlite3_column_type(stmt, 3) != SQLITE_NULL) {
+      auto outcome
+        = parse_enum<call_status, call_status_count>(column_text(stmt, 3));
+      if (outcome)
+        totals.count_call(kind, *outcome,
+                          sqlite3_column_double(stmt, 4) / 1000.0);
+      continue;
+    }
     if (pod < result.in_flight.size()) {
-      result.in_flight[pod] = column_text(stmt, 1) == "delivery"
+      result.in_flight[pod] = kind == stage::delivery
                                 ? in_flight_stage::delivery
                                 : in_flight_stage::collection;
-      result.in_flight_attempt[pod]
-        = static_cast<uint32_t>(sqlite3_column_int64(stmt, 2));
+      result.in_flight_attempt[pod] = attempt;
     }
   }
 }

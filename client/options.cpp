@@ -56,14 +56,12 @@ void add_probe_flags(CLI::App& app, schedule_settings& s) {
   add_duration_flag(app, "--interval", "NETPOL_CLIENT_INTERVAL", s.interval,
                     "Time between two probes of one target; a probe with "
                     "no SYN-ACK when the next is due is abandoned");
-  app
-    .add_option("--max-probes-per-second", s.max_probes_per_second,
-                "Probes started per second at most, over all targets: the "
-                "interval stretches to (targets pending / this); 0 for no "
-                "cap")
-    ->envname("NETPOL_CLIENT_MAX_PROBES_PER_SECOND")
-    ->check(CLI::Range(0u, 1'000'000u))
-    ->capture_default_str();
+  add_number_flag(app, "--max-probes-per-second",
+                  "NETPOL_CLIENT_MAX_PROBES_PER_SECOND",
+                  s.max_probes_per_second, 0, 1'000'000,
+                  "Probes started per second at most, over all targets: the "
+                  "interval stretches to (targets pending / this); 0 for no "
+                  "cap");
   add_duration_flag(app, "--probe-timeout", "NETPOL_CLIENT_PROBE_TIMEOUT",
                     s.answer_timeout,
                     "Time a connected probe has for the target's status "
@@ -113,13 +111,10 @@ parsed_client_options parse_client_options(int argc, char** argv) {
   add_probe_flags(app, opts.schedule);
   add_size_flag(app, "--max-body", "NETPOL_CLIENT_MAX_BODY",
                 opts.max_body_bytes, "Largest /check body accepted");
-  app
-    .add_option("--max-tests", opts.max_tests,
-                "Most tests (addresses x ports) a /check list may expand "
-                "to; a longer list is refused (400)")
-    ->envname("NETPOL_CLIENT_MAX_TESTS")
-    ->check(CLI::Range(size_t{1}, size_t{100'000'000}))
-    ->capture_default_str();
+  add_number_flag(app, "--max-tests", "NETPOL_CLIENT_MAX_TESTS",
+                  opts.max_tests, 1, 100'000'000,
+                  "Most tests (addresses x ports) a /check list may expand "
+                  "to; a longer list is refused (400)");
   add_duration_flag(app, "--progress-interval",
                     "NETPOL_CLIENT_PROGRESS_INTERVAL", opts.progress_interval,
                     "Time between progress log lines while tests are "

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cctype>
+#include <cstdlib>
+#include <iostream>
 #include <type_traits>
 
 namespace netpol {
@@ -53,6 +55,38 @@ std::string describe_options(const proxy_options& o) {
   return out;
 }
 
+bool state_dir_means_off(std::string_view text) {
+  return text == "off" || text.empty() || text == "''" || text == "\"\"";
+}
+
+namespace {
+
+/// CLI11 skips an environment variable set empty; for --state-dir that is
+/// the one way a pod spec can say "no store" besides `off`, so it counts.
+/// Also names what turned the store off, as the user wrote it.
+void note_state_dir_off(proxy_options& opts, int argc, char** argv) {
+  const char* env = std::getenv("NETPOL_PROXY_STATE_DIR");
+  bool on_command_line = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (arg == "--state-dir" || arg.rfind("--state-dir=", 0) == 0)
+      on_command_line = true;
+  }
+  if (!on_command_line && env != nullptr && *env == '\0') {
+    opts.state_dir.clear();
+    opts.state_dir_given = true;
+  }
+  if (!opts.state_dir_given || !opts.state_dir.empty())
+    return;
+  if (on_command_line || env == nullptr)
+    opts.state_dir_off
+      = "--state-dir " + (opts.state_dir_off.empty() ? "''" : opts.state_dir_off);
+  else
+    opts.state_dir_off = std::string{"NETPOL_PROXY_STATE_DIR="} + env;
+}
+
+} // namespace
+
 parsed_options parse_options(int argc, char** argv) {
   proxy_options opts;
   auto& s = opts.settings;
@@ -80,26 +114,18 @@ parsed_options parse_options(int argc, char** argv) {
     ->envname("NETPOL_PROXY_LISTEN")
     ->type_name("HOST:PORT")
     ->default_str(listen);
-  app.add_option("--client-port", s.client_port, "Port client pods listen on")
-    ->envname("NETPOL_PROXY_CLIENT_PORT")
-    ->check(CLI::Range(1, 65535))
-    ->capture_default_str();
-  app.add_option("-w,--workers", s.workers, "Pod calls in flight at most")
-    ->envname("NETPOL_PROXY_WORKERS")
-    ->check(CLI::Range(1, 2000))
-    ->capture_default_str();
+  add_number_flag(app, "--client-port", "NETPOL_PROXY_CLIENT_PORT",
+                  s.client_port, 1, 65535, "Port client pods listen on");
+  add_number_flag(app, "-w,--workers", "NETPOL_PROXY_WORKERS", s.workers, 1,
+                  2000, "Pod calls in flight at most");
   add_duration_flag(app, "--connect-timeout", "NETPOL_PROXY_CONNECT_TIMEOUT",
                     s.connect_timeout, "Time to connect to a pod");
   add_duration_flag(app, "--request-timeout", "NETPOL_PROXY_REQUEST_TIMEOUT",
                     s.request_timeout,
                     "Time for a pod call after connecting; a call's deadline "
                     "is --connect-timeout + --request-timeout in all");
-  app
-    .add_option("--retries", s.retries,
-                "Retries per pod and stage after a failed call")
-    ->envname("NETPOL_PROXY_RETRIES")
-    ->check(CLI::Range(0, 100))
-    ->capture_default_str();
+  add_number_flag(app, "--retries", "NETPOL_PROXY_RETRIES", s.retries, 0, 100,
+                  "Retries per pod and stage after a failed call");
   add_duration_flag(app, "--backoff-base", "NETPOL_PROXY_BACKOFF_BASE",
                     s.backoff_base, "Delay before the first retry (doubles)",
                     true);
@@ -113,18 +139,13 @@ parsed_options parse_options(int argc, char** argv) {
   add_size_flag(app, "--max-response", "NETPOL_PROXY_MAX_RESPONSE",
                 s.max_response_bytes,
                 "Largest /results body taken from one pod");
-  app.add_option("--max-pods", b.max_pods, "Most pods in one round")
-    ->envname("NETPOL_PROXY_MAX_PODS")
-    ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
-    ->capture_default_str();
-  app
-    .add_option("--server-threads", b.front.operator_threads,
-                "Threads answering operators' requests (/status, /report, "
-                "/metrics, the page); kube-burner's calls have two of "
-                "their own")
-    ->envname("NETPOL_PROXY_SERVER_THREADS")
-    ->check(CLI::Range(1, 64))
-    ->capture_default_str();
+  add_number_flag(app, "--max-pods", "NETPOL_PROXY_MAX_PODS", b.max_pods, 1,
+                  10'000'000, "Most pods in one round");
+  add_number_flag(app, "--server-threads", "NETPOL_PROXY_SERVER_THREADS",
+                  b.front.operator_threads, 1, 64,
+                  "Threads answering operators' requests (/status, /report, "
+                  "/metrics, the page); kube-burner's calls have two of "
+                  "their own");
   add_duration_flag(app, "--reply-timeout", "NETPOL_PROXY_REPLY_TIMEOUT",
                     b.reply_timeout,
                     "Time an HTTP request waits for the coordinator");
@@ -139,12 +160,9 @@ parsed_options parse_options(int argc, char** argv) {
   add_duration_flag(app, "--idle-timeout", "NETPOL_PROXY_IDLE_TIMEOUT",
                     b.front.idle_timeout,
                     "Time a keep-alive connection may sit between requests");
-  app
-    .add_option("--max-connections", b.front.max_connections,
-                "Connections open at once; more are answered 503 at once")
-    ->envname("NETPOL_PROXY_MAX_CONNECTIONS")
-    ->check(CLI::Range(size_t{16}, size_t{1'000'000}))
-    ->capture_default_str();
+  add_number_flag(app, "--max-connections", "NETPOL_PROXY_MAX_CONNECTIONS",
+                  b.front.max_connections, 16, 1'000'000,
+                  "Connections open at once; more are answered 503 at once");
   app
     .add_option_function<std::string>(
       "--allow-pods",
@@ -168,12 +186,15 @@ parsed_options parse_options(int argc, char** argv) {
     .add_option_function<std::string>(
       "--state-dir",
       [&opts](const std::string& text) {
-        opts.state_dir = text;
+        bool off = state_dir_means_off(text);
+        opts.state_dir = off ? "" : text;
+        opts.state_dir_off = off ? text : ""; // named once parsed
         opts.state_dir_given = true;
       },
       "Directory of the round store (SQLite), so a restart resumes the "
-      "round; '' keeps it in memory only. By default /dev/shm/netpol-proxy "
-      "when /dev/shm is writable (it outlives a container restart)")
+      "round; off (or '', or the variable set empty) keeps the round in "
+      "memory only. By default /dev/shm/netpol-proxy when /dev/shm is "
+      "writable (it outlives a container restart)")
     ->envname("NETPOL_PROXY_STATE_DIR")
     ->type_name("DIR")
     ->default_str(default_state_dir);
@@ -186,6 +207,7 @@ parsed_options parse_options(int argc, char** argv) {
     result.exit_code = *exit_code;
     return result;
   }
+  note_state_dir_off(opts, argc, argv);
   if (s.backoff_cap < s.backoff_base) {
     std::cerr << "--backoff-cap must not be shorter than --backoff-base\n";
     result.exit_code = 2;

@@ -42,9 +42,17 @@ struct proxy_options {
   std::string log_level = "info";
   std::string state_dir = default_state_dir; // empty: in memory only
   bool state_dir_given = false;              // by flag or environment
+  // How the store was turned off, as the user wrote it ("--state-dir off",
+  // "NETPOL_PROXY_STATE_DIR=" ...): for its log line and /status.
+  std::string state_dir_off;
   proxy_settings settings;
   bridge_settings bridge;
 };
+
+/// Whether a --state-dir value (or NETPOL_PROXY_STATE_DIR) turns the store
+/// off: `off`, empty, or `''` or `""` written literally (a pod spec's
+/// `value: "''"` keeps the quotes; no one means a directory of that name).
+bool state_dir_means_off(std::string_view text);
 
 /// Outcome of parsing the command line.
 struct parsed_options {

@@ -41,9 +41,7 @@ caf::expected<uint16_t> proxy_server::bind(const std::string& host,
   std::string error;
   auto bound = front_->bind(host, port, error);
   if (bound == 0)
-    return make_error(errc::unavailable, "cannot listen on " + host + ":"
-                                           + std::to_string(port) + ": "
-                                           + error);
+    return make_error(errc::unavailable, error); // the caller names where
   return bound;
 }
 
@@ -81,9 +79,12 @@ coordinator_actor spawn_coordinator(caf::actor_system& sys,
 round_store_ptr open_store(const proxy_options& opts,
                            std::string& persistence) {
   if (opts.state_dir.empty()) {
-    persistence = "off: --state-dir ''";
-    spdlog::info("Round store: off (--state-dir ''): a restart of the proxy "
-                 "loses the round");
+    auto how = opts.state_dir_off.empty() ? std::string{"--state-dir ''"}
+                                          : opts.state_dir_off;
+    persistence = "off: " + how;
+    spdlog::info("Round store: off ({}): a restart of the proxy loses the "
+                 "round",
+                 how);
     return nullptr;
   }
   if (!opts.state_dir_given && access("/dev/shm", W_OK) != 0) {
@@ -144,6 +145,26 @@ sigset_t block_stop_signals() {
   return signals;
 }
 
+/// What the proxy waits for, as the line after "Client server started":
+/// kube-burner's /initiate, as the original says, or its next call in the
+/// round the store held. Asked once the coordinator restored that round
+/// (its first message waits for that), so "Resumed round" comes first.
+std::string waiting_line(caf::actor_system& sys,
+                         const coordinator_actor& coord) {
+  std::string line = "Wait for Connections from kube-burner..";
+  caf::scoped_actor self{sys};
+  self->request(coord, caf::infinite, poll_atom_v)
+    .receive(
+      [&](const round_status& status) {
+        if (status.current != phase::idle)
+          line = "Waiting for kube-burner's next call in resumed round "
+                 + std::to_string(status.round) + " (phase "
+                 + to_string(status.current) + ")";
+      },
+      [](const caf::error&) {}); // it answers polls unless it is gone
+  return line;
+}
+
 /// Serves HTTP until one of `signals` arrives, then stops the server.
 /// Returns the exit code so far (1 if serving failed), or nothing if the
 /// port could not be bound: the coordinator has then been told to exit.
@@ -161,6 +182,11 @@ std::optional<int> serve_until_stopped(caf::actor_system& sys,
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     return std::nullopt;
   }
+  // Asked before serving begins, so no /initiate can have changed the
+  // round the line describes.
+  auto waiting = waiting_line(sys, coord);
+  spdlog::info("Client server started on :{}", *port);
+  spdlog::info("{}", waiting);
   std::atomic<bool> stopping{false};
   std::thread serving{[&] {
     if (!server.listen() && !stopping) {
@@ -168,8 +194,6 @@ std::optional<int> serve_until_stopped(caf::actor_system& sys,
       kill(getpid(), SIGUSR1);
     }
   }};
-  spdlog::info("Client server started on :{}", *port);
-  spdlog::info("Wait for Connections from kube-burner..");
   int received = 0;
   sigwait(&signals, &received);
   stopping = true;

@@ -25,7 +25,8 @@ public:
 
   ~proxy_server();
 
-  /// Binds host:port (port 0 picks a free one) and returns the port.
+  /// Binds host:port (port 0 picks a free one) and returns the port, or
+  /// why it could not ("Address already in use"), without the address.
   caf::expected<uint16_t> bind(const std::string& host, uint16_t port);
 
   /// Serves until stop(); returns false if serving failed.

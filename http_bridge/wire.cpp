@@ -175,6 +175,11 @@ std::string status_report_json(const status_report& report, bool timeline) {
   for (auto& pod : report.problems)
     problems.push_back(detail_json(pod));
   j["problems"] = std::move(problems);
+  j["retrying_total"] = report.retrying_total;
+  auto retrying = ordered_json::array();
+  for (auto& pod : report.retrying)
+    retrying.push_back(detail_json(pod));
+  j["retrying"] = std::move(retrying);
   if (!report.pods.empty()) {
     auto pods = ordered_json::array();
     for (auto& pod : report.pods)

@@ -128,6 +128,34 @@ void add_duration_flag(CLI::App& app, const std::string& name,
     ->default_str(duration_flag_text(target));
 }
 
+void add_number_flag(CLI::App& app, const std::string& name,
+                     const std::string& env, uint64_t min, uint64_t max,
+                     std::function<void(uint64_t)> set, uint64_t current,
+                     const std::string& description) {
+  // CLI11's own check says "Value many not in range 1 to 2000", naming
+  // neither the flag nor what a value looks like.
+  auto flag = name.substr(name.rfind(',') + 1);
+  app
+    .add_option_function<std::string>(
+      name,
+      [flag, min, max, set = std::move(set)](const std::string& text) {
+        bool digits = !text.empty() && text.size() <= 19
+                      && text.find_first_not_of("0123456789")
+                           == std::string::npos;
+        auto value = digits ? std::stoull(text) : uint64_t{0};
+        if (!digits || value < min || value > max)
+          throw CLI::ValidationError(
+            flag, "'" + text + "' is not a number from " + std::to_string(min)
+                    + " to " + std::to_string(max));
+        set(value);
+      },
+      description)
+    ->envname(env)
+    ->type_name("INT in [" + std::to_string(min) + " - " + std::to_string(max)
+                + "]")
+    ->default_str(std::to_string(current));
+}
+
 void add_size_flag(CLI::App& app, const std::string& name,
                    const std::string& env, uint64_t& target,
                    const std::string& description) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,26 @@ void add_duration_flag(CLI::App& app, const std::string& name,
 void add_size_flag(CLI::App& app, const std::string& name,
                    const std::string& env, uint64_t& target,
                    const std::string& description);
+
+/// Adds `name` (e.g. -w,--workers), a whole number from `min` to `max`,
+/// with its environment variable `env`; `set` takes the value, `current` is
+/// the default shown. Anything else is refused with the flag's name and the
+/// range ("--workers: 'many' is not a number from 1 to 2000").
+void add_number_flag(CLI::App& app, const std::string& name,
+                     const std::string& env, uint64_t min, uint64_t max,
+                     std::function<void(uint64_t)> set, uint64_t current,
+                     const std::string& description);
+
+/// The same, into `target`.
+template <class T>
+void add_number_flag(CLI::App& app, const std::string& name,
+                     const std::string& env, T& target, uint64_t min,
+                     uint64_t max, const std::string& description) {
+  add_number_flag(
+    app, name, env, min, max,
+    [&target](uint64_t x) { target = static_cast<T>(x); },
+    static_cast<uint64_t>(target), description);
+}
 
 /// Runs `app.parse`. Returns nothing when the flags are good; otherwise the
 /// exit code (0 after --help or --version), having printed the help or the

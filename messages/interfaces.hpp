@@ -48,6 +48,10 @@ using coordinator_actor = caf::typed_actor<
   // Internal: commits what changed since a commit was last due (collection
   // groups its commits: see round_journal::commit_soon).
   caf::reacts_to<commit_atom>,
+  // Internal: logs the running phase's progress line and, while the phase
+  // runs, sends itself the next one (the timer's number: a phase that
+  // started since has a timer of its own, so an older one stops).
+  caf::reacts_to<progress_atom, uint64_t>,
   // A clean stop: starts no more calls, answers once the calls in flight
   // (cancelled by the caller) have ended and are recorded: how many ended.
   caf::replies_to<drain_atom>::with<uint32_t>>;

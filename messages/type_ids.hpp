@@ -30,5 +30,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(netpol, caf::first_custom_type_id)
   CAF_ADD_ATOM(netpol, netpol, drain_atom, "drain")
   CAF_ADD_ATOM(netpol, netpol, dispatch_atom, "dispatch")
   CAF_ADD_ATOM(netpol, netpol, commit_atom, "commit")
+  CAF_ADD_ATOM(netpol, netpol, progress_atom, "progress")
 
 CAF_END_TYPE_ID_BLOCK(netpol)

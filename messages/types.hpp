@@ -441,6 +441,8 @@ struct status_report {
   uint64_t results_entries = 0;
   uint32_t problems_total = 0;      // pods not delivered or not collected
   std::vector<pod_detail> problems; // the first of them (all with `pods`)
+  uint32_t retrying_total = 0;      // pods waiting for a retry's backoff
+  std::vector<pod_detail> retrying; // the first of them (all with `pods`)
   std::vector<pod_detail> pods;     // every pod, only when asked for
   bool has_completeness = false;    // from /stop on
   completeness_totals completeness;
@@ -456,7 +458,8 @@ typename Inspector::result_type inspect(Inspector& f, status_report& x) {
   return f(caf::meta::type_name("status_report"), x.status, x.started_unix_ms,
            x.delivery_duration, x.collection_duration, x.calls, x.retries,
            x.worker_restarts, x.results_bytes, x.results_entries,
-           x.problems_total, x.problems, x.pods, x.has_completeness,
+           x.problems_total, x.problems, x.retrying_total, x.retrying,
+           x.pods, x.has_completeness,
            x.completeness, x.superseded, x.has_refusal, x.last_refusal,
            x.persistence, x.timeline);
 }
@@ -583,6 +586,16 @@ struct proxy_metrics {
   uint64_t calls_of(stage s, call_status x) const {
     return calls[static_cast<size_t>(s) * call_status_count
                  + static_cast<size_t>(x)];
+  }
+
+  /// One call that ended: its outcome and its latency.
+  void count_call(stage kind, call_status x, double seconds) {
+    auto s = static_cast<size_t>(kind);
+    ++calls[s * call_status_count + static_cast<size_t>(x)];
+    latency_sum[s] += seconds;
+    for (size_t i = 0; i < call_latency_bucket_count; ++i)
+      if (seconds <= call_latency_buckets[i])
+        ++latency_buckets[s * call_latency_bucket_count + i];
   }
 };
 

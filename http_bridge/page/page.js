@@ -190,13 +190,18 @@ function axes(svg, W, H, L, B, T, ymax, xlabel) {
 }
 
 // -- problem pods --------------------------------------------------------------
+// Failed or unconfirmed pods, then the pods waiting for a retry (after
+// "connection refused", say): an operator watching a round sees both.
 function renderProblems() {
   const s = page.status;
   const body = document.querySelector("#problems tbody");
   body.replaceChildren();
   if (!s) return;
+  const retrying = (s.retrying || []).map((p) =>
+    Object.assign({}, p, { state: `${p.state}, waiting to retry` }));
+  const retryingTotal = s.retrying_total || 0;
   const filter = document.getElementById("problem-filter").value.trim().toLowerCase();
-  const rows = s.problems.filter((p) => !filter ||
+  const rows = s.problems.concat(retrying).filter((p) => !filter ||
     [p.pod, p.state, p.delivery, p.delivery_error, p.collection_error]
       .some((v) => (v || "").toLowerCase().includes(filter)));
   const pages = Math.max(1, Math.ceil(rows.length / PAGE_ROWS));
@@ -210,11 +215,15 @@ function renderProblems() {
       tr.appendChild(el("td", {}, String(cell)));
     body.appendChild(tr);
   }
-  setText("problems-total", `(${fmt(s.problems_total)})`);
+  setText("problems-total", retryingTotal > 0
+    ? `(${fmt(s.problems_total)}, and ${fmt(retryingTotal)} waiting to retry)`
+    : `(${fmt(s.problems_total)})`);
   setText("problems-page", `${page.problemsPage + 1} / ${pages}`);
-  setText("problems-note", s.problems_total > s.problems.length
-    ? `The ${fmt(s.problems.length)} listed first of ${fmt(s.problems_total)}; /status?pods=1 lists all.`
-    : (s.problems_total === 0 ? "No pod has failed or is unconfirmed." : ""));
+  const listed = s.problems.length + retrying.length;
+  const total = s.problems_total + retryingTotal;
+  setText("problems-note", total > listed
+    ? `The ${fmt(listed)} listed first of ${fmt(total)}; /status?pods=1 lists all.`
+    : (total === 0 ? "No pod has failed, is unconfirmed or is waiting to retry." : ""));
 }
 
 // -- completeness and the enforcement curve ------------------------------------

@@ -1,6 +1,7 @@
 #define CAF_SUITE coordinator
 
 #include "coordinator_fixture.hpp"
+#include "support/log_capture.hpp"
 
 using namespace netpol;
 using namespace netpol::test;
@@ -504,6 +505,35 @@ TEST(a pod out of retries fails and the round still finishes) {
   CHECK_EQUAL(report.problems[0].delivery_attempts, 3u);
 }
 
+TEST(status lists the pods waiting to retry with their attempts and error) {
+  start(2);
+  pods->script("10.0.0.2", stage::delivery,
+               {sim_answer::refused, sim_answer::refused});
+  initiate(3);
+  MESSAGE("refused once: not a problem yet, but waiting to retry");
+  auto report = ask<status_report>(status_atom_v, false);
+  CHECK_EQUAL(report.problems_total, 0u);
+  CHECK_EQUAL(report.retrying_total, 1u);
+  REQUIRE_EQUAL(report.retrying.size(), 1u);
+  CHECK_EQUAL(report.retrying[0].ip, "10.0.0.2");
+  CHECK_EQUAL(report.retrying[0].state, pod_state::queued);
+  CHECK_EQUAL(report.retrying[0].delivery_attempts, 1u);
+  CHECK_NOT_EQUAL(report.retrying[0].delivery_error, "");
+  MESSAGE("refused again: two attempts so far");
+  advance_time(100ms);
+  consume_messages();
+  report = ask<status_report>(status_atom_v, true);
+  REQUIRE_EQUAL(report.retrying.size(), 1u);
+  CHECK_EQUAL(report.retrying[0].delivery_attempts, 2u);
+  MESSAGE("delivered at the third: no pod waits any more");
+  advance_time(200ms);
+  consume_messages();
+  CHECK_EQUAL(pod("10.0.0.2").state, pod_state::delivered);
+  report = ask<status_report>(status_atom_v, false);
+  CHECK_EQUAL(report.retrying_total, 0u);
+  CHECK(report.retrying.empty());
+}
+
 TEST(status lists the first problem pods and counts them all) {
   start(4);
   auto count = max_listed_problems + 5;
@@ -824,6 +854,65 @@ TEST(status counts follow every step) {
   CHECK_EQUAL(st.count(pod_state::delivered), 0u);
   CHECK_EQUAL(st.delivered, 3u);
   CHECK(st.collection_done());
+}
+
+TEST(a phase stuck on hung pods still logs its progress every interval) {
+  log_capture log;
+  settings.progress_interval = 2s;
+  hung_spawns = 4; // the first workers and their replacements hang
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  pods->set_results("10.0.0.2", results_of("10.0.0.2"));
+  start(2);
+  initiate(2);
+  MESSAGE("both /check calls hang: no call ends, yet a line every 2 s");
+  CHECK(log.take("Delivery progress").empty());
+  advance_time(1999ms);
+  consume_messages();
+  CHECK(log.take("Delivery progress").empty());
+  advance_time(1ms);
+  consume_messages();
+  std::vector<std::string> expected{
+    "Delivery progress: 0/2 pods done (0 delivered, 0 unconfirmed, 0 "
+    "failed), 2 in flight, 0 waiting to retry"};
+  CHECK_EQUAL(log.take("Delivery progress"), expected);
+  for (int second = 4; second <= 18; second += 2) {
+    advance_time(2s);
+    consume_messages();
+    CHECK_EQUAL(log.take("Delivery progress"), expected);
+  }
+  MESSAGE("at the worker deadline (19.5 s) both are unconfirmed: delivery "
+          "ended, and so did its lines");
+  advance_time(settings.worker_deadline() - 18s);
+  consume_messages();
+  CHECK_EQUAL(current_phase(), phase::delivered);
+  CHECK_EQUAL(log.take("Delivery finished").size(), 1u);
+  advance_time(10s);
+  consume_messages();
+  CHECK(log.take("Delivery progress").empty());
+  MESSAGE("/stop: both /results calls hang on the replacements");
+  ask<round_status>(stop_atom_v);
+  advance_time(2s);
+  consume_messages();
+  std::vector<std::string> collecting{
+    "Collection progress: 0/2 pods done (0 collected, 0 failed), 2 in "
+    "flight, 0 waiting to retry"};
+  CHECK_EQUAL(log.take("Collection progress"), collecting);
+  for (int second = 4; second <= 18; second += 2) {
+    advance_time(2s);
+    consume_messages();
+    CHECK_EQUAL(log.take("Collection progress"), collecting);
+  }
+  MESSAGE("their deadline: retried after 100 ms by workers that answer");
+  advance_time(settings.worker_deadline() - 18s);
+  consume_messages();
+  advance_time(100ms);
+  consume_messages();
+  CHECK_EQUAL(current_phase(), phase::collected);
+  MESSAGE("collection ended: no more progress lines");
+  advance_time(10s);
+  consume_messages();
+  CHECK(log.take("Collection progress").empty());
+  CHECK(log.take("Delivery progress").empty());
 }
 
 FIXTURE_SCOPE_END()

@@ -97,6 +97,9 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
     settings.retries = 2; // three attempts per stage
     settings.backoff_base = 100ms;
     settings.backoff_cap = 250ms;
+    // The progress timer's message would come between the messages the
+    // stories expect; its own story sets the interval it reads.
+    settings.progress_interval = 1h;
   }
 
   ~coordinator_fixture() override {

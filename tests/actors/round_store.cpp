@@ -318,6 +318,44 @@ TEST(superseded rounds and refusals outlive a restart) {
   CHECK_EQUAL(poll().refusal, "");
 }
 
+TEST(metrics counters go on from the stored round after a restart) {
+  start(2);
+  pods->script("10.0.0.1", stage::delivery, {sim_answer::refused});
+  pods->script("10.0.0.2", stage::delivery, {sim_answer::http_500});
+  pods->set_results("10.0.0.1", results_of("10.0.0.1"));
+  pods->set_results("10.0.0.2", results_of("10.0.0.2"));
+  initiate(3);
+  advance_time(100ms);
+  consume_messages();
+  ask<round_status>(stop_atom_v);
+  CHECK_EQUAL(current_phase(), phase::collected);
+  self->send(coord, refused_atom_v, uint16_t{413}, std::string{"too big"});
+  consume_messages();
+  auto before = ask<proxy_metrics>(metrics_atom_v);
+  MESSAGE("5 /check (2 failed, 2 of them retries), 3 /results");
+  CHECK_EQUAL(before.calls_of(stage::delivery, call_status::ok), 3u);
+  CHECK_EQUAL(before.calls_of(stage::delivery, call_status::refused), 1u);
+  CHECK_EQUAL(before.calls_of(stage::delivery, call_status::http_error), 1u);
+  CHECK_EQUAL(before.calls_of(stage::collection, call_status::ok), 3u);
+  CHECK_EQUAL(before.retries[static_cast<size_t>(stage::delivery)], 2u);
+  crash();
+  start(2);
+  auto after = ask<proxy_metrics>(metrics_atom_v);
+  MESSAGE("the restarted proxy counts the same");
+  CHECK_EQUAL(after.calls, before.calls);
+  CHECK_EQUAL(after.retries, before.retries);
+  CHECK_EQUAL(after.latency_buckets, before.latency_buckets);
+  CHECK_EQUAL(after.latency_sum, before.latency_sum);
+  CHECK_EQUAL(after.rounds, 1u);
+  CHECK_EQUAL(after.rounds_superseded, before.rounds_superseded);
+  CHECK_EQUAL(after.initiates_refused, 1u);
+  MESSAGE("and goes on counting from there");
+  initiate(1);
+  auto next = ask<proxy_metrics>(metrics_atom_v);
+  CHECK_EQUAL(next.calls_of(stage::delivery, call_status::ok), 4u);
+  CHECK_EQUAL(next.rounds, 2u);
+}
+
 TEST(an early stop with checks in flight collects those pods after a restart) {
   start(2);
   self->send(coord, initiate_atom_v, plan_of(3));

@@ -5,6 +5,8 @@
 #include "support/test.hpp"
 
 #include <cstdlib>
+#include <iostream>
+#include <sstream>
 
 using namespace netpol;
 using namespace std::chrono_literals;
@@ -132,4 +134,89 @@ TEST(bad flags exit non-zero without options) {
   auto help = parse({"--help"});
   CHECK(!help.options);
   CHECK_EQUAL(help.exit_code, 0);
+}
+
+namespace {
+
+/// What parsing `args` writes to stderr (a bad flag's message).
+std::string error_of(std::vector<std::string> args) {
+  std::ostringstream err;
+  auto* old = std::cerr.rdbuf(err.rdbuf());
+  auto parsed = parse(std::move(args));
+  std::cerr.rdbuf(old);
+  CHECK(!parsed.options);
+  CHECK_NOT_EQUAL(parsed.exit_code, 0);
+  return err.str();
+}
+
+} // namespace
+
+TEST(a bad number names its flag and the numbers it takes) {
+  auto says = [](std::vector<std::string> args, const std::string& expected) {
+    auto error = error_of(args);
+    if (error.find(expected) == std::string::npos)
+      CAF_FAIL("expected '" << expected << "' in: " << error);
+  };
+  says({"--workers", "many"}, "--workers: 'many' is not a number from 1 to 2000");
+  says({"-w", "0"}, "--workers: '0' is not a number from 1 to 2000");
+  says({"--workers", "20x"}, "--workers: '20x' is not a number from 1 to 2000");
+  says({"--workers", "-1"}, "--workers: '-1' is not a number from 1 to 2000");
+  says({"--workers", "99999999999999999999999"},
+       "--workers: '99999999999999999999999' is not a number from 1 to 2000");
+  says({"--client-port", "65536"},
+       "--client-port: '65536' is not a number from 1 to 65535");
+  says({"--retries", "three"}, "--retries: 'three' is not a number from 0 to 100");
+  says({"--max-pods", "1e6"},
+       "--max-pods: '1e6' is not a number from 1 to 10000000");
+  says({"--server-threads", "65"},
+       "--server-threads: '65' is not a number from 1 to 64");
+  says({"--max-connections", "15"},
+       "--max-connections: '15' is not a number from 16 to 1000000");
+  MESSAGE("from the environment, the variable is named too");
+  setenv("NETPOL_PROXY_WORKERS", "many", 1);
+  auto error = error_of({});
+  unsetenv("NETPOL_PROXY_WORKERS");
+  CHECK_EQUAL(error.rfind("NETPOL_PROXY_WORKERS=many (the environment "
+                          "variable of --workers): --workers: 'many' is not "
+                          "a number from 1 to 2000",
+                          0),
+              0u);
+  MESSAGE("the bounds themselves are taken");
+  auto bounds = parse({"--workers", "2000", "--retries", "0",
+                       "--client-port", "65535", "--max-connections", "16"});
+  REQUIRE(bounds.options);
+  CHECK_EQUAL(bounds.options->settings.workers, 2000u);
+  CHECK_EQUAL(bounds.options->settings.retries, 0u);
+  CHECK_EQUAL(bounds.options->settings.client_port, 65535u);
+  CHECK_EQUAL(bounds.options->bridge.front.max_connections, 16u);
+}
+
+TEST(the store is turned off by flag or by environment alone) {
+  auto state_dir = [](std::vector<std::string> args) {
+    auto parsed = parse(std::move(args));
+    REQUIRE(parsed.options);
+    return std::make_pair(parsed.options->state_dir,
+                          parsed.options->state_dir_off);
+  };
+  using result = std::pair<std::string, std::string>;
+  CHECK_EQUAL(state_dir({}), result(default_state_dir, ""));
+  CHECK_EQUAL(state_dir({"--state-dir", "/tmp/x"}), result("/tmp/x", ""));
+  CHECK_EQUAL(state_dir({"--state-dir", "off"}), result("", "--state-dir off"));
+  CHECK_EQUAL(state_dir({"--state-dir", ""}), result("", "--state-dir ''"));
+  CHECK_EQUAL(state_dir({"--state-dir=''"}), result("", "--state-dir ''"));
+  MESSAGE("a pod spec: the variable set to off, to nothing, or to '' quoted");
+  for (auto [value, named] : std::vector<result>{
+         {"off", "NETPOL_PROXY_STATE_DIR=off"},
+         {"", "NETPOL_PROXY_STATE_DIR="},
+         {"''", "NETPOL_PROXY_STATE_DIR=''"},
+         {"\"\"", "NETPOL_PROXY_STATE_DIR=\"\""}}) {
+    setenv("NETPOL_PROXY_STATE_DIR", value.c_str(), 1);
+    CHECK_EQUAL(state_dir({}), result("", named));
+    MESSAGE("the flag still wins over the variable");
+    CHECK_EQUAL(state_dir({"--state-dir", "/tmp/x"}), result("/tmp/x", ""));
+    unsetenv("NETPOL_PROXY_STATE_DIR");
+  }
+  setenv("NETPOL_PROXY_STATE_DIR", "/tmp/y", 1);
+  CHECK_EQUAL(state_dir({}), result("/tmp/y", ""));
+  unsetenv("NETPOL_PROXY_STATE_DIR");
 }

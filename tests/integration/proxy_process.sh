@@ -77,10 +77,86 @@ for _ in $(seq 1 100); do port=$(started_port holder.log); [ -n "$port" ] && bre
 if timeout 5 "$proxy" --listen 127.0.0.1:$port --state-dir '' > taken.log 2>&1; then
   fail "started on a taken port"
 else
-  grep -q "Cannot listen on 127.0.0.1:$port" taken.log && pass "taken port is reported" \
+  grep -q "Cannot listen on 127.0.0.1:$port: Address already in use$" taken.log && pass "taken port is reported" \
     || fail "no clear error for a taken port: $(cat taken.log)"
+  [ "$(grep -oi "listen on" taken.log | wc -l)" = 1 ] && pass "the error names the address once" \
+    || fail "the error repeats itself: $(cat taken.log)"
 fi
 kill $holder 2> /dev/null; wait $holder 2> /dev/null
+
+# A number that is not one: the flag, the value and the range; exit 105,
+# CLI11's code for a value refused by its check, as for any bad value.
+"$proxy" --workers many > many.txt 2>&1; rc=$?
+[ $rc = 105 ] && grep -q "^--workers: 'many' is not a number from 1 to 2000$" many.txt \
+  && pass "--workers many: $(cat many.txt)" || fail "--workers many (exit $rc): $(cat many.txt)"
+
+# up LOG: waits until the proxy logging to LOG serves; sets $port.
+up() {
+  for _ in $(seq 1 100); do
+    port=$(started_port "$1")
+    [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/healthz" > /dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  fail "never served: $(cat "$1")"
+  return 1
+}
+
+# The store turned off by the environment alone, as a pod spec can: the
+# variable set to off, or set empty. No directory of that name appears.
+rm -rf off "''"
+for value in off "" "''"; do
+  NETPOL_PROXY_STATE_DIR=$value "$proxy" --listen 127.0.0.1:0 > envoff.log 2>&1 &
+  pid=$!
+  if up envoff.log; then
+    grep -q "Round store: off (NETPOL_PROXY_STATE_DIR=$value): a restart of the proxy loses the round$" envoff.log \
+      && pass "NETPOL_PROXY_STATE_DIR='$value' turns the store off" \
+      || fail "NETPOL_PROXY_STATE_DIR='$value': $(sed -n 3p envoff.log)"
+    curl -s "http://127.0.0.1:$port/status" | grep -q "\"persistence\": \"off: NETPOL_PROXY_STATE_DIR=$value\"" \
+      && pass "/status says why the store is off" || fail "/status persistence: $(curl -s "http://127.0.0.1:$port/status" | grep persistence)"
+  fi
+  kill $pid; wait $pid 2> /dev/null
+done
+[ ! -e off ] && [ ! -e "''" ] && pass "no directory named off or ''" || fail "a directory named off or '' was made"
+
+# A round resumed after a restart: the proxy says it resumes it (not that
+# it waits for kube-burner's connections), and /metrics counts on from the
+# stored round. The one pod refuses (nothing listens on its port): one
+# refused /check, no retry, delivery over.
+rm -rf resume-state
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+resume() {
+  "$proxy" --listen 127.0.0.1:0 --client-port "$closed" --retries 0 --state-dir resume-state > "$1" 2>&1 &
+  pid=$!
+  up "$1"
+}
+refused_calls() {
+  curl -s "http://127.0.0.1:$port/metrics" | sed -n 's/^netpol_proxy_pod_calls_total{outcome="refused",stage="delivery"} //p'
+}
+if resume resume-1.log; then
+  curl -s -o /dev/null -X POST --data-binary \
+    '{"127.0.0.1":[{"addresses":["10.9.9.9"],"ports":[8080],"netpol":"np-a"}]}' "http://127.0.0.1:$port/initiate"
+  for _ in $(seq 1 100); do
+    curl -s "http://127.0.0.1:$port/checkConnectionsStatus" | grep -q '"result":true' && break
+    sleep 0.05
+  done
+  first=$(refused_calls)
+  kill -TERM $pid; wait $pid
+  [ "$first" = 1 ] && pass "one refused /check counted" || fail "refused /check calls before the restart: '$first'"
+  if resume resume-2.log; then
+    grep -q "Wait for Connections from kube-burner" resume-2.log \
+      && fail "a resumed proxy says it waits for connections: $(cat resume-2.log)" \
+      || pass "a resumed proxy does not say it waits for connections"
+    resumed=$(grep -n "Resumed round 1 (phase delivered)" resume-2.log | cut -d: -f1)
+    waiting=$(grep -n "Waiting for kube-burner's next call in resumed round 1 (phase delivered)$" resume-2.log | cut -d: -f1)
+    [ -n "$resumed" ] && [ -n "$waiting" ] && [ "$resumed" -lt "$waiting" ] \
+      && pass "it says it resumed round 1, then that it waits for kube-burner's next call" \
+      || fail "resumed/waiting lines: $(cat resume-2.log)"
+    [ "$(refused_calls)" = 1 ] && pass "/metrics counts the stored round's refused /check after the restart" \
+      || fail "refused /check calls after the restart: '$(refused_calls)'"
+    kill -TERM $pid; wait $pid
+  fi
+fi
+rm -rf resume-state
 
 # A stop signal at any instant of startup, even before serving begins, still
 # stops the proxy: 30 starts, each signalled 0 to 29 ms after exec.

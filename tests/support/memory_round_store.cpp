@@ -61,15 +61,17 @@ void memory_round_store::call_started(uint64_t round, uint32_t index,
                                       int64_t) {
   pending_ = true;
   if (round == working_.meta.round)
-    working_.calls[{index, kind, attempt}] = false;
+    working_.calls[{index, kind, attempt}] = call_row{};
 }
 
 void memory_round_store::call_ended(uint64_t round, uint32_t index,
                                     stage kind, uint32_t attempt,
-                                    const pod_outcome&) {
+                                    const pod_outcome& outcome) {
   pending_ = true;
   if (round == working_.meta.round)
-    working_.calls[{index, kind, attempt}] = true;
+    working_.calls[{index, kind, attempt}] = call_row{
+      true, outcome.status,
+      std::chrono::duration<double>(outcome.elapsed).count()};
 }
 
 void memory_round_store::commit() {
@@ -81,8 +83,8 @@ void memory_round_store::commit() {
 std::vector<std::pair<uint32_t, stage>>
 memory_round_store::committed_in_flight() const {
   std::vector<std::pair<uint32_t, stage>> result;
-  for (auto& [key, ended] : committed_.calls)
-    if (!ended)
+  for (auto& [key, call] : committed_.calls)
+    if (!call.ended)
       result.emplace_back(std::get<0>(key), std::get<1>(key));
   return result;
 }
@@ -100,14 +102,20 @@ saved_round memory_round_store::load() {
   result.in_flight.assign(img.pods.size(), in_flight_stage::none);
   result.in_flight_attempt.assign(img.pods.size(), 0);
   result.results_kept.assign(img.pods.size(), false);
-  for (auto& [key, ended] : img.calls)
-    if (!ended) {
+  for (auto& [key, call] : img.calls) {
+    auto kind = std::get<1>(key);
+    if (std::get<2>(key) > 1)
+      ++result.call_totals.retries[static_cast<size_t>(kind)];
+    if (call.ended) {
+      result.call_totals.count_call(kind, call.status, call.seconds);
+    } else {
       auto pod = std::get<0>(key);
       result.in_flight[pod] = std::get<1>(key) == stage::delivery
                                 ? in_flight_stage::delivery
                                 : in_flight_stage::collection;
       result.in_flight_attempt[pod] = std::get<2>(key);
     }
+  }
   for (size_t i = 0; i < result.pods.size(); ++i) {
     auto& pod = result.pods[i];
     result.results_kept[i] = rebuild_loaded_pod(

@@ -45,6 +45,13 @@ public:
   }
 
 private:
+  /// A call as the SQLite store's calls table keeps it.
+  struct call_row {
+    bool ended = false;
+    call_status status = call_status::ok;
+    double seconds = 0;
+  };
+
   struct image {
     round_meta meta;
     lifecycle_meta lifecycle;
@@ -52,7 +59,7 @@ private:
     std::vector<pod_record> pods; // as a store keeps them (see load)
     std::vector<std::string> lists; // kept when not canonical
     std::vector<shared_bytes> compressed;
-    std::map<std::tuple<uint32_t, stage, uint32_t>, bool> calls; // ended?
+    std::map<std::tuple<uint32_t, stage, uint32_t>, call_row> calls;
   };
 
   image working_;
