@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -35,6 +36,10 @@ const std::string check_list
     R"({"addresses":["127.0.0.12"],"ports":[8080,8443],"netpol":"np-b"}])";
 constexpr size_t tests_per_pod = 4;
 constexpr auto interval = milliseconds(25);
+// Long enough that a pod's first answers come before it (the test reads them
+// right after /check), short enough to wait out.
+constexpr auto reveal = milliseconds(3000);
+constexpr auto loss_after = milliseconds(1500);
 const std::string healthy_check_answer
   = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n";
 
@@ -200,6 +205,12 @@ struct fleet_fixture {
     add(fault::duplicate);       // .9: 2 repeated
     add(fault::duplicate, 0.0);  // .10: still one
     add(fault::alien);           // .11
+    add(fault::none);            // .12: reveals its results over 3 s
+    specs.back().profile.reveal = reveal;
+    add(fault::restart);         // .13
+    specs.back().profile.after = loss_after;
+    add(fault::vanish);          // .14
+    specs.back().profile.after = loss_after;
     podsim::fleet_options opts;
     opts.port = 0;
     fleet = std::make_unique<podsim::fleet>(opts, specs);
@@ -247,6 +258,16 @@ struct fleet_fixture {
     return true;
   }
 };
+
+/// One GET /results on a new connection: the body, empty when none came.
+std::string results_now(const std::string& ip, uint16_t port) {
+  client get{ip, port};
+  if (!get.connected())
+    return "";
+  get.get_results();
+  get.read_answer(milliseconds(5000));
+  return get.body();
+}
 
 json entries_of(const podsim::pod_report& r) {
   auto j = json::parse(r.results_body);
@@ -510,6 +531,87 @@ TEST(alien adds four entries that match none of its tests) {
   for (size_t i = 4; i < entries.size(); ++i)
     for (auto& test : tests)
       CHECK_NOT_EQUAL(without_timestamp(entries[i]), test);
+}
+
+TEST(a revealing pod shows its results one by one and each answer extends the last) {
+  auto start = steady::now();
+  client c{ip(12), fleet->port()};
+  REQUIRE(c.connected());
+  c.post_check(check_list);
+  c.read_answer(milliseconds(5000));
+  REQUIRE(c.received.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  std::vector<std::string> answers;
+  auto deadline = start + reveal + milliseconds(10000);
+  while (steady::now() < deadline) {
+    answers.push_back(results_now(ip(12), fleet->port()));
+    if (json::parse(answers.back()).size() == tests_per_pod)
+      break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  REQUIRE_GREATER(answers.size(), 1u);
+  MESSAGE("the first answer, right after /check, lacks some; the last has all");
+  CHECK_LESS(json::parse(answers.front()).size(), tests_per_pod);
+  auto last = json::parse(answers.back());
+  REQUIRE_EQUAL(last.size(), tests_per_pod);
+  auto tests = the_tests();
+  for (size_t i = 0; i < tests.size(); ++i)
+    CHECK_EQUAL(without_timestamp(last[i]), tests[i]);
+  MESSAGE("every answer is a prefix of the next, up to its closing bracket");
+  for (size_t i = 1; i < answers.size(); ++i) {
+    auto& before = answers[i - 1];
+    REQUIRE_GREATER_OR_EQUAL(before.size(), 3u);
+    auto open = before.substr(0, before.size() - 2); // without "]\n"
+    CHECK(answers[i].rfind(open, 0) == 0);
+  }
+  MESSAGE("each entry is stamped when it appeared: reveal / 4 apart");
+  auto seconds_of = [](const json& entry) { // of the day
+    auto text = entry["timestamp"].get<std::string>(); // ...T12:34:56.123456789Z
+    return std::stod(text.substr(11, 2)) * 3600 + std::stod(text.substr(14, 2)) * 60
+           + std::stod(text.substr(17, 12));
+  };
+  for (size_t i = 1; i < last.size(); ++i)
+    CHECK_LESS(std::abs(seconds_of(last[i]) - seconds_of(last[i - 1]) - 0.75), 1e-6);
+  CHECK_EQUAL(report(12).results_body, answers.back());
+}
+
+TEST(a restarting pod forgets its list after a while and takes a new check) {
+  auto start = steady::now();
+  auto r = checked(13);
+  CHECK_EQUAL(entries_of(r).size(), tests_per_pod);
+  std::this_thread::sleep_until(start + loss_after + milliseconds(100));
+  MESSAGE("after the restart: nothing to report, as before any /check");
+  CHECK_EQUAL(results_now(ip(13), fleet->port()), "[]\n");
+  auto after = report(13);
+  CHECK_EQUAL(after.restarts, 1u);
+  CHECK(!after.accepted_check);
+  MESSAGE("a /check now is a fresh pod's first, not a duplicate that hangs");
+  client again{ip(13), fleet->port()};
+  REQUIRE(again.connected());
+  again.post_check(check_list);
+  again.read_answer(milliseconds(5000));
+  CHECK(again.received.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  auto last = report(13);
+  CHECK(last.accepted_check);
+  CHECK_EQUAL(last.check_calls, 2u);
+  CHECK_EQUAL(last.duplicate_checks, 0u);
+}
+
+TEST(a vanishing pod resets the first call after its time and refuses the rest) {
+  auto start = steady::now();
+  auto r = checked(14);
+  CHECK_EQUAL(entries_of(r).size(), tests_per_pod);
+  CHECK(!r.vanished);
+  std::this_thread::sleep_until(start + loss_after + milliseconds(100));
+  client late{ip(14), fleet->port()};
+  REQUIRE(late.connected()); // its listener was still open
+  late.get_results();
+  late.read_answer(milliseconds(5000));
+  CHECK(late.received.empty());
+  CHECK(late.closed_by_peer);
+  CHECK(report(14).vanished);
+  MESSAGE("from then on nothing listens at its address");
+  client refused{ip(14), fleet->port()};
+  CHECK(!refused.connected());
 }
 
 FIXTURE_SCOPE_END()

@@ -202,7 +202,7 @@ TEST(an unknown fault kind names the key and its line) {
   CHECK(contains(e->what(), "crash_after_check"));
   CHECK(contains(e->what(), "trickle_headers, endless_header, slow_answer, "
                             "case_variant, too_deep, partial, duplicate, "
-                            "alien)"));
+                            "alien, restart, vanish)"));
 }
 
 TEST(the answer and reporting faults take their parameters) {
@@ -252,6 +252,43 @@ TEST(the answer and reporting faults take their parameters) {
   podsim::fault_group defaults;
   CHECK_EQUAL(defaults.interval.count(), 1000);
   CHECK_EQUAL(defaults.test_fraction, 0.5);
+}
+
+TEST(pods lost during the job and pods that reveal slowly take their times) {
+  auto s = podsim::parse_scenario(R"({
+  "fleet": {"pods": 10, "seed": 3, "reveal": "12s"},
+  "faults": [
+    {"kind": "restart", "count": 2, "after": "7s"},
+    {"kind": "vanish", "count": 1},
+    {"kind": "none", "count": 3, "reveal": "0"}
+  ]
+})",
+                                  "t.json");
+  CHECK_EQUAL(s.reveal.count(), 12000);
+  REQUIRE_EQUAL(s.faults.size(), 3u);
+  CHECK_EQUAL(s.faults[0].after.count(), 7000);
+  CHECK_EQUAL(s.faults[1].after.count(), 2000); // the default
+  auto kinds = kinds_of(podsim::place_faults(s));
+  CHECK_EQUAL(kinds[fault::restart], 2u);
+  CHECK_EQUAL(kinds[fault::vanish], 1u);
+  size_t at_once = 0;
+  for (auto& pod : podsim::place_faults(s)) {
+    if (pod.profile.kind == fault::restart)
+      CHECK_EQUAL(pod.profile.after.count(), 7000);
+    if (pod.profile.kind == fault::vanish)
+      CHECK_EQUAL(pod.profile.after.count(), 2000);
+    if (pod.profile.reveal.count() == 0)
+      ++at_once;
+    else
+      CHECK_EQUAL(pod.profile.reveal.count(), 12000);
+  }
+  CHECK_EQUAL(at_once, 3u);
+  MESSAGE("after is for the faults that lose a pod");
+  auto e = error_of(R"({"fleet": {"pods": 10},
+    "faults": [{"kind": "slow", "count": 1, "after": "1s"}]})");
+  REQUIRE(e);
+  CHECK_EQUAL(e->key(), "faults[0].after");
+  CHECK(contains(e->what(), "restart and vanish faults only"));
 }
 
 TEST(interval and test_fraction are refused where they do not apply) {

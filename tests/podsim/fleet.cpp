@@ -70,6 +70,8 @@ constexpr fault_name fault_names[] = {
     {fault::partial, "partial"},
     {fault::duplicate, "duplicate"},
     {fault::alien, "alien"},
+    {fault::restart, "restart"},
+    {fault::vanish, "vanish"},
 };
 // What endless_header sends before its endless value, and the size of each
 // chunk of 'a' it queues once the previous one has gone out.
@@ -118,12 +120,28 @@ std::string rfc3339_nano(std::chrono::system_clock::time_point when) {
 
 struct generated_results {
     std::string body;
+    std::vector<std::string> entry_texts;  // each entry's JSON, in body order
     std::size_t tests = 0;    // (connection, address, port) triples of the list
     std::size_t entries = 0;  // entries in body
     std::size_t omitted = 0;
     std::size_t duplicated = 0;
     std::size_t alien = 0;
 };
+
+// The first `count` entries as the pod's /results body.
+std::string encode_results(const std::vector<std::string>& entries, std::size_t count) {
+    std::size_t size = 3;
+    for (std::size_t i = 0; i < count; ++i) size += entries[i].size() + 1;
+    std::string body;
+    body.reserve(size);
+    body = "[";
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i != 0) body += ',';
+        body += entries[i];
+    }
+    body += "]\n";  // json.Encoder.Encode ends with a newline
+    return body;
+}
 
 // A name or address that is not in `taken`: `base`, else base-2, base-3, ...
 std::string unused(const std::string& base, const std::vector<std::string>& taken) {
@@ -156,8 +174,18 @@ std::optional<generated_results> generate_results(const std::string& check_body,
     }
 
     const fault kind = profile.kind;
-    std::size_t offset_ms = 0;
-    // Distinct, deterministic timestamps, as if probes succeeded one by one.
+    std::size_t planned = 0;  // tests of the list
+    for (const auto& connection : connections) planned += connection.at("addresses").size() * connection.at("ports").size();
+    std::size_t stamped = 0;
+    // Distinct, deterministic timestamps, as if probes succeeded one by one:
+    // 1 ms apart, or when each appears while the pod reveals its results.
+    auto stamp = [&] {
+        const auto k = stamped++;
+        if (profile.reveal.count() == 0 || planned == 0) return now + std::chrono::milliseconds(k);
+        const auto reveal = std::chrono::duration_cast<std::chrono::nanoseconds>(profile.reveal);
+        return now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                         reveal * static_cast<long long>(k + 1) / static_cast<long long>(planned));
+    };
     auto entry = [&](const std::string& address_json, const std::string& port_json, std::size_t connectionidx,
                      const std::string& npname_json) {
         std::string e = "{\"address\":";
@@ -170,7 +198,7 @@ std::optional<generated_results> generate_results(const std::string& check_body,
         e += ",\"npname\":";
         e += npname_json;
         e += ",\"timestamp\":\"";
-        e += rfc3339_nano(now + std::chrono::milliseconds(offset_ms++));
+        e += rfc3339_nano(stamp());
         e += "\"}";
         return e;
     };
@@ -226,16 +254,9 @@ std::optional<generated_results> generate_results(const std::string& check_body,
         first += '}';
     }
 
+    out.body = encode_results(entries, entries.size());
     out.entries = entries.size();
-    std::size_t size = 3;
-    for (const auto& e : entries) size += e.size() + 1;
-    out.body.reserve(size);
-    out.body = "[";
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-        if (i != 0) out.body += ',';
-        out.body += entries[i];
-    }
-    out.body += "]\n";  // json.Encoder.Encode ends with a newline
+    out.entry_texts = std::move(entries);
     return out;
 }
 
@@ -261,6 +282,7 @@ struct answer {
     steady::duration pace{};
     bool keep_alive = true;
     bool crash_after = false;  // crash_after_check: the pod dies once this is sent
+    bool vanish_now = false;   // vanish: the pod is gone from now on (this answer is a reset)
     steady::duration delay{};  // the slow fault's extra delay (latency is added by the loop)
 };
 
@@ -278,6 +300,11 @@ struct pod_state {
     bool crashed = false;
     std::string check_body;
     std::string results_body;
+    std::vector<std::string> entries;  // what it will have reported once all revealed
+    steady::time_point accepted_at;
+    std::size_t revealed = 0;          // entries in results_body (reveal)
+    std::size_t restarts = 0;
+    bool vanished = false;
     std::size_t tests = 0;
     std::size_t results_entries = 0;
     std::size_t results_omitted = 0;
@@ -378,6 +405,11 @@ public:
                 out.what = answer::action::reset;
                 return out;
             }
+            if (lose_if_due(pod)) {
+                out.what = answer::action::reset;
+                out.vanish_now = true;
+                return out;
+            }
             if (check_call) ++pod.check_calls;
             if (results_call) ++pod.results_calls;
             switch (kind) {
@@ -400,6 +432,7 @@ public:
                 return out;
             }
             if (results_call) {
+                reveal_due(pod);
                 out.response = http::format_response(200, "application/json", pod.results_body, out.keep_alive);
                 return out;
             }
@@ -431,8 +464,15 @@ public:
                 return out;
             }
             pod.accepted = true;
+            pod.accepted_at = steady::now();
             pod.check_body = std::move(request.body);
             pod.results_body = served_results(kind, results->body);
+            if (pod.profile.reveal.count() > 0) {
+                // Kept to reveal from; a pod that shows all at once needs only the body.
+                pod.entries = std::move(results->entry_texts);
+                pod.revealed = 0;
+                pod.results_body = served_results(kind, empty_results);
+            }
             pod.tests = results->tests;
             pod.results_entries = results->entries;
             pod.results_omitted = results->omitted;
@@ -463,12 +503,52 @@ public:
             report.results_omitted = pod.results_omitted;
             report.results_duplicated = pod.results_duplicated;
             report.results_alien = pod.results_alien;
+            report.restarts = pod.restarts;
+            report.vanished = pod.vanished;
             reports.push_back(std::move(report));
         }
         return reports;
     }
 
 private:
+    // restart and vanish strike `after` past the accepted /check, seen at the
+    // pod's next request: true when the pod vanished with it. Holds mutex_.
+    static bool lose_if_due(pod_state& pod) {
+        const fault kind = pod.profile.kind;
+        if ((kind != fault::restart && kind != fault::vanish) || !pod.accepted ||
+            steady::now() < pod.accepted_at + pod.profile.after)
+            return false;
+        if (kind == fault::vanish) {
+            pod.crashed = true;
+            pod.vanished = true;
+            return true;
+        }
+        // A fresh process: no list, nothing to report, a /check is welcome.
+        ++pod.restarts;
+        pod.accepted = false;
+        pod.entries.clear();
+        pod.revealed = 0;
+        pod.results_body = std::string(empty_results);
+        return false;
+    }
+
+    // Brings results_body up to the entries revealed by now. Holds mutex_.
+    static void reveal_due(pod_state& pod) {
+        const auto reveal = pod.profile.reveal;
+        if (reveal.count() == 0 || !pod.accepted || pod.revealed == pod.entries.size()) return;
+        const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - pod.accepted_at);
+        const auto total = std::chrono::duration_cast<std::chrono::nanoseconds>(reveal);
+        // Entry j of n appears at reveal * (j + 1) / n.
+        const auto n = pod.entries.size();
+        const auto due = elapsed >= total ? n
+                                          : static_cast<std::size_t>(static_cast<long double>(elapsed.count()) *
+                                                                     static_cast<long double>(n) /
+                                                                     static_cast<long double>(total.count()));
+        if (due <= pod.revealed) return;
+        pod.revealed = std::min(due, n);
+        pod.results_body = served_results(pod.profile.kind, encode_results(pod.entries, pod.revealed));
+    }
+
     static std::string served_results(fault kind, std::string_view valid_body) {
         return kind == fault::bad_json ? truncated(valid_body) : std::string(valid_body);
     }
@@ -846,6 +926,7 @@ private:
         answer due = std::move(c.pending);
         c.pending = answer{};
         c.state = phase::reading;
+        if (due.vanish_now) crash_locally(c.pod, c.fd);
         // A pod that crashed while this answer was delayed never sends it.
         if (due.what == answer::action::reset || pods_.crashed(c.pod)) {
             close_connection(c, true);

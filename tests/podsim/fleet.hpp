@@ -17,6 +17,10 @@
 //                  with an RFC 3339 UTC timestamp with nine fractional digits (wall
 //                  clock at /check time plus 1 ms per entry). The same bytes are served
 //                  on every call; like Go's json.Encoder, the body ends with "\n".
+//                  With pod_profile::reveal, the entries appear one by one instead,
+//                  evenly over that time after /check, each stamped with the time it
+//                  appeared: every answer is a prefix of the next, as the real
+//                  client's are while it tests.
 // Other paths answer 404, other methods 405. Malformed requests answer 400 (431 for
 // heads over 64 KiB, 413 for bodies over 64 MiB, 501 for Transfer-Encoding) at once,
 // without latency or fault, and the connection is closed.
@@ -74,6 +78,12 @@ enum class fault {
     alien,              // reports every test, then 4 entries it was never sent: a
                         // connectionidx past its list, an address and a port not in
                         // connection 0, an unknown npname
+    // Lost during the job: `after` past its accepted /check.
+    restart,            // the container restarted: the pod forgets its list and results
+                        // ("[]\n" again) and takes a new /check as a fresh pod would
+    vanish,             // the pod is gone (evicted, node lost): the first connection
+                        // after that is reset, later ones are refused (per_pod) or
+                        // reset (shared)
 };
 
 // Every fault kind, in declaration order.
@@ -96,6 +106,9 @@ struct pod_profile {
     std::chrono::milliseconds delay{0};  // slow: extra delay of every answer
     std::chrono::milliseconds interval{1000};  // trickle_headers, slow_answer: between bytes
     double test_fraction = 0.5;          // partial: share reported; duplicate: share repeated
+    std::chrono::milliseconds after{2000};  // restart, vanish: time from the accepted /check
+    // Results appear one by one, evenly over this time after /check (0: all at once).
+    std::chrono::milliseconds reveal{0};
     // Network delay of every answer (including resets), plus a uniform random
     // 0..jitter drawn from a RNG seeded with fleet_options::seed.
     std::chrono::milliseconds latency{0};
@@ -142,6 +155,8 @@ struct pod_report {
     std::size_t results_omitted = 0;     // partial: tests left out
     std::size_t results_duplicated = 0;  // duplicate: entries repeated
     std::size_t results_alien = 0;       // alien: entries matching no test
+    std::size_t restarts = 0;            // restart: times it forgot its list
+    bool vanished = false;               // vanish: gone
 };
 
 class fleet {

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     unsigned threads = 1;
     uint64_t seed = 1;
     std::string latency_text = "0ms", jitter_text = "0ms", slow_delay_text = "2s", duration_text = "0";
-    std::string byte_interval_text = "1s";
+    std::string byte_interval_text = "1s", after_text = "2s", reveal_text = "0ms";
     int flaky_failures = 2;
     double test_fraction = 0.5;
     std::size_t connections_per_pod = 3;
@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
         {podsim::fault::slow_answer, 0},  {podsim::fault::case_variant, 0},
         {podsim::fault::too_deep, 0},     {podsim::fault::partial, 0},
         {podsim::fault::duplicate, 0},    {podsim::fault::alien, 0},
+        {podsim::fault::restart, 0},      {podsim::fault::vanish, 0},
     };
     for (auto& [kind, count] : fault_counts) {
         std::string flag = "--" + podsim::to_string(kind);
@@ -112,6 +113,11 @@ int main(int argc, char** argv) {
                                          "partial pods: share of their tests they report; duplicate pods: share "
                                          "they report twice")
                               ->check(CLI::Range(0.0, 1.0)));
+    fleet_flags.push_back(app.add_option("--after", after_text,
+                                         "restart and vanish pods: time from their accepted /check to the loss"));
+    fleet_flags.push_back(app.add_option("--reveal", reveal_text,
+                                         "Every pod's results appear one by one, evenly over this time after /check "
+                                         "(0: all at once)"));
     fleet_flags.push_back(
         app.add_option("--connections-per-pod", connections_per_pod, "Connections per pod in --write-initiate"));
     auto* scenario_flag = app.add_option("--scenario", scenario_path,
@@ -143,7 +149,9 @@ int main(int argc, char** argv) {
             const auto jitter = podsim::parse_milliseconds(jitter_text);
             const auto slow_delay = podsim::parse_milliseconds(slow_delay_text);
             const auto byte_interval = podsim::parse_milliseconds(byte_interval_text);
-            if (!latency || !jitter || !slow_delay || !byte_interval) {
+            const auto after = podsim::parse_milliseconds(after_text);
+            const auto reveal = podsim::parse_milliseconds(reveal_text);
+            if (!latency || !jitter || !slow_delay || !byte_interval || !after || !reveal) {
                 std::cerr << "netpol-podsim: durations look like 500ms, 2s, 1m or 1h\n";
                 return 2;
             }
@@ -160,6 +168,7 @@ int main(int argc, char** argv) {
             plan.seed = seed;
             plan.latency = *latency;
             plan.jitter = *jitter;
+            plan.reveal = *reveal;
             plan.connections_per_pod = connections_per_pod;
             for (const auto& [kind, count] : fault_counts) {
                 if (count == 0) continue;
@@ -170,6 +179,7 @@ int main(int argc, char** argv) {
                 group.delay = *slow_delay;
                 group.interval = *byte_interval;
                 group.test_fraction = test_fraction;
+                group.after = *after;
                 plan.faults.push_back(group);
             }
             podsim::loopback_addresses(plan.pods, plan.first_address);  // throws when it does not fit
@@ -231,6 +241,7 @@ int main(int argc, char** argv) {
               << fleet.port() << " (" << (plan.mode == podsim::listen_mode::shared ? "shared" : "per-pod")
               << "), faults: " << (faults.tellp() == 0 ? "none" : faults.str()) << ", latency "
               << podsim::format_duration(plan.latency) << " jitter " << podsim::format_duration(plan.jitter) << ", "
+              << (plan.reveal.count() == 0 ? "" : "reveal " + podsim::format_duration(plan.reveal) + ", ")
               << plan.threads << (plan.threads == 1 ? " thread" : " threads") << ", seed " << plan.seed << std::endl;
     if (!scenario_path.empty()) {
         // The proxy side of the scenario, for running it by hand.

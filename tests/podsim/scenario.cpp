@@ -117,7 +117,7 @@ milliseconds to_duration(const json& value, const key_path& at, bool allow_zero 
 void parse_fleet(const json& fleet, const key_path& at, scenario& s) {
     require_object(fleet, at);
     only_keys(fleet, at,
-              {"pods", "first_address", "mode", "port", "threads", "seed", "latency", "jitter",
+              {"pods", "first_address", "mode", "port", "threads", "seed", "latency", "jitter", "reveal",
                "connections_per_pod"});
     s.pods = to_uint(required(fleet, at, "pods"), at / "pods", 1, 16'000'000);
     if (const json* v = member(fleet, "first_address")) {
@@ -140,6 +140,7 @@ void parse_fleet(const json& fleet, const key_path& at, scenario& s) {
         s.seed = to_uint(*v, at / "seed", 0, std::numeric_limits<uint64_t>::max());
     if (const json* v = member(fleet, "latency")) s.latency = to_duration(*v, at / "latency");
     if (const json* v = member(fleet, "jitter")) s.jitter = to_duration(*v, at / "jitter");
+    if (const json* v = member(fleet, "reveal")) s.reveal = to_duration(*v, at / "reveal");
     if (const json* v = member(fleet, "connections_per_pod"))
         s.connections_per_pod = to_uint(*v, at / "connections_per_pod", 0, 10'000);
 }
@@ -147,7 +148,8 @@ void parse_fleet(const json& fleet, const key_path& at, scenario& s) {
 fault_group parse_fault_group(const json& entry, const key_path& at) {
     require_object(entry, at);
     only_keys(entry, at,
-              {"kind", "count", "fraction", "failures", "delay", "interval", "test_fraction", "latency", "jitter"});
+              {"kind", "count", "fraction", "failures", "delay", "interval", "test_fraction", "latency", "jitter",
+               "after", "reveal"});
     fault_group group;
     const json& kind = required(entry, at, "kind");
     const auto parsed = parse_fault(to_text(kind, at / "kind"));
@@ -193,8 +195,14 @@ fault_group parse_fault_group(const json& entry, const key_path& at) {
         if (!(f >= 0.0 && f <= 1.0)) throw invalid{at / "test_fraction", "must be between 0 and 1, got " + shown(*v)};
         group.test_fraction = f;
     }
+    if (const json* v = member(entry, "after")) {
+        if (group.kind != fault::restart && group.kind != fault::vanish)
+            throw invalid{at / "after", "applies to the restart and vanish faults only"};
+        group.after = to_duration(*v, at / "after");
+    }
     if (const json* v = member(entry, "latency")) group.latency = to_duration(*v, at / "latency");
     if (const json* v = member(entry, "jitter")) group.jitter = to_duration(*v, at / "jitter");
+    if (const json* v = member(entry, "reveal")) group.reveal = to_duration(*v, at / "reveal");
     return group;
 }
 
@@ -350,6 +358,7 @@ std::vector<pod_spec> place_faults(const scenario& s) {
         specs[i].ip = ips[i];
         specs[i].profile.latency = s.latency;
         specs[i].profile.jitter = s.jitter;
+        specs[i].profile.reveal = s.reveal;
     }
     std::size_t next = 0;
     for (const auto& group : s.faults) {
@@ -362,8 +371,10 @@ std::vector<pod_spec> place_faults(const scenario& s) {
                 profile.interval = group.interval;
             if (group.kind == fault::partial || group.kind == fault::duplicate)
                 profile.test_fraction = group.test_fraction;
+            if (group.kind == fault::restart || group.kind == fault::vanish) profile.after = group.after;
             if (group.latency) profile.latency = *group.latency;
             if (group.jitter) profile.jitter = *group.jitter;
+            if (group.reveal) profile.reveal = *group.reveal;
         }
     }
     return specs;

@@ -33,8 +33,10 @@ struct fault_group {
     // partial: share of its tests a pod reports; duplicate: share it repeats.
     // (Not "fraction", which is the group's share of the fleet.)
     double test_fraction = 0.5;
+    milliseconds after{2000};          // restart, vanish: time from the accepted /check
     std::optional<milliseconds> latency;  // overrides the fleet's for these pods
     std::optional<milliseconds> jitter;
+    std::optional<milliseconds> reveal;
 };
 
 // The proxy flags a scenario is run with; defaults are the proxy's own.
@@ -59,6 +61,7 @@ struct scenario {
     uint64_t seed = 1;
     milliseconds latency{0};
     milliseconds jitter{0};
+    milliseconds reveal{0};  // results appear over this long after /check (0: at once)
     std::size_t connections_per_pod = 3;  // of the /initiate body
     std::vector<fault_group> faults;      // placed in this order
     proxy_config proxy;
