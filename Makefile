@@ -96,6 +96,12 @@ PAIRS ?= 3
 bench-store: build
 	PAIRS=$(PAIRS) tests/bench/store_cost.sh $(BUILD_DIR) $(BENCH)
 
+# What sampling during the job costs: 2,000 and 75,000 pods, sampling off
+# and every 1s, a job of JOB seconds (default 30); BENCH=quick: 2,000 only.
+.PHONY: bench-sampling
+bench-sampling: build
+	PAIRS=$(PAIRS) tests/bench/sampling_cost.sh $(BUILD_DIR) $(BENCH)
+
 # netpol-client's lab (docs/client.md, "The lab"): 20, 100 and 1,000 tests,
 # drop and reject, enforced over CLIENT_WINDOW seconds; error quantiles,
 # SYNs per test, CPU and RSS. Needs root (network namespaces, nftables).

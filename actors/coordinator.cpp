@@ -1,6 +1,7 @@
 #include "actors/coordinator.hpp"
 
 #include "actors/coordinator_calls.hpp"
+#include "actors/coordinator_sampling.hpp"
 #include "actors/round_book.hpp"
 #include "actors/round_restore.hpp"
 #include "actors/round_views.hpp"
@@ -48,6 +49,7 @@ void supersede(self_pointer self, const std::string& by) {
   if (st.lifecycle.superseded.size() > max_remembered_rounds)
     st.lifecycle.superseded.erase(st.lifecycle.superseded.begin());
   ++st.lifecycle.rounds_superseded;
+  stop_sampling(self);
   clear_round(st);
   st.journal.save_lifecycle(st.lifecycle);
 }
@@ -140,6 +142,7 @@ caf::result<round_status> stop_round(self_pointer self) {
     return make_round_status(st);
   }
   st.meta.stop_requested = true;
+  stop_sampling(self); // collection asks every pod now
   st.progress.stop_at = self->clock().now();
   st.meta.stop_unix_ms = unix_ms_now();
   if (st.meta.current == phase::delivering) {
@@ -204,6 +207,7 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
   commit(st); // what the restore changed, before anything else
   dispatch(self);
   start_progress_timer(self); // a resumed phase goes on being reported
+  start_sweep(self);          // ... and a resumed job window sampled
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto id = msg.source.id();
@@ -227,6 +231,8 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
       self->send_exit(worker, msg.reason);
     for (auto& [id, call] : self->state.pool.busy)
       self->send_exit(call.handle, msg.reason);
+    if (self->state.sampler)
+      self->send_exit(self->state.sampler, msg.reason);
     self->quit(msg.reason);
   });
   return {
@@ -283,8 +289,9 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
                             + to_string(st.meta.current));
       results_snapshot result;
       result.round = st.meta.round;
+      // A pod lost by /stop is served the sample taken during the job.
       for (auto& pod : st.progress.pods)
-        if (pod.state == pod_state::collected)
+        if (pod.state == pod_state::collected || !pod.served_sample.empty())
           result.pods.push_back(pod_results{pod.ip, pod.results});
       return result;
     },
@@ -295,6 +302,7 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     [self](drain_atom) -> caf::result<uint32_t> {
       auto& st = self->state;
       st.drain.draining = true;
+      stop_sampling(self);
       auto waiter = self->make_response_promise<uint32_t>();
       st.drain.waiters.push_back(waiter);
       dispatch(self); // answers at once when no call is out
@@ -309,6 +317,16 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     },
     [self](progress_atom, uint64_t timer) {
       progress_timer_fired(self, timer);
+    },
+    [self](sample_atom, uint64_t round, uint32_t index, pod_outcome& out) {
+      take_sample(self, round, index, out);
+    },
+    [self](swept_atom, uint64_t round, uint32_t answered) {
+      sweep_ended(self, round, answered);
+    },
+    [self](sweep_atom, uint64_t round) {
+      if (round == self->state.meta.round)
+        start_sweep(self);
     },
     [self](retry_atom, uint64_t round, uint32_t index) {
       auto& st = self->state;

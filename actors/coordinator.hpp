@@ -2,7 +2,9 @@
 
 #include "actors/completeness.hpp"
 #include "actors/pod_record.hpp"
+#include "actors/pod_worker.hpp"
 #include "actors/round_journal.hpp"
+#include "actors/round_samples.hpp"
 #include "actors/round_store.hpp"
 #include "actors/round_timeline.hpp"
 #include "messages/interfaces.hpp"
@@ -23,10 +25,6 @@ namespace netpol {
 /// when every pod of a 75,000-pod round fails, a full list would make each
 /// /status answer 18 MB (25 KB with the cap). `?pods=1` lists all.
 constexpr size_t max_listed_problems = 100;
-
-/// Spawns one pod worker: detached with the real client in production,
-/// scheduled with a simulated client in tests.
-using worker_factory = std::function<pod_worker_actor(caf::actor_system&)>;
 
 /// A pod call in flight: the worker making it, and what settles it.
 struct call_in_flight {
@@ -68,6 +66,7 @@ struct round_progress {
   // -- completeness -----------------------------------------------------------
   catalog_ref catalog;
   round_completeness completeness;
+  round_samples samples; // read during the job, from delivery to /stop
   uint32_t pods_with_tests = 0;
   uint32_t pods_complete = 0; // collected, delivered, nothing missing
   std::vector<uint32_t> report_pods; // pods with a completeness problem
@@ -95,6 +94,7 @@ struct coordinator_state {
   worker_factory make_worker;
   round_journal journal; // the store, what changed, when to commit
   worker_pool pool;
+  sampler_actor sampler; // spawned at the first sweep
   proxy_metrics totals; // counters since start (its status is filled on ask)
 
   round_meta meta;          // the round's number, phase and times (as saved)

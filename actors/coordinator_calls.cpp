@@ -1,5 +1,7 @@
 #include "actors/coordinator_calls.hpp"
 
+#include "actors/coordinator_sampling.hpp"
+
 #include "actors/pod_client.hpp"
 #include "actors/round_book.hpp"
 #include "actors/round_views.hpp"
@@ -84,6 +86,7 @@ void update_phase(coordinator_pointer self) {
                  "unconfirmed, {} failed",
                  seconds(now - st.progress.started_at), st.progress.delivered,
                  total, st.progress.unconfirmed, st.progress.delivery_failed);
+    start_sweep(self);
   }
   if (st.meta.current == phase::collecting
       && st.progress.counts[slot(pod_state::collected)]
@@ -193,7 +196,10 @@ void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
   auto& st = self->state;
   auto& pod = st.progress.pods[index];
   if (out.status == call_status::ok) {
+    keep_sample_if_not_extended(st, index, out);
     set_state(st, pod, pod_state::collected);
+    if (!pod.served_sample.empty())
+      note_problem(st, index);
     pod.collected_after = self->clock().now() - st.progress.stop_at;
     pod.results = std::move(out.body);
     pod.results_entries = out.entries;
@@ -216,10 +222,12 @@ void settle_collection(self_pointer self, uint32_t index, pod_outcome& out) {
   }
   set_state(st, pod, pod_state::collect_failed);
   note_problem(st, index);
-  if (st.progress.catalog.ptr && pod.tests > 0)
-    list_in_report(st, index); // its tests are unknown
   spdlog::error("Pod {}: collecting results failed after {} attempts: {}",
                 pod.ip, pod.collection_attempts, pod.collection_error);
+  if (serve_sample_of_lost_pod(st, index))
+    return;
+  if (st.progress.catalog.ptr && pod.tests > 0)
+    list_in_report(st, index); // its tests are unknown
 }
 
 /// Counts the call for /metrics: outcome, retry, latency.

@@ -40,6 +40,10 @@ struct pod_record {
   bool collected_once = false;    // its account is in the round's totals
   bool listed_in_report = false;  // in round_progress::report_pods
   bool dirty = false;             // in round_journal's list of changed pods
+  // Why its results are the sample taken during the job (round_samples),
+  // and when that was; empty when they are its answer at /stop.
+  std::string served_sample;
+  int64_t served_sample_taken_unix_ms = 0;
 };
 
 } // namespace netpol

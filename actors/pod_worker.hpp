@@ -3,7 +3,13 @@
 #include "actors/pod_client.hpp"
 #include "messages/interfaces.hpp"
 
+#include <functional>
+
 namespace netpol {
+
+/// Spawns one pod worker: detached with the real client in production,
+/// scheduled with a simulated client in tests.
+using worker_factory = std::function<pod_worker_actor(caf::actor_system&)>;
 
 struct pod_worker_state {
   static inline const char* name = "pod_worker";

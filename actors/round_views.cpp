@@ -43,7 +43,8 @@ round_status make_round_status(const coordinator_state& st) {
   return result;
 }
 
-pod_detail make_detail(const pod_record& pod) {
+pod_detail make_detail(const coordinator_state& st, uint32_t index) {
+  auto& pod = st.progress.pods[index];
   pod_detail result;
   result.ip = pod.ip;
   result.state = pod.state;
@@ -55,6 +56,29 @@ pod_detail make_detail(const pod_record& pod) {
   result.delivered_after = pod.delivered_after;
   result.collected_after = pod.collected_after;
   result.results_entries = pod.results_entries;
+  if (auto* sample = st.progress.samples.find(index)) {
+    result.sample_entries = sample->entries;
+    result.sample_taken_unix_ms = sample->taken_unix_ms;
+    result.restart_seen_unix_ms = sample->restart_seen_unix_ms;
+  }
+  if (!pod.served_sample.empty()) {
+    result.served_sample = pod.served_sample;
+    result.sample_taken_unix_ms = pod.served_sample_taken_unix_ms;
+  }
+  return result;
+}
+
+sampling_totals sampling_of(const coordinator_state& st) {
+  auto& samples = st.progress.samples;
+  sampling_totals result;
+  result.interval = st.settings.sample_interval;
+  result.sweeps = samples.sweeps;
+  result.taken = samples.taken;
+  result.failed = samples.failed;
+  result.pods_sampled = static_cast<uint32_t>(samples.pods.size());
+  result.restarted = samples.restarted;
+  result.served = samples.served;
+  result.last_sweep_ms = samples.last_sweep_ms;
   return result;
 }
 
@@ -92,11 +116,11 @@ void list_retrying(const coordinator_state& st, bool all_pods,
   size_t wanted = all_pods ? st.progress.in_backoff
                            : std::min<size_t>(st.progress.in_backoff,
                                               max_listed_problems);
-  for (auto& pod : st.progress.pods) {
+  for (uint32_t index = 0; index < st.progress.pods.size(); ++index) {
     if (result.retrying.size() == wanted)
       break;
-    if (pod.awaiting_retry)
-      result.retrying.push_back(make_detail(pod));
+    if (st.progress.pods[index].awaiting_retry)
+      result.retrying.push_back(make_detail(st, index));
   }
 }
 
@@ -124,11 +148,11 @@ status_report make_status_report(const coordinator_state& st,
                : std::min(st.progress.problem_pods.size(), max_listed_problems);
   for (size_t i = 0; i < listed; ++i)
     result.problems.push_back(
-      make_detail(st.progress.pods[st.progress.problem_pods[i]]));
+      make_detail(st, st.progress.problem_pods[i]));
   list_retrying(st, all_pods, result);
   if (all_pods)
-    for (auto& pod : st.progress.pods)
-      result.pods.push_back(make_detail(pod));
+    for (uint32_t index = 0; index < st.progress.pods.size(); ++index)
+      result.pods.push_back(make_detail(st, index));
   result.has_completeness
     = st.meta.stop_requested && st.progress.catalog.ptr != nullptr;
   if (result.has_completeness)
@@ -138,6 +162,7 @@ status_report make_status_report(const coordinator_state& st,
   result.has_refusal = st.lifecycle.has_refusal;
   result.last_refusal = st.lifecycle.last_refusal;
   result.persistence = st.journal.health();
+  result.sampling = sampling_of(st);
   result.timeline = st.progress.timeline.view(now, st.progress.counts);
   return result;
 }

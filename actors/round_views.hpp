@@ -12,8 +12,11 @@ namespace netpol {
 /// The cheap summary every poll gets (and /initiate, /stop, /metrics).
 round_status make_round_status(const coordinator_state& st);
 
-/// One pod for /status.
-pod_detail make_detail(const pod_record& pod);
+/// Pod `index` for /status.
+pod_detail make_detail(const coordinator_state& st, uint32_t index);
+
+/// Sampling during the job, for /status.
+sampling_totals sampling_of(const coordinator_state& st);
 
 /// Delivery and collection time of the round so far.
 std::pair<caf::timespan, caf::timespan>

@@ -40,6 +40,7 @@ std::string describe_options(const proxy_options& o) {
   add("backoff-base", describe_duration(s.backoff_base));
   add("backoff-cap", describe_duration(s.backoff_cap));
   add("progress-interval", describe_duration(s.progress_interval));
+  add("sample-interval", describe_duration(s.sample_interval));
   add("max-body", size(b.front.max_body_bytes));
   add("max-response", size(s.max_response_bytes));
   add("max-pods", std::to_string(b.max_pods));
@@ -134,6 +135,11 @@ parsed_options parse_options(int argc, char** argv) {
   add_duration_flag(app, "--progress-interval",
                     "NETPOL_PROXY_PROGRESS_INTERVAL", s.progress_interval,
                     "Time between progress log lines");
+  add_duration_flag(app, "--sample-interval", "NETPOL_PROXY_SAMPLE_INTERVAL",
+                    s.sample_interval,
+                    "Time between sweeps that read every pod's /results "
+                    "during the job, kept for pods lost by /stop (0: off)",
+                    true);
   add_size_flag(app, "--max-body", "NETPOL_PROXY_MAX_BODY",
                 b.front.max_body_bytes, "Largest /initiate body accepted");
   add_size_flag(app, "--max-response", "NETPOL_PROXY_MAX_RESPONSE",

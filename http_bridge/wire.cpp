@@ -60,6 +60,16 @@ ordered_json detail_json(const pod_detail& pod) {
   if (pod.collected_after.count() > 0)
     j["collected_after_ms"] = millis(pod.collected_after);
   j["results_entries"] = pod.results_entries;
+  if (pod.sample_taken_unix_ms > 0) {
+    ordered_json sample;
+    sample["entries"] = pod.sample_entries;
+    sample["taken_unix_ms"] = pod.sample_taken_unix_ms;
+    if (pod.restart_seen_unix_ms > 0)
+      sample["restart_seen_unix_ms"] = pod.restart_seen_unix_ms;
+    j["sample"] = std::move(sample);
+  }
+  if (!pod.served_sample.empty())
+    j["served_sample"] = pod.served_sample;
   return j;
 }
 
@@ -187,6 +197,19 @@ std::string status_report_json(const status_report& report, bool timeline) {
     j["pod_details"] = std::move(pods);
   }
   j["persistence"] = report.persistence;
+  if (report.sampling.interval.count() > 0) {
+    auto& s = report.sampling;
+    ordered_json sampling;
+    sampling["interval_seconds"] = seconds(s.interval);
+    sampling["sweeps"] = s.sweeps;
+    sampling["last_sweep_seconds"] = s.last_sweep_ms / 1000.0;
+    sampling["samples"] = s.taken;
+    sampling["failed"] = s.failed;
+    sampling["pods_sampled"] = s.pods_sampled;
+    sampling["pods_restarted"] = s.restarted;
+    sampling["pods_served_from_sample"] = s.served;
+    j["sampling"] = std::move(sampling);
+  }
   if (report.has_completeness)
     j["completeness"] = totals_json(report.completeness);
   if (!report.superseded.empty()) {

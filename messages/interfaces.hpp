@@ -20,6 +20,12 @@ using pod_worker_actor = caf::typed_actor<
 
 /// Owns the round: every pod's state, the job queue and the worker pool.
 using coordinator_actor = caf::typed_actor<
+  // From the sampler: one pod's /results during the job (round, pod).
+  caf::reacts_to<sample_atom, uint64_t, uint32_t, pod_outcome>,
+  // From the sampler: its sweep of the round ended, with how many answers.
+  caf::reacts_to<swept_atom, uint64_t, uint32_t>,
+  // Internal: time for the round's next sweep.
+  caf::reacts_to<sweep_atom, uint64_t>,
   // Starts a round; the running round's plan again changes nothing, another
   // plan supersedes a round not collected yet.
   caf::replies_to<initiate_atom, round_plan>::with<round_status>,
@@ -55,5 +61,14 @@ using coordinator_actor = caf::typed_actor<
   // A clean stop: starts no more calls, answers once the calls in flight
   // (cancelled by the caller) have ended and are recorded: how many ended.
   caf::replies_to<drain_atom>::with<uint32_t>>;
+
+/// Reads pods' /results during the job, through workers of its own.
+using sampler_actor = caf::typed_actor<
+  // Reads each pod of the sweep once and tells the coordinator each answer,
+  // then that the sweep ended; a new sweep replaces what is left of one.
+  caf::reacts_to<sweep_atom, sample_sweep>,
+  // /stop came: the pods not read yet are not; answers still out are
+  // dropped.
+  caf::reacts_to<stop_atom>>;
 
 } // namespace netpol

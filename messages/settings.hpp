@@ -26,6 +26,9 @@ struct proxy_settings {
   caf::timespan backoff_cap = 8s;
   uint64_t max_response_bytes = 64ull << 20; // one pod's /results body
   caf::timespan progress_interval = 2s;      // between progress log lines
+  // Between the end of one sweep of the pods' /results during the job and
+  // the next (0: no sampling).
+  caf::timespan sample_interval = 0s;
 
   uint32_t max_attempts() const {
     return retries + 1;

@@ -284,6 +284,17 @@ typename Inspector::result_type inspect(Inspector& f, pod_outcome& x) {
            x.compressed, x.elapsed);
 }
 
+/// The pods a sampler reads once each, in this order (round, its pods).
+struct sample_sweep {
+  uint64_t round = 0;
+  std::vector<pod_job> jobs;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sample_sweep& x) {
+  return f(caf::meta::type_name("sample_sweep"), x.round, x.jobs);
+}
+
 // -- rounds --------------------------------------------------------------------
 
 /// One pod of a validated /initiate body.
@@ -368,6 +379,12 @@ struct pod_detail {
   caf::timespan delivered_after{0}; // since /initiate; 0 if not delivered
   caf::timespan collected_after{0}; // since /stop; 0 if not collected
   uint32_t results_entries = 0;
+  // Its last sample during the job that extended the one before (0 entries
+  // and time when none), and when an answer first did not extend it.
+  uint32_t sample_entries = 0;
+  int64_t sample_taken_unix_ms = 0;
+  int64_t restart_seen_unix_ms = 0;
+  std::string served_sample; // why its results are that sample, if they are
 };
 
 template <class Inspector>
@@ -375,7 +392,27 @@ typename Inspector::result_type inspect(Inspector& f, pod_detail& x) {
   return f(caf::meta::type_name("pod_detail"), x.ip, x.state,
            x.delivery_outcome, x.delivery_attempts, x.collection_attempts,
            x.delivery_error, x.collection_error, x.delivered_after,
-           x.collected_after, x.results_entries);
+           x.collected_after, x.results_entries, x.sample_entries,
+           x.sample_taken_unix_ms, x.restart_seen_unix_ms, x.served_sample);
+}
+
+/// Sampling during the job, for /status.
+struct sampling_totals {
+  caf::timespan interval{0}; // 0: sampling is off
+  uint64_t sweeps = 0;       // sweeps that ended this round
+  uint64_t taken = 0;        // answers that validated
+  uint64_t failed = 0;       // answers that did not, or none
+  uint32_t pods_sampled = 0; // pods with a sample now
+  uint32_t restarted = 0;    // pods seen losing their results
+  uint32_t served = 0;       // pods whose /results is their sample
+  int64_t last_sweep_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sampling_totals& x) {
+  return f(caf::meta::type_name("sampling_totals"), x.interval, x.sweeps,
+           x.taken, x.failed, x.pods_sampled, x.restarted, x.served,
+           x.last_sweep_ms);
 }
 
 /// A round that a new /initiate ended before it was collected.
@@ -451,6 +488,7 @@ struct status_report {
   refusal_note last_refusal;
   std::string persistence; // "on: <path>", "degraded: <why>", "off: <why>"
   state_timeline timeline;  // from /initiate to now
+  sampling_totals sampling;
 };
 
 template <class Inspector>
@@ -461,7 +499,7 @@ typename Inspector::result_type inspect(Inspector& f, status_report& x) {
            x.problems_total, x.problems, x.retrying_total, x.retrying,
            x.pods, x.has_completeness,
            x.completeness, x.superseded, x.has_refusal, x.last_refusal,
-           x.persistence, x.timeline);
+           x.persistence, x.timeline, x.sampling);
 }
 
 /// One netpol in /report.

@@ -10,7 +10,10 @@
 # Chromium for the whole round, polling as a browser does), PROXY=path (another proxy binary, e.g. an
 # older build, with PROXY_ARGS for its flags), STORE=off (no round store;
 # by default the proxy keeps its round in a state dir of this run's own
-# under /dev/shm, as in a pod, and the line gives the store's size).
+# under /dev/shm, as in a pod, and the line gives the store's size),
+# JOB=seconds (the job between delivery and /stop: sampling's window, with
+# PROXY_ARGS="--sample-interval 1s"; the line then gives the proxy's CPU
+# seconds in it, the sweeps that ended and the last one's time).
 # Prints one line of key=value: phase times as the proxy measured them, the
 # /results transfer, status-poll latency percentiles during both phases, the
 # proxy's peak RSS and CPU seconds, and the bytes of the /initiate body.
@@ -119,6 +122,11 @@ initiate_seconds=$(curl -s -o /dev/null --fail -w '%{time_total}' -X POST \
   -H 'Content-Type: application/json' --data-binary @"$work/initiate.json" "$url/initiate")
 poll checkConnectionsStatus
 cpu_delivered=$(cpu_now)
+sleep "${JOB:-0}"
+cpu_job=$(echo "$(cpu_now) - $cpu_delivered" | bc -l)
+sampling=$(curl -s "$url/status" | tr -d ' \n' | sed -n 's/.*"sampling":{\([^}]*\)}.*/\1/p')
+sampled() { echo "$sampling" | sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+cpu_stop=$(cpu_now)
 curl -s -o /dev/null --fail "$url/stop"
 poll checkStopStatus
 cpu_collected=$(cpu_now)
@@ -140,9 +148,12 @@ failed_polls=$(grep -c '^failed' "$work/status-times.txt" || true)
 init_bytes=$(stat -c %s "$work/initiate.json")
 store="off"
 [ -n "$state_dir" ] && store="$(du -sb "$state_dir" | awk '{printf "%.1fMB", $1 / 1048576}')"
-printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs cpu_deliver=%.2fs cpu_collect=%.2fs status_p50=%sms status_p99=%sms status_max=%sms polls=%s failed_polls=%s initiate=%.1fMB/%.3fs collected=%s store=%s %s\n' \
+job=""
+[ "${JOB:-0}" != 0 ] && job=$(printf 'job=%ss cpu_job=%.2fs sweeps=%s sweep=%ss' "$JOB" "$cpu_job" \
+  "$(sampled sweeps)" "$(sampled last_sweep_seconds)")
+printf 'pods=%s latency=%s workers=%s entries=%s deliver=%.3fs collect=%.3fs results=%.1fMB/%.3fs rss=%dMB cpu=%.2fs cpu_deliver=%.2fs cpu_collect=%.2fs status_p50=%sms status_p99=%sms status_max=%sms polls=%s failed_polls=%s initiate=%.1fMB/%.3fs collected=%s store=%s %s%s\n' \
   "$pods" "$latency" "$workers" "$(field results_entries)" "$(field delivery_seconds)" \
   "$(field collection_seconds)" "$(echo "$bytes / 1048576" | bc -l)" "$seconds" \
   $((rss_kb / 1024)) "$cpu_total" \
-  "$(echo "$cpu_delivered - $cpu_start" | bc -l)" "$(echo "$cpu_collected - $cpu_delivered" | bc -l)" "$p50" "$p99" "$pmax" "$polls" "$failed_polls" \
-  "$(echo "$init_bytes / 1048576" | bc -l)" "$initiate_seconds" "$(field collected)" "$store" "$floor"
+  "$(echo "$cpu_delivered - $cpu_start" | bc -l)" "$(echo "$cpu_collected - $cpu_stop" | bc -l)" "$p50" "$p99" "$pmax" "$polls" "$failed_polls" \
+  "$(echo "$init_bytes / 1048576" | bc -l)" "$initiate_seconds" "$(field collected)" "$store" "$floor" "$job"

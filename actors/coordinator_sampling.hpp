@@ -1,0 +1,36 @@
+// The coordinator's side of sampling during the job (actors/sampler.hpp
+// makes the calls): when a sweep starts and stops, what each answer does to
+// the pod's sample (round_samples), and a pod's sample served as its results
+// when the pod is lost by /stop. Functions of the coordinator's own
+// pointer, run on its thread.
+#pragma once
+
+#include "actors/coordinator_calls.hpp"
+
+namespace netpol {
+
+/// Starts a sweep of the round's delivered and unconfirmed pods, when
+/// sampling is on and the round is between delivery and /stop (and no
+/// sweep runs or drain began).
+void start_sweep(coordinator_pointer self);
+
+/// /stop, a new round or a drain: the sweep out stops at once.
+void stop_sampling(coordinator_pointer self);
+
+/// One answer of a sweep of `round`.
+void take_sample(coordinator_pointer self, uint64_t round, uint32_t index,
+                 pod_outcome& out);
+
+/// The sweep of `round` ended: the next one after --sample-interval.
+void sweep_ended(coordinator_pointer self, uint64_t round, uint32_t answered);
+
+/// A pod whose collection failed for good: its sample, if it has one, is
+/// served as its results (and accounted for). Whether it had one.
+bool serve_sample_of_lost_pod(coordinator_state& st, uint32_t index);
+
+/// A pod collected at /stop: when its answer does not extend its sample
+/// (it lost its results since), the sample replaces the answer in `out`.
+void keep_sample_if_not_extended(coordinator_state& st, uint32_t index,
+                                 pod_outcome& out);
+
+} // namespace netpol

@@ -1,0 +1,64 @@
+#include "actors/round_samples.hpp"
+
+#include <cctype>
+
+namespace netpol {
+
+namespace {
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+std::string_view trim_right(std::string_view x) {
+  while (!x.empty() && is_space(x.back()))
+    x.remove_suffix(1);
+  return x;
+}
+
+} // namespace
+
+bool extends(std::string_view older, uint32_t older_entries,
+             std::string_view newer) {
+  if (older_entries == 0)
+    return true; // "[]" or "null": anything extends nothing
+  older = trim_right(older);
+  if (older.empty() || older.back() != ']')
+    return false;
+  // Everything up to the last entry's end, then "," and more, or "]".
+  auto head = trim_right(older.substr(0, older.size() - 1));
+  if (newer.substr(0, head.size()) != head)
+    return false;
+  auto rest = newer.substr(head.size());
+  while (!rest.empty() && is_space(rest.front()))
+    rest.remove_prefix(1);
+  return !rest.empty() && (rest.front() == ',' || rest.front() == ']');
+}
+
+sample_taken round_samples::take(uint32_t index, pod_outcome& out,
+                                 int64_t now_unix_ms) {
+  ++taken;
+  auto [i, added] = pods.try_emplace(index);
+  auto& sample = i->second;
+  if (!added
+      && !extends(sample.body.view(), sample.entries, out.body.view())) {
+    if (sample.not_extending++ == 0) {
+      sample.restart_seen_unix_ms = now_unix_ms;
+      ++restarted;
+    }
+    return sample_taken::not_extending;
+  }
+  sample.body = std::move(out.body);
+  sample.compressed = std::move(out.compressed);
+  sample.entries = out.entries;
+  sample.completeness = std::move(out.completeness);
+  sample.taken_unix_ms = now_unix_ms;
+  return added ? sample_taken::first : sample_taken::extended;
+}
+
+const pod_sample* round_samples::find(uint32_t index) const {
+  auto i = pods.find(index);
+  return i == pods.end() ? nullptr : &i->second;
+}
+
+} // namespace netpol

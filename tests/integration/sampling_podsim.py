@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Sampling during the job, against netpol-podsim's pods that reveal their
+results over time and pods lost before /stop.
+
+Usage: sampling_podsim.py NETPOL_PROXY NETPOL_PODSIM
+
+Eight pods on loopback (127.93.x.y), four connections each, whose results
+appear one by one over 3 s after /check; one restarts and one vanishes
+1.5 s after its /check. kube-burner's calls are made as it makes them, with
+a 3.5 s job between delivery and /stop. Run twice:
+- with --sample-interval 300ms: every pod is in /results; the two lost ones
+  are served their last sample (at least one entry, fewer than four), and
+  /status says which and why ("does not extend", "collection failed");
+- with sampling off (the default): the restarted pod's results are empty
+  and the vanished pod is missing, as before sampling existed.
+Every process is killed at the end; the run takes about 15 s.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+proxy, podsim = sys.argv[1:3]
+work = tempfile.mkdtemp(prefix="sampling_podsim.")
+procs = []
+failures = []
+TESTS_PER_POD = 4
+
+
+def check(ok, what):
+    print(("ok: " if ok else "FAIL: ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def free_port(address):
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def start(argv, log):
+    p = subprocess.Popen(argv, stdout=open(os.path.join(work, log), "w"),
+                         stderr=subprocess.STDOUT)
+    procs.append(p)
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def http(url, data=None):
+    req = urllib.request.Request(url, data=data,
+                                 method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def wait_for(what, check_fn, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check_fn():
+                return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    check(False, f"{what} within {seconds} s")
+    return False
+
+
+def done(url):
+    status, body = http(url)
+    return status == 200 and json.loads(body).get("result") is True
+
+
+def run(name, sample_interval):
+    """One round; answers (results by pod, /status with every pod)."""
+    initiate = os.path.join(work, name + "-initiate.json")
+    client_port = free_port("127.93.0.1")
+    sim = start([podsim, "--pods", "8", "--first-address", "127.93.0.1",
+                 "--port", str(client_port), "--connections-per-pod",
+                 str(TESTS_PER_POD), "--reveal", "3s", "--restart", "1",
+                 "--vanish", "1", "--after", "1500ms", "--seed", "7",
+                 "--write-initiate", initiate], name + "-podsim.log")
+    if not wait_for("the fleet", lambda: os.path.exists(initiate), 10):
+        return {}, {}
+    port = free_port("127.0.0.1")
+    args = [proxy, "--listen", f"127.0.0.1:{port}", "--client-port",
+            str(client_port), "--state-dir", os.path.join(work, name + "-state"),
+            "--retries", "1", "--backoff-base", "100ms", "--connect-timeout",
+            "1s", "--request-timeout", "2s"]
+    if sample_interval:
+        args += ["--sample-interval", sample_interval]
+    prox = start(args, name + "-proxy.log")
+    base = f"http://127.0.0.1:{port}"
+    results, status = {}, {}
+    if wait_for("the proxy", lambda: http(base + "/healthz")[0] == 200, 10):
+        with open(initiate, "rb") as fh:
+            http(base + "/initiate", fh.read())
+        wait_for("delivery", lambda: done(base + "/checkConnectionsStatus"), 20)
+        time.sleep(3.5)  # the job: every pod's results appear by 3 s
+        http(base + "/stop")
+        wait_for("collection", lambda: done(base + "/checkStopStatus"), 30)
+        results = json.loads(http(base + "/results")[1])
+        status = json.loads(http(base + "/status?pods=1")[1])
+    stop(prox)
+    stop(sim)
+    return results, status
+
+
+def entries(results, pod):
+    return len(results.get(pod) or [])
+
+
+try:
+    results, status = run("sampled", "300ms")
+    pods = status.get("pod_details", [])
+    check(len(pods) == 8 and len(results) == 8,
+          f"with sampling, all 8 pods are in /results ({len(results)})")
+    served = {p["pod"]: p for p in pods if "served_sample" in p}
+    check(len(served) == 2, f"2 pods are served their sample ({len(served)})")
+    reasons = sorted(p["served_sample"].split(":")[0] for p in served.values())
+    check(any("does not extend" in p["served_sample"] for p in served.values()),
+          "the restarted pod: its answer at /stop does not extend its sample")
+    check(any(p["served_sample"].startswith("collection failed")
+              for p in served.values()),
+          "the vanished pod: its collection failed")
+    for pod, detail in served.items():
+        n = entries(results, pod)
+        check(1 <= n < TESTS_PER_POD and n == detail["results_entries"],
+              f"{pod}: its sample has {n} entries, taken before it was lost")
+    healthy = [p for p in pods if p["pod"] not in served]
+    check(all(entries(results, p["pod"]) == TESTS_PER_POD for p in healthy),
+          "every other pod is served its answer at /stop, all 4 entries")
+    sampling = status.get("sampling", {})
+    check(sampling.get("sweeps", 0) >= 3, f"sweeps: {sampling.get('sweeps')}")
+    check(sampling.get("pods_served_from_sample") == 2
+          and sampling.get("pods_restarted", 0) >= 1,
+          f"/status sampling: {sampling}")
+
+    results, status = run("unsampled", None)
+    check("sampling" not in status, "sampling is off by default")
+    lost = [p["pod"] for p in status.get("pod_details", [])
+            if entries(results, p["pod"]) == 0]
+    check(len(lost) == 2,
+          f"without sampling, the 2 lost pods have nothing in /results ({lost})")
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if failures:
+        for log in sorted(os.listdir(work)):
+            if log.endswith(".log"):
+                print(f"--- {log}")
+                with open(os.path.join(work, log)) as fh:
+                    print(fh.read()[-3000:])
+    shutil.rmtree(work, ignore_errors=True)
+
+print(f"{len(failures)} failures")
+sys.exit(1 if failures else 0)
