@@ -1,6 +1,9 @@
 #include "actors/coordinator_sampling.hpp"
 
+#include "actors/completeness.hpp"
+#include "actors/results_body.hpp"
 #include "actors/round_book.hpp"
+#include "actors/round_store.hpp"
 #include "actors/sampler.hpp"
 #include "messages/duration.hpp"
 
@@ -31,6 +34,19 @@ bool sampling_window(const coordinator_state& st) {
   return st.settings.sample_interval.count() > 0
          && st.meta.current == phase::delivered && !st.meta.stop_requested
          && !st.drain.draining;
+}
+
+/// What a served sample says of pod `index`'s tests, as collection's worker
+/// works it out from an answer (pod_worker.cpp).
+pod_completeness account_of(const coordinator_state& st, uint32_t index,
+                            std::string_view body) {
+  if (!st.progress.catalog.ptr)
+    return {};
+  pod_matcher matcher{*st.progress.catalog.ptr,
+                      st.progress.pods[index].expected.view()};
+  validate_results_body(
+    body, [&](const results_entry& entry) { matcher.add(entry); });
+  return matcher.finish();
 }
 
 /// Serves `sample` as pod `index`'s results, for `why`.
@@ -71,9 +87,8 @@ void start_sweep(coordinator_pointer self) {
     job.round = st.meta.round;
     job.pod = index;
     job.ip = pod.ip;
-    job.expected = pod.expected;
-    job.catalog = st.progress.catalog;
-    job.compress = st.journal.durable();
+    // Validated only: no account of its tests, no compressed copy; a
+    // sample served gets both then (account_of).
     sweep.jobs.push_back(std::move(job));
   }
   if (sweep.jobs.empty())
@@ -139,7 +154,7 @@ bool serve_sample_of_lost_pod(coordinator_state& st, uint32_t index) {
     return false;
   auto& pod = st.progress.pods[index];
   serve(st, index, *sample, "collection failed: " + pod.collection_error);
-  account_collected(st, index, sample->completeness);
+  account_collected(st, index, account_of(st, index, sample->body.view()));
   st.progress.results_bytes += pod.results.size();
   st.progress.results_entries += pod.results_entries;
   st.progress.samples.pods.erase(index);
@@ -160,8 +175,9 @@ void keep_sample_if_not_extended(coordinator_state& st, uint32_t index,
           + " entries) does not extend the sample: it lost its results");
   out.body = sample.body;
   out.entries = sample.entries;
-  out.completeness = std::move(sample.completeness);
-  out.compressed = std::move(sample.compressed);
+  out.completeness = account_of(st, index, sample.body.view());
+  out.compressed = st.journal.durable() ? compress_blob(out.body.view())
+                                        : shared_bytes{};
 }
 
 } // namespace netpol

@@ -49,9 +49,7 @@ sample_taken round_samples::take(uint32_t index, pod_outcome& out,
     return sample_taken::not_extending;
   }
   sample.body = std::move(out.body);
-  sample.compressed = std::move(out.compressed);
   sample.entries = out.entries;
-  sample.completeness = std::move(out.completeness);
   sample.taken_unix_ms = now_unix_ms;
   return added ? sample_taken::first : sample_taken::extended;
 }

@@ -15,12 +15,12 @@
 
 namespace netpol {
 
-/// One pod's last sample that extended the one before.
+/// One pod's last sample that extended the one before: only its bytes, so
+/// samples cost a round about the memory its collected results do. What it
+/// says of the pod's tests is worked out if it is served (a few pods).
 struct pod_sample {
-  shared_bytes body;       // validated, byte for byte as the pod sent it
-  shared_bytes compressed; // the body, for a round store (when durable)
+  shared_bytes body; // validated, byte for byte as the pod sent it
   uint32_t entries = 0;
-  pod_completeness completeness;
   int64_t taken_unix_ms = 0;
   // Answers since that did not extend it (the pod lost its results), and
   // when the first came.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What sampling during the job costs (docs/performance.md, "Sampling during
-# the job"): each case with sampling off and at 1s, a job of JOB seconds
+# the job"): each case with sampling off and every INTERVAL (default 1s),
+# a job of JOB seconds
 # (default 30) between delivery and /stop, interleaved, PAIRS pairs (default
 # 1). Prints round_bench.sh's lines: phase times (which sampling must leave
 # alone), the proxy's CPU seconds in the job, the sweeps that ended and the
@@ -14,7 +15,7 @@ cases=("2000 0ms 20")
 [ "${2:-}" = quick ] || cases+=("75000 0ms 20")
 for c in "${cases[@]}"; do
   for pair in $(seq 1 "${PAIRS:-1}"); do
-    for interval in 0s 1s; do
+    for interval in 0s "${INTERVAL:-1s}"; do
       echo "== $c, sample interval $interval (pair $pair)" >&2
       # shellcheck disable=SC2086 # a case is PODS LATENCY RESULTS_PER_POD
       PROXY_ARGS="--sample-interval $interval" "$here/round_bench.sh" "$build" $c |
