@@ -271,10 +271,14 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
            uint32_t max_netpols) -> caf::result<completeness_report> {
       auto& st = self->state;
       commit_if_due(st);
+      if (has_sampled_report(st))
+        return make_sampled_report(st, all_pods, max_netpols);
       if (!st.meta.stop_requested || st.progress.catalog.ptr == nullptr)
         return make_error(errc::results_not_ready,
                           std::string{"completeness is known once "
-                                      "collection started (/stop); the "
+                                      "collection started (/stop), or "
+                                      "during the job once a sweep of "
+                                      "--sample-interval ended; the "
                                       "round is "}
                             + to_string(st.meta.current));
       return make_completeness_report(st, all_pods, max_netpols);

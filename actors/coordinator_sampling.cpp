@@ -49,6 +49,29 @@ pod_completeness account_of(const coordinator_state& st, uint32_t index,
   return matcher.finish();
 }
 
+/// Adds pod `index` to the sweep's view: by the `account` of the sample
+/// just taken, or (null) by its last sample, matched again: a pod that did
+/// not answer or lost its results (few) still counts with what it had.
+void add_to_view(coordinator_state& st, uint32_t index,
+                 const pod_completeness* account) {
+  auto& samples = st.progress.samples;
+  if (!samples.building)
+    return;
+  auto* sample = samples.find(index);
+  if (sample == nullptr)
+    return; // nothing known of it yet: its tests stay unknown
+  auto& pod = st.progress.pods[index];
+  if (account != nullptr) {
+    samples.building->add(index, pod.tests, *account,
+                          took_its_list(pod, *account),
+                          sample->taken_unix_ms);
+    return;
+  }
+  auto again = account_of(st, index, sample->body.view());
+  samples.building->add(index, pod.tests, again, took_its_list(pod, again),
+                        sample->taken_unix_ms);
+}
+
 /// Serves `sample` as pod `index`'s results, for `why`.
 void serve(coordinator_state& st, uint32_t index, const pod_sample& sample,
            std::string why) {
@@ -87,8 +110,10 @@ void start_sweep(coordinator_pointer self) {
     job.round = st.meta.round;
     job.pod = index;
     job.ip = pod.ip;
-    // Validated only: no account of its tests, no compressed copy; a
-    // sample served gets both then (account_of).
+    // Matched against its tests for the sweep's view (/report during the
+    // job), which keeps the sums only; no compressed copy.
+    job.expected = pod.expected;
+    job.catalog = st.progress.catalog;
     sweep.jobs.push_back(std::move(job));
   }
   if (sweep.jobs.empty())
@@ -101,6 +126,8 @@ void start_sweep(coordinator_pointer self) {
                  sample_lane_width);
   samples.sweep_running = true;
   samples.sweep_started_unix_ms = unix_ms_now();
+  if (st.progress.catalog.ptr)
+    samples.building.emplace(st.progress.catalog.ptr);
   self->send(st.sampler, sweep_atom_v, std::move(sweep));
 }
 
@@ -109,6 +136,8 @@ void stop_sampling(coordinator_pointer self) {
   if (st.sampler && st.progress.samples.sweep_running)
     self->send(st.sampler, stop_atom_v);
   st.progress.samples.sweep_running = false;
+  st.progress.samples.building.reset();
+  st.progress.samples.view.reset(); // collection has the word from now on
 }
 
 void take_sample(coordinator_pointer self, uint64_t round, uint32_t index,
@@ -120,12 +149,15 @@ void take_sample(coordinator_pointer self, uint64_t round, uint32_t index,
   auto& samples = st.progress.samples;
   if (out.status != call_status::ok) {
     ++samples.failed;
+    add_to_view(st, index, nullptr); // its last sample, if any
     return;
   }
   auto entries = out.entries;
   auto now = unix_ms_now();
-  if (samples.take(index, out, now) != sample_taken::not_extending)
+  if (samples.take(index, out, now) != sample_taken::not_extending) {
+    add_to_view(st, index, &out.completeness);
     return;
+  }
   auto& sample = samples.pods[index];
   if (sample.not_extending == 1)
     spdlog::warn("Pod {}: its results ({} entries) no longer extend its "
@@ -133,6 +165,7 @@ void take_sample(coordinator_pointer self, uint64_t round, uint32_t index,
                  "the sample is kept",
                  st.progress.pods[index].ip, entries,
                  clock_text(sample.taken_unix_ms), sample.entries);
+  add_to_view(st, index, nullptr);
 }
 
 void sweep_ended(coordinator_pointer self, uint64_t round, uint32_t) {
@@ -142,6 +175,10 @@ void sweep_ended(coordinator_pointer self, uint64_t round, uint32_t) {
     return;
   samples.sweep_running = false;
   ++samples.sweeps;
+  if (samples.building) {
+    samples.view = std::move(samples.building);
+    samples.building.reset();
+  }
   samples.last_sweep_ms = unix_ms_now() - samples.sweep_started_unix_ms;
   if (sampling_window(st))
     self->delayed_send(self, st.settings.sample_interval, sweep_atom_v,

@@ -54,20 +54,24 @@ void list_in_report(coordinator_state& st, uint32_t index) {
   st.progress.report_pods.push_back(index);
 }
 
+bool took_its_list(const pod_record& pod, const pod_completeness& account) {
+  // A pod that never took its list could not test: what it lacks is
+  // unknown, not missing. So is what an unconfirmed pod lacks when it
+  // reported nothing: its /check may never have reached it (cut off by a
+  // restart, or by the network), and "missing" would blame the policies.
+  return pod.delivery_outcome == pod_state::delivered
+         || (pod.delivery_outcome == pod_state::unconfirmed
+             && account.reported + account.duplicates + account.unexpected
+                  > 0);
+}
+
 void account_collected(coordinator_state& st, uint32_t index,
                        const pod_completeness& account) {
   auto& pod = st.progress.pods[index];
   if (st.progress.catalog.ptr == nullptr || pod.collected_once)
     return;
   pod.collected_once = true;
-  // A pod that never took its list could not test: what it lacks is
-  // unknown, not missing. So is what an unconfirmed pod lacks when it
-  // reported nothing: its /check may never have reached it (cut off by a
-  // restart, or by the network), and "missing" would blame the policies.
-  bool delivered
-    = pod.delivery_outcome == pod_state::delivered
-      || (pod.delivery_outcome == pod_state::unconfirmed
-          && account.reported + account.duplicates + account.unexpected > 0);
+  bool delivered = took_its_list(pod, account);
   st.progress.completeness.add_pod(index, account, delivered);
   pod.reported = account.reported;
   pod.missing = delivered ? account.missing : 0;

@@ -45,6 +45,10 @@ void note_problem(coordinator_state& st, uint32_t index);
 /// Remembers a pod with a completeness problem, once, for /report.
 void list_in_report(coordinator_state& st, uint32_t index);
 
+/// Whether a pod with this account took its list, so that what it lacks is
+/// missing rather than unknown.
+bool took_its_list(const pod_record& pod, const pod_completeness& account);
+
 /// Adds a collected pod's account of its tests to the round's.
 void account_collected(coordinator_state& st, uint32_t index,
                        const pod_completeness& account);

@@ -54,6 +54,37 @@ sample_taken round_samples::take(uint32_t index, pod_outcome& out,
   return added ? sample_taken::first : sample_taken::extended;
 }
 
+sampled_view::sampled_view(round_catalog_ptr catalog)
+  : completeness(std::move(catalog)) {
+  // nop
+}
+
+void sampled_view::add(uint32_t index, uint32_t tests,
+                       const pod_completeness& account, bool delivered,
+                       int64_t taken_unix_ms) {
+  completeness.add_pod(index, account, delivered);
+  ++pods;
+  if (oldest_unix_ms == 0 || taken_unix_ms < oldest_unix_ms)
+    oldest_unix_ms = taken_unix_ms;
+  if (tests > 0 && account.reported == tests)
+    ++pods_complete;
+  if (account.reported == tests && account.duplicates == 0
+      && account.unexpected == 0)
+    return;
+  sampled_pod row;
+  row.index = index;
+  row.reported = account.reported;
+  row.missing = delivered ? account.missing : 0;
+  row.duplicates = account.duplicates;
+  row.unexpected = account.unexpected;
+  row.unknown = tests - row.reported - row.missing;
+  if (row.missing > 0)
+    for (auto& tally : account.netpols)
+      if (tally.reported < tally.expected)
+        row.missing_netpols.push_back(tally.netpol);
+  listed.push_back(std::move(row));
+}
+
 const pod_sample* round_samples::find(uint32_t index) const {
   auto i = pods.find(index);
   return i == pods.end() ? nullptr : &i->second;

@@ -7,11 +7,14 @@
 // it or never comes.
 #pragma once
 
+#include "actors/completeness.hpp"
 #include "messages/types.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace netpol {
 
@@ -41,6 +44,37 @@ enum class sample_taken {
   not_extending, // it does not: the last one stays (the pod restarted)
 };
 
+/// A pod in a sampled view that /report lists: one with a test not (yet)
+/// reported, a duplicate or an unexpected entry.
+struct sampled_pod {
+  uint32_t index = 0;
+  uint32_t reported = 0;
+  uint32_t missing = 0;
+  uint32_t duplicates = 0;
+  uint32_t unexpected = 0;
+  uint32_t unknown = 0;
+  std::vector<uint32_t> missing_netpols; // netpol ids
+};
+
+/// What one sweep's samples say of the round's tests: each pod's sample as
+/// it stood in that sweep, added up as collection adds up collected pods,
+/// so /report can answer during the job in the shape it has after /stop.
+/// Pods without a sample are unknown.
+struct sampled_view {
+  round_completeness completeness;
+  std::vector<sampled_pod> listed; // in the order the samples came
+  uint32_t pods = 0;               // pods accounted (with a sample)
+  uint32_t pods_complete = 0;      // of them, every test reported
+  int64_t oldest_unix_ms = 0;      // the oldest sample accounted
+
+  explicit sampled_view(round_catalog_ptr catalog);
+
+  /// Pod `index` (of `tests` expected tests), by its sample taken at
+  /// `taken_unix_ms`; `delivered` as for a collected pod (round_book.cpp).
+  void add(uint32_t index, uint32_t tests, const pod_completeness& account,
+           bool delivered, int64_t taken_unix_ms);
+};
+
 /// The samples of a round's pods, by pod index, and what sampling counted.
 struct round_samples {
   std::unordered_map<uint32_t, pod_sample> pods;
@@ -52,6 +86,8 @@ struct round_samples {
   int64_t last_sweep_ms = 0; // how long the last sweep took
   bool sweep_running = false;
   int64_t sweep_started_unix_ms = 0;
+  std::optional<sampled_view> building; // the sweep running
+  std::optional<sampled_view> view;     // the last sweep that ended
 
   /// Takes a validated answer of pod `index` at `now_unix_ms`.
   sample_taken take(uint32_t index, pod_outcome& out, int64_t now_unix_ms);

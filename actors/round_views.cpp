@@ -167,28 +167,23 @@ status_report make_status_report(const coordinator_state& st,
   return result;
 }
 
-completeness_report make_completeness_report(const coordinator_state& st,
-                                             bool all_pods,
-                                             uint32_t max_netpols) {
-  completeness_report result;
-  result.round = st.meta.round;
-  result.current = st.meta.current;
-  result.collection_done = st.meta.current == phase::collected;
-  result.totals = completeness_of(st);
-  auto* catalog = st.progress.completeness.catalog();
-  if (catalog == nullptr)
-    return result;
-  auto& accounts = st.progress.completeness.netpols();
+namespace {
+
+/// The netpols of `completeness`, worst first, into `result`.
+void add_netpol_rows(const coordinator_state& st,
+                     const round_completeness& completeness,
+                     uint32_t max_netpols, completeness_report& result) {
+  auto* catalog = completeness.catalog();
+  auto& accounts = completeness.netpols();
   result.netpols_total = static_cast<uint32_t>(accounts.size());
-  auto order = st.progress.completeness.worst_netpols(max_netpols);
-  for (auto id : order) {
+  for (auto id : completeness.worst_netpols(max_netpols)) {
     auto& account = accounts[id];
     netpol_report row;
     row.name = catalog->netpols[id];
     row.expected = account.expected;
     row.reported = account.reported;
     row.missing = account.missing;
-    row.unknown = st.progress.completeness.unknown(id);
+    row.unknown = completeness.unknown(id);
     row.pods = catalog->netpol_pods[id];
     row.pods_missing = account.pods_missing;
     row.first = account.first;
@@ -197,31 +192,97 @@ completeness_report make_completeness_report(const coordinator_state& st,
       row.sample_pods.push_back(st.progress.pods[pod].ip);
     result.netpols.push_back(std::move(row));
   }
+  result.curve = completeness.curve();
+}
+
+/// A /report row of pod `index`, its numbers to be filled in.
+pod_completeness_row pod_row(const coordinator_state& st, uint32_t index,
+                             const std::vector<uint32_t>* missing_netpols) {
+  auto& pod = st.progress.pods[index];
+  pod_completeness_row row;
+  row.ip = pod.ip;
+  row.state = pod.state;
+  row.delivery = pod.delivery_outcome;
+  row.expected = pod.tests;
+  if (missing_netpols != nullptr)
+    for (auto id : *missing_netpols)
+      row.missing_netpols.push_back(st.progress.catalog.ptr->netpols[id]);
+  return row;
+}
+
+size_t listed_count(size_t listed, bool all_pods) {
+  return all_pods ? listed : std::min(listed, max_listed_problems);
+}
+
+} // namespace
+
+completeness_report make_completeness_report(const coordinator_state& st,
+                                             bool all_pods,
+                                             uint32_t max_netpols) {
+  completeness_report result;
+  result.round = st.meta.round;
+  result.current = st.meta.current;
+  result.collection_done = st.meta.current == phase::collected;
+  result.totals = completeness_of(st);
+  if (st.progress.completeness.catalog() == nullptr)
+    return result;
+  add_netpol_rows(st, st.progress.completeness, max_netpols, result);
   // Pods with a problem: what was collected with one, and (known only at
   // the end of collection for the pods still in it) what could not be.
-  std::vector<uint32_t> listed = st.progress.report_pods;
+  auto& listed = st.progress.report_pods;
   result.pods_total = static_cast<uint32_t>(listed.size());
-  if (!all_pods && listed.size() > max_listed_problems)
-    listed.resize(max_listed_problems);
-  for (auto index : listed) {
+  for (size_t i = 0; i < listed_count(listed.size(), all_pods); ++i) {
+    auto index = listed[i];
     auto& pod = st.progress.pods[index];
-    pod_completeness_row row;
-    row.ip = pod.ip;
-    row.state = pod.state;
-    row.delivery = pod.delivery_outcome;
-    row.expected = pod.tests;
+    auto names = st.progress.missing_netpols.find(index);
+    auto row = pod_row(st, index,
+                       names == st.progress.missing_netpols.end()
+                         ? nullptr
+                         : &names->second);
     row.reported = pod.reported;
     row.missing = pod.missing;
     row.duplicates = pod.duplicates;
     row.unexpected = pod.unexpected;
     row.unknown = unknown_of(pod);
-    if (auto i = st.progress.missing_netpols.find(index);
-        i != st.progress.missing_netpols.end())
-      for (auto id : i->second)
-        row.missing_netpols.push_back(catalog->netpols[id]);
     result.pods.push_back(std::move(row));
   }
-  result.curve = st.progress.completeness.curve();
+  return result;
+}
+
+bool has_sampled_report(const coordinator_state& st) {
+  return !st.meta.stop_requested && st.progress.samples.view.has_value();
+}
+
+completeness_totals sampled_totals(const coordinator_state& st) {
+  auto& view = *st.progress.samples.view;
+  auto result = view.completeness.totals();
+  result.pods_incomplete = st.progress.pods_with_tests - view.pods_complete;
+  return result;
+}
+
+completeness_report make_sampled_report(const coordinator_state& st,
+                                        bool all_pods,
+                                        uint32_t max_netpols) {
+  auto& view = *st.progress.samples.view;
+  completeness_report result;
+  result.round = st.meta.round;
+  result.current = st.meta.current;
+  result.from_samples = true;
+  result.oldest_sample_unix_ms = view.oldest_unix_ms;
+  result.pods_sampled = view.pods;
+  result.totals = sampled_totals(st);
+  add_netpol_rows(st, view.completeness, max_netpols, result);
+  result.pods_total = static_cast<uint32_t>(view.listed.size());
+  for (size_t i = 0; i < listed_count(view.listed.size(), all_pods); ++i) {
+    auto& sampled = view.listed[i];
+    auto row = pod_row(st, sampled.index, &sampled.missing_netpols);
+    row.reported = sampled.reported;
+    row.missing = sampled.missing;
+    row.duplicates = sampled.duplicates;
+    row.unexpected = sampled.unexpected;
+    row.unknown = sampled.unknown;
+    result.pods.push_back(std::move(row));
+  }
   return result;
 }
 
@@ -239,6 +300,10 @@ proxy_metrics make_metrics(const coordinator_state& st,
     = st.meta.stop_requested && st.progress.catalog.ptr != nullptr;
   if (result.has_completeness)
     result.completeness = completeness_of(st);
+  result.sampling = sampling_of(st);
+  result.has_sampled_completeness = has_sampled_report(st);
+  if (result.has_sampled_completeness)
+    result.sampled_completeness = sampled_totals(st);
   result.rounds_superseded = st.lifecycle.rounds_superseded;
   result.initiates_refused = st.lifecycle.initiates_refused;
   return result;

@@ -36,6 +36,18 @@ completeness_report make_completeness_report(const coordinator_state& st,
                                              bool all_pods,
                                              uint32_t max_netpols);
 
+/// Whether /report answers from samples: the job runs (no /stop yet) and a
+/// sweep ended.
+bool has_sampled_report(const coordinator_state& st);
+
+/// What the last sweep's samples say of the round's tests.
+completeness_totals sampled_totals(const coordinator_state& st);
+
+/// /report during the job, from the last sweep's samples (needs
+/// has_sampled_report), in /report's shape after /stop.
+completeness_report make_sampled_report(const coordinator_state& st,
+                                        bool all_pods, uint32_t max_netpols);
+
 /// /metrics.
 proxy_metrics make_metrics(const coordinator_state& st,
                            caf::actor_clock::time_point now);

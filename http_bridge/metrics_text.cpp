@@ -10,6 +10,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <unordered_map>
 #include <utility>
@@ -231,6 +232,52 @@ void add_outcomes(scrape& s, const proxy_metrics& m) {
            {}, c.netpols_missing);
 }
 
+/// Sampling during the job (--sample-interval), when it is on: the round's
+/// sweeps and samples, and during the job what the last sweep says.
+void add_sampling(scrape& s, const proxy_metrics& m) {
+  auto& x = m.sampling;
+  if (x.interval.count() <= 0)
+    return;
+  s.sample(s.gauge("netpol_proxy_sample_interval_seconds",
+                   "Time between sweeps of the pods' results during the job "
+                   "(--sample-interval)."),
+           {}, std::chrono::duration<double>(x.interval).count());
+  s.sample(s.gauge("netpol_proxy_sample_sweeps",
+                   "Sweeps of the round's pods that ended."),
+           {}, static_cast<double>(x.sweeps));
+  s.sample(s.gauge("netpol_proxy_sample_last_sweep_seconds",
+                   "How long the round's last sweep took."),
+           {}, static_cast<double>(x.last_sweep_ms) / 1000.0);
+  auto& answers = s.gauge("netpol_proxy_samples",
+                          "The round's sampled answers, by result: taken "
+                          "(validated) or failed.");
+  s.sample(answers, {{"result", "taken"}}, static_cast<double>(x.taken));
+  s.sample(answers, {{"result", "failed"}}, static_cast<double>(x.failed));
+  auto& pods = s.gauge("netpol_proxy_sampled_pods",
+                       "The round's pods with a sample, seen losing their "
+                       "results (restarted), and served their sample.");
+  s.sample(pods, {{"kind", "sampled"}}, x.pods_sampled);
+  s.sample(pods, {{"kind", "restarted"}}, x.restarted);
+  s.sample(pods, {{"kind", "served"}}, x.served);
+  if (!m.has_sampled_completeness)
+    return;
+  auto& c = m.sampled_completeness;
+  auto& tests = s.gauge(
+    "netpol_proxy_sampled_completeness_tests",
+    "During the job, the round's connection tests by what the last sweep's "
+    "samples say: expected, reported, missing, duplicates, unexpected, "
+    "unknown.");
+  for (auto [kind, value] :
+       {std::pair{"expected", c.expected}, {"reported", c.reported},
+        {"missing", c.missing}, {"duplicates", c.duplicates},
+        {"unexpected", c.unexpected}, {"unknown", c.unknown}})
+    s.sample(tests, {{"kind", kind}}, static_cast<double>(value));
+  s.sample(s.gauge("netpol_proxy_sampled_completeness_netpols_incomplete",
+                   "During the job, netpols with a test not reported in the "
+                   "last sweep's samples."),
+           {}, c.netpols_incomplete);
+}
+
 /// The HTTP front: connections, requests and deadline closes.
 void add_front(scrape& s, const front_counters& f) {
   s.sample(s.gauge(
@@ -277,6 +324,7 @@ std::string prometheus_text(const proxy_metrics& m, const front_counters& f,
   add_calls(s, m);
   add_latency(s, m);
   add_outcomes(s, m);
+  add_sampling(s, m);
   add_front(s, f);
   return s.text();
 }

@@ -110,7 +110,14 @@ std::string completeness_json(const completeness_report& r) {
   j["round"] = r.round;
   j["phase"] = to_string(r.current);
   j["collection_done"] = r.collection_done;
-  j["completeness"] = totals_json(r.totals);
+  // During the job: what the last sweep's samples say, as old as the oldest.
+  j["source"] = r.from_samples ? "samples" : "collection";
+  auto totals = totals_json(r.totals);
+  if (r.from_samples) {
+    totals["pods_sampled"] = r.pods_sampled;
+    totals["oldest_sample_unix_ms"] = r.oldest_sample_unix_ms;
+  }
+  j["completeness"] = std::move(totals);
   j["netpols_total"] = r.netpols_total;
   auto netpols = ordered_json::array();
   for (auto& n : r.netpols) {

@@ -556,6 +556,11 @@ struct completeness_report {
   uint32_t pods_total = 0;            // pods with a problem
   std::vector<pod_completeness_row> pods;
   enforcement_curve curve;
+  // During the job (before /stop), from the last sweep's samples
+  // (--sample-interval): the oldest of them, and the pods they cover.
+  bool from_samples = false;
+  int64_t oldest_sample_unix_ms = 0;
+  uint32_t pods_sampled = 0;
 };
 
 template <class Inspector>
@@ -563,7 +568,8 @@ typename Inspector::result_type inspect(Inspector& f,
                                         completeness_report& x) {
   return f(caf::meta::type_name("completeness_report"), x.round, x.current,
            x.collection_done, x.totals, x.netpols_total, x.netpols,
-           x.pods_total, x.pods, x.curve);
+           x.pods_total, x.pods, x.curve, x.from_samples,
+           x.oldest_sample_unix_ms, x.pods_sampled);
 }
 
 /// One collected pod's results, shared with the bridge for streaming.
@@ -618,6 +624,10 @@ struct proxy_metrics {
   uint64_t results_entries = 0;
   bool has_completeness = false;
   completeness_totals completeness;
+  sampling_totals sampling;
+  // During the job, what the last sweep's samples say (as /report does).
+  bool has_sampled_completeness = false;
+  completeness_totals sampled_completeness;
   uint64_t rounds_superseded = 0;
   uint64_t initiates_refused = 0;
 
@@ -643,7 +653,8 @@ typename Inspector::result_type inspect(Inspector& f, proxy_metrics& x) {
            x.rounds, x.worker_restarts, x.retries, x.calls, x.latency_buckets,
            x.latency_sum, x.delivery_duration, x.collection_duration,
            x.results_bytes, x.results_entries, x.has_completeness,
-           x.completeness, x.rounds_superseded, x.initiates_refused);
+           x.completeness, x.sampling, x.has_sampled_completeness,
+           x.sampled_completeness, x.rounds_superseded, x.initiates_refused);
 }
 
 } // namespace netpol

@@ -1,5 +1,6 @@
 // netpol-proxy's live page: polls /status?timeline=1 every second and
-// /report every few seconds once collection started, and draws them. No
+// /report every few seconds once collection started (or, with sampling on,
+// once the job's first sweep ended), and draws them. No
 // library: two SVG charts and a few tables. Every failure is shown in the
 // banner, never thrown away.
 "use strict";
@@ -227,12 +228,30 @@ function renderProblems() {
 }
 
 // -- completeness and the enforcement curve ------------------------------------
+const NOT_KNOWN_YET = "Known once collection has started (/stop), or during the job "
+                      + "once a sweep of --sample-interval ended.";
+
+// During the job /report answers from the last sweep's samples: say so, and
+// how old the oldest is.
+function sourceNote(r) {
+  if (!r || r.source !== "samples") return "";
+  const c = r.completeness;
+  const oldest = new Date(c.oldest_sample_unix_ms).toISOString().slice(11, 19);
+  return `So far, from samples of ${fmt(c.pods_sampled)} pods during the job `
+         + `(the oldest taken ${oldest} UTC); final once collected after /stop.`;
+}
+
+// /report is worth asking once it can answer: collection started, or a sweep
+// of the job ended.
+function reportKnown(s) {
+  return s && (s.completeness || (s.sampling && s.sampling.sweeps > 0));
+}
 function renderReport() {
   const r = page.report;
   const body = document.querySelector("#netpols tbody");
   body.replaceChildren();
   if (!r) {
-    setText("netpols-note", page.reportError || "Known once collection has started (/stop).");
+    setText("netpols-note", page.reportError || NOT_KNOWN_YET);
     setText("netpols-page", "–");
     drawCurve(null);
     return;
@@ -253,9 +272,9 @@ function renderReport() {
   }
   setText("netpols-total", `(${fmt(r.netpols_total)} netpols)`);
   setText("netpols-page", `${page.netpolsPage + 1} / ${pages}`);
-  setText("netpols-note", r.netpols_total > r.netpols.length
+  setText("netpols-note", [sourceNote(r), r.netpols_total > r.netpols.length
     ? `The worst ${fmt(r.netpols.length)} of ${fmt(r.netpols_total)}; /report?netpols=0 lists all.`
-    : "");
+    : ""].filter((x) => x).join(" "));
   drawCurve(r.curve);
 }
 
@@ -266,11 +285,12 @@ function drawCurve(curve) {
   if (!curve || !curve.succeeded || curve.succeeded.length === 0) {
     note.hidden = false;
     note.textContent = page.report ? "No connection test has succeeded yet."
-                                   : "Known once collection has started (/stop).";
+                                   : NOT_KNOWN_YET;
     return;
   }
   note.hidden = false;
-  note.textContent = `From the first success (${curve.start}), in buckets of ${curve.bucket_seconds} s.`;
+  note.textContent = [`From the first success (${curve.start}), in buckets of ${curve.bucket_seconds} s.`,
+                      sourceNote(page.report)].filter((x) => x).join(" ");
   const W = 900, H = 180, L = 72, B = 20, T = 8;
   // Cumulative per bucket: none before the first, each bucket's count at
   // its end.
@@ -316,7 +336,7 @@ async function pollStatus() {
 }
 
 async function pollReport() {
-  if (page.status && page.status.completeness) {
+  if (reportKnown(page.status)) {
     try {
       page.report = await getJson(`/report?netpols=${REPORT_NETPOLS}`, "report");
       page.reportError = null;

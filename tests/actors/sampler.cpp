@@ -104,6 +104,10 @@ TEST(without an interval nothing is read before stop) {
   consume_messages();
   CHECK_EQUAL(results_calls("10.0.0.1"), 0u);
   CHECK_EQUAL(sampling().interval.count(), 0);
+  MESSAGE("/report has nothing to answer from until /stop");
+  CHECK_EQUAL(code_of(ask_error<completeness_report>(report_atom_v, true,
+                                                     0u)),
+              errc::results_not_ready);
   ask<round_status>(stop_atom_v);
   CHECK_EQUAL(results_calls("10.0.0.1"), 1u);
 }
@@ -208,6 +212,62 @@ TEST(a new round stops the sampling of the one before) {
   CHECK_EQUAL(results_calls("10.0.0.9"), 1u);
   CHECK_EQUAL(results_calls("10.0.0.1"), 1u);
   CHECK_EQUAL(sampling().sweeps, 1u);
+}
+
+TEST(during the job report answers from the last sweep of samples) {
+  start(3);
+  auto grows = std::string{"10.0.0.1"};
+  auto late = std::string{"10.0.0.2"};
+  auto silent = std::string{"10.0.0.3"};
+  pods->set_results(grows, entries_of(grows, 1));
+  pods->script(silent, stage::collection,
+               std::vector<sim_answer>(6, sim_answer::refused));
+  initiate(3);
+  MESSAGE("the first sweep: one test reported, one not yet (its pod took "
+          "its list), one unknown (its pod never answered)");
+  auto report = ask<completeness_report>(report_atom_v, true, 0u);
+  CHECK(report.from_samples);
+  CHECK(!report.collection_done);
+  CHECK_EQUAL(report.pods_sampled, 2u);
+  CHECK_GREATER(report.oldest_sample_unix_ms, 0);
+  CHECK_EQUAL(report.totals.expected, 3u);
+  CHECK_EQUAL(report.totals.reported, 1u);
+  CHECK_EQUAL(report.totals.missing, 1u);
+  CHECK_EQUAL(report.totals.unknown, 1u);
+  CHECK_EQUAL(report.totals.pods_incomplete, 2u);
+  REQUIRE_EQUAL(report.netpols.size(), 3u);
+  CHECK_EQUAL(report.netpols[0].name, "np-" + late);
+  CHECK_EQUAL(report.netpols[0].sample_pods,
+              std::vector<std::string>{late});
+  REQUIRE_EQUAL(report.pods.size(), 1u);
+  CHECK_EQUAL(report.pods[0].ip, late);
+  CHECK_EQUAL(report.pods[0].missing_netpols,
+              std::vector<std::string>{"np-" + late});
+  REQUIRE_EQUAL(report.curve.succeeded.size(), 1u);
+  CHECK_EQUAL(report.curve.succeeded.back(), 1u);
+  CHECK_EQUAL(ask<proxy_metrics>(metrics_atom_v).sampled_completeness.reported,
+              1u);
+  MESSAGE("the late pod reports, the first one restarts (answers []): its "
+          "kept sample still counts");
+  pods->set_results(late, entries_of(late, 1));
+  pods->set_results(grows, "[]\n");
+  next_sweep();
+  report = ask<completeness_report>(report_atom_v, true, 0u);
+  CHECK_EQUAL(report.totals.reported, 2u);
+  CHECK_EQUAL(report.totals.missing, 0u);
+  CHECK_EQUAL(report.totals.unknown, 1u);
+  CHECK_EQUAL(report.pods_total, 0u);
+  MESSAGE("a pod that no longer answers counts by its last sample too");
+  pods->script(late, stage::collection, {sim_answer::refused});
+  next_sweep();
+  CHECK_EQUAL(ask<completeness_report>(report_atom_v, true, 0u)
+                .totals.reported,
+              2u);
+  MESSAGE("from /stop on, /report is collection's again");
+  ask<round_status>(stop_atom_v);
+  report = ask<completeness_report>(report_atom_v, true, 0u);
+  CHECK(!report.from_samples);
+  CHECK(!ask<proxy_metrics>(metrics_atom_v).has_sampled_completeness);
 }
 
 FIXTURE_SCOPE_END()

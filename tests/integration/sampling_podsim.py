@@ -11,12 +11,17 @@ a 3.5 s job between delivery and /stop. Run twice:
 - with --sample-interval 300ms: every pod is in /results; the two lost ones
   are served their last sample (at least one entry, fewer than four), and
   /status says which and why ("does not extend", "collection failed");
+  during the job, /report answers from the samples ("source": "samples")
+  and what it counts as reported grows, and /metrics has the sampled
+  totals;
 - with sampling off (the default): the restarted pod's results are empty
-  and the vanished pod is missing, as before sampling existed.
+  and the vanished pod is missing, as before sampling existed, and /report
+  answers 409 during the job.
 Every process is killed at the end; the run takes about 15 s.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -91,7 +96,8 @@ def done(url):
 
 
 def run(name, sample_interval):
-    """One round; answers (results by pod, /status with every pod)."""
+    """One round; answers (results by pod, /status with every pod, what
+    /report and /metrics answered during the job)."""
     initiate = os.path.join(work, name + "-initiate.json")
     client_port = free_port("127.93.0.1")
     sim = start([podsim, "--pods", "8", "--first-address", "127.93.0.1",
@@ -110,19 +116,25 @@ def run(name, sample_interval):
         args += ["--sample-interval", sample_interval]
     prox = start(args, name + "-proxy.log")
     base = f"http://127.0.0.1:{port}"
-    results, status = {}, {}
+    results, status, job = {}, {}, {}
     if wait_for("the proxy", lambda: http(base + "/healthz")[0] == 200, 10):
         with open(initiate, "rb") as fh:
             http(base + "/initiate", fh.read())
         wait_for("delivery", lambda: done(base + "/checkConnectionsStatus"), 20)
-        time.sleep(3.5)  # the job: every pod's results appear by 3 s
+        # The job: every pod's results appear by 3 s.
+        time.sleep(1.0)
+        job["early"] = http(base + "/report")
+        time.sleep(2.3)
+        job["late"] = http(base + "/report")
+        job["metrics"] = http(base + "/metrics")[1]
+        time.sleep(0.2)
         http(base + "/stop")
         wait_for("collection", lambda: done(base + "/checkStopStatus"), 30)
         results = json.loads(http(base + "/results")[1])
         status = json.loads(http(base + "/status?pods=1")[1])
     stop(prox)
     stop(sim)
-    return results, status
+    return results, status, job
 
 
 def entries(results, pod):
@@ -130,7 +142,7 @@ def entries(results, pod):
 
 
 try:
-    results, status = run("sampled", "300ms")
+    results, status, job = run("sampled", "300ms")
     pods = status.get("pod_details", [])
     check(len(pods) == 8 and len(results) == 8,
           f"with sampling, all 8 pods are in /results ({len(results)})")
@@ -155,8 +167,32 @@ try:
           and sampling.get("pods_restarted", 0) >= 1,
           f"/status sampling: {sampling}")
 
-    results, status = run("unsampled", None)
+    early, late = (json.loads(job[k][1]) if job.get(k, (0,))[0] == 200
+                   else {} for k in ("early", "late"))
+    check(early.get("source") == "samples" and late.get("source") == "samples",
+          "during the job /report answers from the samples")
+    totals = [r.get("completeness", {}) for r in (early, late)]
+    check(totals[1].get("expected") == 8 * TESTS_PER_POD
+          and totals[1].get("pods_sampled") == 8
+          and totals[1].get("oldest_sample_unix_ms", 0) > 0,
+          f"the samples cover every pod's tests ({totals[1]})")
+    check(0 < totals[0].get("reported", 0) < totals[1].get("reported", 0),
+          "what is reported so far grows during the job: "
+          f"{totals[0].get('reported')} then {totals[1].get('reported')}")
+    check(sum(late.get("curve", {}).get("succeeded", [0])[-1:])
+          == totals[1].get("reported"),
+          "the curve so far ends at what is reported so far")
+    sampled = re.search(r'^netpol_proxy_sampled_completeness_tests'
+                        r'\{kind="reported"\} (\d+)$', job.get("metrics", ""),
+                        re.MULTILINE)
+    check(sampled is not None
+          and int(sampled.group(1)) >= totals[0].get("reported", 1),
+          "/metrics has the sampled totals")
+
+    results, status, job = run("unsampled", None)
     check("sampling" not in status, "sampling is off by default")
+    check(job.get("late", (0,))[0] == 409,
+          "without sampling /report answers 409 during the job")
     lost = [p["pod"] for p in status.get("pod_details", [])
             if entries(results, p["pod"]) == 0]
     check(len(lost) == 2,
