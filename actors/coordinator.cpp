@@ -325,6 +325,9 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     [self](sample_atom, uint64_t round, uint32_t index, pod_outcome& out) {
       take_sample(self, round, index, out);
     },
+    [self](confirmed_atom, uint64_t round, uint32_t index, pod_outcome& out) {
+      take_confirmation(self, round, index, out);
+    },
     [self](swept_atom, uint64_t round, uint32_t answered) {
       sweep_ended(self, round, answered);
     },

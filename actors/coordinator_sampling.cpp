@@ -1,6 +1,7 @@
 #include "actors/coordinator_sampling.hpp"
 
 #include "actors/completeness.hpp"
+#include "actors/list_confirmation.hpp"
 #include "actors/results_body.hpp"
 #include "actors/round_book.hpp"
 #include "actors/round_store.hpp"
@@ -10,6 +11,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <ctime>
 
 namespace netpol {
@@ -30,10 +32,34 @@ std::string clock_text(int64_t unix_ms) {
   return buf;
 }
 
-bool sampling_window(const coordinator_state& st) {
-  return st.settings.sample_interval.count() > 0
-         && st.meta.current == phase::delivered && !st.meta.stop_requested
+/// How long an unconfirmed pod that could not be asked waits to be asked
+/// again when sampling is off (with sampling on: until the next sweep).
+constexpr auto confirm_retry_interval = std::chrono::seconds{10};
+
+/// Between delivery and /stop, and not draining.
+bool job_window(const coordinator_state& st) {
+  return st.meta.current == phase::delivered && !st.meta.stop_requested
          && !st.drain.draining;
+}
+
+bool sampling_on(const coordinator_state& st) {
+  return st.settings.sample_interval.count() > 0;
+}
+
+/// An unconfirmed pod not asked to the end yet, and the list it was sent
+/// (rebuilt from its tests when it was canonical and is no longer kept).
+bool to_confirm(const coordinator_state& st, const pod_record& pod,
+                shared_bytes& list) {
+  if (pod.state != pod_state::unconfirmed
+      || (pod.confirmation != list_confirmation::none
+          && pod.confirmation != list_confirmation::not_taken))
+    return false;
+  if (pod.connections.size() > 0)
+    list = pod.connections;
+  else if (pod.canonical && st.progress.catalog.ptr)
+    list = shared_bytes{
+      connections_json(*st.progress.catalog.ptr, pod.expected.view())};
+  return list.size() > 0;
 }
 
 /// What a served sample says of pod `index`'s tests, as collection's worker
@@ -89,44 +115,63 @@ void serve(coordinator_state& st, uint32_t index, const pod_sample& sample,
 
 } // namespace
 
-void start_sweep(coordinator_pointer self) {
-  auto& st = self->state;
-  auto& samples = st.progress.samples;
-  if (!sampling_window(st) || samples.sweep_running)
-    return;
-  if (!st.sampler)
-    st.sampler = self->spawn(sampler,
-                             caf::actor_cast<coordinator_actor>(self),
-                             st.make_worker, sample_lane_width,
-                             st.settings.worker_deadline());
+/// The sweep's jobs: unconfirmed pods to ask first (a job with their list),
+/// then, with sampling on, every delivered or unconfirmed pod's /results.
+sample_sweep make_sweep(const coordinator_state& st) {
   sample_sweep sweep;
   sweep.round = st.meta.round;
+  auto job_of = [&](uint32_t index) {
+    pod_job job;
+    job.round = st.meta.round;
+    job.pod = index;
+    job.ip = st.progress.pods[index].ip;
+    return job;
+  };
+  for (uint32_t index = 0; index < st.progress.pods.size(); ++index) {
+    auto job = job_of(index);
+    if (to_confirm(st, st.progress.pods[index], job.payload))
+      sweep.jobs.push_back(std::move(job));
+  }
+  if (!sampling_on(st))
+    return sweep;
   for (uint32_t index = 0; index < st.progress.pods.size(); ++index) {
     auto& pod = st.progress.pods[index];
     if (pod.state != pod_state::delivered
         && pod.state != pod_state::unconfirmed)
       continue;
-    pod_job job;
-    job.round = st.meta.round;
-    job.pod = index;
-    job.ip = pod.ip;
+    auto job = job_of(index);
     // Matched against its tests for the sweep's view (/report during the
     // job), which keeps the sums only; no compressed copy.
     job.expected = pod.expected;
     job.catalog = st.progress.catalog;
     sweep.jobs.push_back(std::move(job));
   }
+  return sweep;
+}
+
+void start_sweep(coordinator_pointer self) {
+  auto& st = self->state;
+  auto& samples = st.progress.samples;
+  if (!job_window(st) || samples.sweep_running)
+    return;
+  auto sweep = make_sweep(st);
   if (sweep.jobs.empty())
     return;
-  if (samples.sweeps == 0)
+  if (!st.sampler)
+    st.sampler = self->spawn(sampler,
+                             caf::actor_cast<coordinator_actor>(self),
+                             st.make_worker, sample_lane_width,
+                             st.settings.worker_deadline());
+  if (samples.sweeps == 0 && sampling_on(st))
     spdlog::info("Sampling the results of {} pods every {} until /stop ({} "
                  "workers of its own)",
-                 sweep.jobs.size(),
+                 std::count_if(sweep.jobs.begin(), sweep.jobs.end(),
+                               [](auto& job) { return job.payload.size() == 0; }),
                  describe_duration(st.settings.sample_interval),
                  sample_lane_width);
   samples.sweep_running = true;
   samples.sweep_started_unix_ms = unix_ms_now();
-  if (st.progress.catalog.ptr)
+  if (st.progress.catalog.ptr && sampling_on(st))
     samples.building.emplace(st.progress.catalog.ptr);
   self->send(st.sampler, sweep_atom_v, std::move(sweep));
 }
@@ -180,9 +225,70 @@ void sweep_ended(coordinator_pointer self, uint64_t round, uint32_t) {
     samples.building.reset();
   }
   samples.last_sweep_ms = unix_ms_now() - samples.sweep_started_unix_ms;
-  if (sampling_window(st))
+  if (!job_window(st))
+    return;
+  if (sampling_on(st))
     self->delayed_send(self, st.settings.sample_interval, sweep_atom_v,
                        round);
+  else if (!make_sweep(st).jobs.empty()) // some pod to ask again
+    self->delayed_send(self, caf::timespan{confirm_retry_interval},
+                       sweep_atom_v, round);
+}
+
+namespace {
+
+/// Pod `index` took its list after all: delivered, as if its /check had
+/// been answered.
+void confirm_delivered(coordinator_pointer self, uint32_t index,
+                       const std::string& how) {
+  auto& st = self->state;
+  auto& pod = st.progress.pods[index];
+  --st.progress.unconfirmed;
+  ++st.progress.delivered;
+  pod.delivery_outcome = pod_state::delivered;
+  pod.connections = {};
+  set_state(st, pod, pod_state::delivered);
+  spdlog::info("Pod {}: delivery confirmed: {}", pod.ip, how);
+  commit_soon(self);
+}
+
+} // namespace
+
+void take_confirmation(coordinator_pointer self, uint64_t round,
+                       uint32_t index, pod_outcome& out) {
+  auto& st = self->state;
+  if (round != st.meta.round || st.meta.stop_requested
+      || index >= st.progress.pods.size()
+      || st.progress.pods[index].state != pod_state::unconfirmed)
+    return; // /stop came: collection has the last word
+  auto& pod = st.progress.pods[index];
+  auto& totals = st.progress.samples.confirmations;
+  if (pod.confirmation == list_confirmation::none)
+    ++totals.confirm_asked;
+  pod.confirmation = out.confirmation;
+  switch (out.confirmation) {
+    case list_confirmation::held:
+      ++totals.confirm_held;
+      return confirm_delivered(self, index, out.detail);
+    case list_confirmation::sent_again:
+      ++totals.confirm_sent;
+      return confirm_delivered(self, index,
+                               "it had taken no list (GET /status); sent "
+                               "again, and taken");
+    case list_confirmation::cannot_ask:
+      ++totals.confirm_cannot;
+      spdlog::info("Pod {}: stays unconfirmed: cannot be asked whether it "
+                   "took its list ({}); /check is never sent twice",
+                   pod.ip, out.detail);
+      return;
+    case list_confirmation::other_list:
+      ++totals.confirm_other;
+      spdlog::warn("Pod {}: stays unconfirmed: {}", pod.ip, out.detail);
+      return;
+    default: // no answer to read, or sending again failed: ask again
+      ++totals.confirm_failed;
+      pod.confirmation = list_confirmation::none;
+  }
 }
 
 bool serve_sample_of_lost_pod(coordinator_state& st, uint32_t index) {

@@ -9,9 +9,10 @@
 
 namespace netpol {
 
-/// Starts a sweep of the round's delivered and unconfirmed pods, when
-/// sampling is on and the round is between delivery and /stop (and no
-/// sweep runs or drain began).
+/// Starts a sweep when the round is between delivery and /stop (and no
+/// sweep runs or drain began): unconfirmed pods are asked whether they took
+/// their list, and with sampling on every delivered or unconfirmed pod's
+/// /results is read.
 void start_sweep(coordinator_pointer self);
 
 /// /stop, a new round or a drain: the sweep out stops at once.
@@ -21,7 +22,14 @@ void stop_sampling(coordinator_pointer self);
 void take_sample(coordinator_pointer self, uint64_t round, uint32_t index,
                  pod_outcome& out);
 
-/// The sweep of `round` ended: the next one after --sample-interval.
+/// What asking unconfirmed pod `index` of `round` whether it took its list
+/// settled (the sampler's confirm job): delivered when it holds it (or took
+/// it when sent again); asked again next sweep when nothing was settled.
+void take_confirmation(coordinator_pointer self, uint64_t round,
+                       uint32_t index, pod_outcome& out);
+
+/// The sweep of `round` ended: the next one after --sample-interval (or,
+/// with sampling off, while some unconfirmed pod is to be asked again).
 void sweep_ended(coordinator_pointer self, uint64_t round, uint32_t answered);
 
 /// A pod whose collection failed for good: its sample, if it has one, is

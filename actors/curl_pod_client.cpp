@@ -294,25 +294,31 @@ curl_pod_client::~curl_pod_client() {
 
 pod_outcome curl_pod_client::post_check(const std::string& ip,
                                         std::string_view connections) {
-  return call(ip, true, connections);
+  // /check answers a line of text: keep an excerpt for error messages.
+  return call(ip, "/check", true, connections, 4096);
 }
 
 pod_outcome curl_pod_client::get_results(const std::string& ip) {
-  return call(ip, false, {});
+  return call(ip, "/results", false, {}, max_response_bytes_);
 }
 
-pod_outcome curl_pod_client::call(const std::string& ip, bool post,
-                                  std::string_view body) {
+pod_outcome curl_pod_client::get_status(const std::string& ip) {
+  // netpol-client's /status is a small JSON object.
+  return call(ip, "/status", false, {}, 64 * 1024);
+}
+
+pod_outcome curl_pod_client::call(const std::string& ip,
+                                  std::string_view path, bool post,
+                                  std::string_view body, uint64_t max_body) {
   using clock = std::chrono::steady_clock;
   auto started = clock::now();
-  call_spec spec{pod_url(ip, port_, post ? "/check" : "/results"),
+  call_spec spec{pod_url(ip, port_, path),
                  post,
                  body,
                  connect_timeout_,
                  connect_timeout_ + request_timeout_,
-                 max_response_bytes_};
-  // /check answers a line of text: keep an excerpt for error messages.
-  transfer t{limits_, post ? uint64_t{4096} : max_response_bytes_, !post};
+                 post ? max_response_bytes_ : max_body};
+  transfer t{limits_, max_body, !post};
   char error[CURL_ERROR_SIZE] = {0};
   prepare_easy(handles_->easy, handles_->post_headers, spec, t, error);
   auto end = perform_call(handles_->multi, handles_->easy, canceller_.get());

@@ -93,8 +93,11 @@ public:
 
   pod_outcome get_results(const std::string& ip) override;
 
+  pod_outcome get_status(const std::string& ip) override;
+
 private:
-  pod_outcome call(const std::string& ip, bool post, std::string_view body);
+  pod_outcome call(const std::string& ip, std::string_view path, bool post,
+                   std::string_view body, uint64_t max_body);
 
   struct handles;
   std::unique_ptr<handles> handles_;

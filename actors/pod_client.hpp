@@ -26,6 +26,10 @@ public:
 
   /// GET http://<ip>:<port>/results. The body comes back unvalidated.
   virtual pod_outcome get_results(const std::string& ip) = 0;
+
+  /// GET http://<ip>:<port>/status (netpol-client's; the real client
+  /// answers 404). The body comes back unread.
+  virtual pod_outcome get_status(const std::string& ip) = 0;
 };
 
 using pod_client_ptr = std::shared_ptr<pod_client>;

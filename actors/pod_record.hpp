@@ -44,6 +44,9 @@ struct pod_record {
   // and when that was; empty when they are its answer at /stop.
   std::string served_sample;
   int64_t served_sample_taken_unix_ms = 0;
+  // Unconfirmed: what asking it whether it took its list settled
+  // (actors/list_confirmation.hpp); cannot_ask and other_list end asking.
+  list_confirmation confirmation = list_confirmation::none;
 };
 
 } // namespace netpol

@@ -1,6 +1,7 @@
 #include "actors/pod_worker.hpp"
 
 #include "actors/completeness.hpp"
+#include "actors/list_confirmation.hpp"
 #include "actors/results_body.hpp"
 #include "actors/round_store.hpp"
 
@@ -42,6 +43,21 @@ pod_worker(pod_worker_actor::stateful_pointer<pod_worker_state> self,
       if (job.compress)
         out.compressed = compress_blob(out.body.view());
       return out;
+    },
+    [self](confirm_atom, const pod_job& job) -> caf::result<pod_outcome> {
+      auto& client = *self->state.client;
+      auto out = client.get_status(job.ip);
+      out.confirmation = read_client_status(out, job.payload.view());
+      if (out.confirmation != list_confirmation::not_taken)
+        return out;
+      // netpol-client took no list: sending it now cannot make it test
+      // twice (it takes the same list again without harm).
+      auto sent = client.post_check(job.ip, job.payload.view());
+      sent.confirmation = sent.status == call_status::ok
+                            ? list_confirmation::sent_again
+                            : list_confirmation::not_taken;
+      sent.elapsed += out.elapsed;
+      return sent;
     },
   };
 }

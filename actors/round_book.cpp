@@ -96,8 +96,10 @@ void end_delivery(coordinator_state& st, uint32_t index, pod_state outcome) {
   set_state(st, pod, outcome);
   pod.delivery_outcome = outcome;
   // The list is never sent again: freeing it now leaves room for the
-  // results, so a round's peak holds one of the two, not both.
-  pod.connections = {};
+  // results, so a round's peak holds one of the two, not both. An
+  // unconfirmed pod's is kept to ask the pod whether it holds it.
+  if (outcome != pod_state::unconfirmed)
+    pod.connections = {};
   switch (outcome) {
     case pod_state::delivered:
       ++st.progress.delivered;

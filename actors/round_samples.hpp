@@ -86,6 +86,7 @@ struct round_samples {
   int64_t last_sweep_ms = 0; // how long the last sweep took
   bool sweep_running = false;
   int64_t sweep_started_unix_ms = 0;
+  sampling_totals confirmations; // only its confirm_ fields
   std::optional<sampled_view> building; // the sweep running
   std::optional<sampled_view> view;     // the last sweep that ended
 

@@ -70,7 +70,7 @@ pod_detail make_detail(const coordinator_state& st, uint32_t index) {
 
 sampling_totals sampling_of(const coordinator_state& st) {
   auto& samples = st.progress.samples;
-  sampling_totals result;
+  sampling_totals result = samples.confirmations;
   result.interval = st.settings.sample_interval;
   result.sweeps = samples.sweeps;
   result.taken = samples.taken;

@@ -17,23 +17,29 @@ void add_worker(self_pointer self) {
 
 void start_calls(self_pointer self);
 
-/// A call of sweep `number` ended, answered or not.
+/// A call of sweep `number` ended, answered or not: a sample, or what
+/// asking an unconfirmed pod settled (`confirming`).
 void call_ended(self_pointer self, uint64_t number, uint32_t pod,
-                pod_outcome& out) {
+                pod_outcome& out, bool confirming) {
   auto& st = self->state;
   if (number != st.sweep.number)
     return start_calls(self); // of a sweep that was stopped or replaced
   --st.sweep.out;
   ++st.sweep.answered;
-  self->send(st.coordinator, sample_atom_v, st.sweep.round, pod,
-             std::move(out));
+  if (confirming)
+    self->send(st.coordinator, confirmed_atom_v, st.sweep.round, pod,
+               std::move(out));
+  else
+    self->send(st.coordinator, sample_atom_v, st.sweep.round, pod,
+               std::move(out));
   start_calls(self);
 }
 
 /// The worker making a call is lost (stuck past its deadline, or dead):
 /// replaced, and the call ends as a failed sample.
 void worker_lost(self_pointer self, pod_worker_actor worker,
-                 uint64_t number, uint32_t pod, const caf::error& err) {
+                 uint64_t number, uint32_t pod, const caf::error& err,
+                 bool confirming) {
   auto& st = self->state;
   pod_outcome out;
   out.status = call_status::worker_crashed;
@@ -48,7 +54,7 @@ void worker_lost(self_pointer self, pod_worker_actor worker,
   self->send_exit(worker, caf::exit_reason::kill);
   ++st.lane.restarts;
   add_worker(self);
-  call_ended(self, number, pod, out);
+  call_ended(self, number, pod, out, confirming);
 }
 
 void start_calls(self_pointer self) {
@@ -62,16 +68,22 @@ void start_calls(self_pointer self) {
     ++st.sweep.out;
     auto number = st.sweep.number;
     auto pod = job.pod;
-    self->request(worker, st.deadline, collect_atom_v, std::move(job))
-      .then(
-        [self, worker, number, pod](pod_outcome& out) {
-          self->state.lane.busy.erase(worker->id());
-          self->state.lane.idle.push_back(worker);
-          call_ended(self, number, pod, out);
-        },
-        [self, worker, number, pod](caf::error& err) {
-          worker_lost(self, worker, number, pod, err);
-        });
+    // A job with the pod's connections asks whether it holds them.
+    bool confirming = job.payload.size() > 0;
+    auto answered = [self, worker, number, pod, confirming](pod_outcome& out) {
+      self->state.lane.busy.erase(worker->id());
+      self->state.lane.idle.push_back(worker);
+      call_ended(self, number, pod, out, confirming);
+    };
+    auto lost = [self, worker, number, pod, confirming](caf::error& err) {
+      worker_lost(self, worker, number, pod, err, confirming);
+    };
+    if (confirming)
+      self->request(worker, st.deadline, confirm_atom_v, std::move(job))
+        .then(answered, lost);
+    else
+      self->request(worker, st.deadline, collect_atom_v, std::move(job))
+        .then(answered, lost);
   }
   if (st.sweep.running && st.sweep.left.empty() && st.sweep.out == 0) {
     st.sweep.running = false;

@@ -1,11 +1,11 @@
 #include "client/client_service.hpp"
 
+#include "messages/digest.hpp"
 #include "messages/flags.hpp"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <sha2.h> // libmd
 
 namespace netpol::client {
 
@@ -26,13 +26,6 @@ endpoint_answer text_answer(unsigned status, std::string body) {
 }
 
 } // namespace
-
-std::string sha256_hex(std::string_view bytes) {
-  char hex[SHA256_DIGEST_STRING_LENGTH];
-  SHA256Data(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
-             hex);
-  return hex;
-}
 
 client_service::client_service(const schedule_settings& settings,
                                size_t max_tests, prober& probes,

@@ -217,6 +217,17 @@ std::string status_report_json(const status_report& report, bool timeline) {
     sampling["pods_served_from_sample"] = s.served;
     j["sampling"] = std::move(sampling);
   }
+  if (report.sampling.confirm_asked > 0) {
+    auto& s = report.sampling;
+    ordered_json asked;
+    asked["asked"] = s.confirm_asked;
+    asked["held_their_list"] = s.confirm_held;
+    asked["sent_again"] = s.confirm_sent;
+    asked["cannot_be_asked"] = s.confirm_cannot;
+    asked["hold_another_list"] = s.confirm_other;
+    asked["failed_asks"] = s.confirm_failed;
+    j["unconfirmed_asked"] = std::move(asked);
+  }
   if (report.has_completeness)
     j["completeness"] = totals_json(report.completeness);
   if (!report.superseded.empty()) {

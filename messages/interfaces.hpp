@@ -16,12 +16,17 @@ using pod_worker_actor = caf::typed_actor<
   // POST /check with the job's connections to the job's pod.
   caf::replies_to<deliver_atom, pod_job>::with<pod_outcome>,
   // GET /results from the job's pod and validate the body.
-  caf::replies_to<collect_atom, pod_job>::with<pod_outcome>>;
+  caf::replies_to<collect_atom, pod_job>::with<pod_outcome>,
+  // GET /status from the job's unconfirmed pod: whether it holds the job's
+  // connections (their SHA-256); if it took no list, POST /check with them.
+  caf::replies_to<confirm_atom, pod_job>::with<pod_outcome>>;
 
 /// Owns the round: every pod's state, the job queue and the worker pool.
 using coordinator_actor = caf::typed_actor<
   // From the sampler: one pod's /results during the job (round, pod).
   caf::reacts_to<sample_atom, uint64_t, uint32_t, pod_outcome>,
+  // From the sampler: what asking an unconfirmed pod settled (round, pod).
+  caf::reacts_to<confirmed_atom, uint64_t, uint32_t, pod_outcome>,
   // From the sampler: its sweep of the round ended, with how many answers.
   caf::reacts_to<swept_atom, uint64_t, uint32_t>,
   // Internal: time for the round's next sweep.
@@ -65,7 +70,8 @@ using coordinator_actor = caf::typed_actor<
 /// Reads pods' /results during the job, through workers of its own.
 using sampler_actor = caf::typed_actor<
   // Reads each pod of the sweep once and tells the coordinator each answer,
-  // then that the sweep ended; a new sweep replaces what is left of one.
+  // then that the sweep ended; a new sweep replaces what is left of one. A
+  // job with connections asks an unconfirmed pod whether it holds them.
   caf::reacts_to<sweep_atom, sample_sweep>,
   // /stop came: the pods not read yet are not; answers still out are
   // dropped.

@@ -35,5 +35,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(netpol, caf::first_custom_type_id)
   CAF_ADD_ATOM(netpol, netpol, sweep_atom, "sweep")
   CAF_ADD_ATOM(netpol, netpol, swept_atom, "swept")
   CAF_ADD_ATOM(netpol, netpol, sample_atom, "sample")
+  CAF_ADD_ATOM(netpol, netpol, confirm_atom, "confirm")
+  CAF_ADD_ATOM(netpol, netpol, confirmed_atom, "confirmed")
 
 CAF_END_TYPE_ID_BLOCK(netpol)

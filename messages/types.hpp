@@ -56,6 +56,17 @@ enum class call_status : uint8_t {
   cancelled,      // the proxy is shutting down
 };
 
+/// What asking an unconfirmed pod (GET /status, netpol-client's) settled
+/// about the list it was sent (docs/protocol.md §7).
+enum class list_confirmation : uint8_t {
+  none,       // not asked, or no answer: ask again
+  held,       // it took the very list it was sent (its SHA-256 matches)
+  sent_again, // it had taken none: the list was sent again, and taken
+  not_taken,  // it had taken none; sending it again failed: ask again
+  other_list, // it took another list: it stays unconfirmed
+  cannot_ask, // not netpol-client (the real client answers 404)
+};
+
 const char* to_string(phase x);
 const char* to_string(pod_state x);
 const char* to_string(stage x);
@@ -275,13 +286,14 @@ struct pod_outcome {
   pod_completeness completeness; // collection: reported against expected
   shared_bytes compressed;       // collection: the body, for a round store
   caf::timespan elapsed{0};
+  list_confirmation confirmation = list_confirmation::none; // confirm only
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pod_outcome& x) {
   return f(caf::meta::type_name("pod_outcome"), x.status, x.http_status,
            x.request_sent, x.detail, x.body, x.entries, x.completeness,
-           x.compressed, x.elapsed);
+           x.compressed, x.elapsed, x.confirmation);
 }
 
 /// The pods a sampler reads once each, in this order (round, its pods).
@@ -406,13 +418,22 @@ struct sampling_totals {
   uint32_t restarted = 0;    // pods seen losing their results
   uint32_t served = 0;       // pods whose /results is their sample
   int64_t last_sweep_ms = 0;
+  // Unconfirmed pods asked whether they took their list (GET /status), and
+  // what that settled.
+  uint32_t confirm_asked = 0;   // pods asked at least once
+  uint32_t confirm_held = 0;    // it held its list: now delivered
+  uint32_t confirm_sent = 0;    // it had none: sent again, now delivered
+  uint32_t confirm_cannot = 0;  // cannot be asked (the real client)
+  uint32_t confirm_other = 0;   // holds another list
+  uint64_t confirm_failed = 0;  // asks that got no answer to read
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sampling_totals& x) {
   return f(caf::meta::type_name("sampling_totals"), x.interval, x.sweeps,
            x.taken, x.failed, x.pods_sampled, x.restarted, x.served,
-           x.last_sweep_ms);
+           x.last_sweep_ms, x.confirm_asked, x.confirm_held, x.confirm_sent,
+           x.confirm_cannot, x.confirm_other, x.confirm_failed);
 }
 
 /// A round that a new /initiate ended before it was collected.

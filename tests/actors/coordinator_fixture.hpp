@@ -44,6 +44,7 @@ hung_worker(pod_worker_actor::stateful_pointer<hung_worker_state> self,
   return {
     [hang](deliver_atom, const pod_job&) { return hang(); },
     [hang](collect_atom, const pod_job&) { return hang(); },
+    [hang](confirm_atom, const pod_job&) { return hang(); },
   };
 }
 

@@ -93,4 +93,53 @@ TEST(a pod client that throws takes the worker down) {
   CHECK(down);
 }
 
+TEST(confirm asks netpol-client whether it holds the list sent) {
+  auto list = std::string{R"([{"addresses":["10.9.9.9"],"ports":[8080],)"
+                          R"("netpol":"np"}])"};
+  MESSAGE("it took the very list: held, and nothing is sent");
+  pods->answer_status("10.0.0.1");
+  pods->post_check("10.0.0.1", list);
+  auto out = call(confirm_atom_v, "10.0.0.1", list);
+  REQUIRE(out);
+  CHECK_EQUAL(out->confirmation, list_confirmation::held);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  MESSAGE("it took another list: other_list, and nothing is sent");
+  out = call(confirm_atom_v, "10.0.0.1", list + " ");
+  REQUIRE(out);
+  CHECK_EQUAL(out->confirmation, list_confirmation::other_list);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 1u);
+  MESSAGE("it took none: the list is sent, and taken");
+  pods->answer_status("10.0.0.2");
+  out = call(confirm_atom_v, "10.0.0.2", list);
+  REQUIRE(out);
+  CHECK_EQUAL(out->confirmation, list_confirmation::sent_again);
+  CHECK_EQUAL(pods->list_taken("10.0.0.2"), list);
+  MESSAGE("sending it fails: not_taken, to ask again");
+  pods->answer_status("10.0.0.3");
+  pods->script("10.0.0.3", stage::delivery, {sim_answer::refused});
+  out = call(confirm_atom_v, "10.0.0.3", list);
+  REQUIRE(out);
+  CHECK_EQUAL(out->confirmation, list_confirmation::not_taken);
+}
+
+TEST(confirm never sends a list to a pod that is not netpol-client) {
+  MESSAGE("the real client answers 404: cannot_ask");
+  auto out = call(confirm_atom_v, "10.0.0.1", "[]");
+  REQUIRE(out);
+  CHECK_EQUAL(out->confirmation, list_confirmation::cannot_ask);
+  MESSAGE("a 200 that is not netpol-client's JSON: cannot_ask");
+  pods->answer_status("10.0.0.2");
+  pods->script_status("10.0.0.2", {sim_answer::bad_json});
+  out = call(confirm_atom_v, "10.0.0.2", "[]");
+  REQUIRE(out);
+  CHECK_EQUAL(out->confirmation, list_confirmation::cannot_ask);
+  MESSAGE("no answer: none, to ask again");
+  pods->script_status("10.0.0.2", {sim_answer::timeout});
+  out = call(confirm_atom_v, "10.0.0.2", "[]");
+  REQUIRE(out);
+  CHECK_EQUAL(out->confirmation, list_confirmation::none);
+  CHECK_EQUAL(pods->calls_to("10.0.0.1", stage::delivery), 0u);
+  CHECK_EQUAL(pods->calls_to("10.0.0.2", stage::delivery), 0u);
+}
+
 FIXTURE_SCOPE_END()

@@ -270,4 +270,78 @@ TEST(during the job report answers from the last sweep of samples) {
   CHECK(!ask<proxy_metrics>(metrics_atom_v).has_sampled_completeness);
 }
 
+TEST(unconfirmed pods are asked whether they took their list) {
+  settings.sample_interval = 0s; // asking needs no sampling
+  start(3);
+  auto holds = std::string{"10.0.0.1"};
+  auto lost_check = std::string{"10.0.0.2"};
+  auto real = std::string{"10.0.0.3"};
+  pods->answer_status(holds);
+  pods->answer_status(lost_check, true);
+  for (auto& ip : ips(3))
+    pods->script(ip, stage::delivery, {sim_answer::timeout});
+  MESSAGE("every /check is written and never answered: all unconfirmed; "
+          "as delivery ends each is asked (GET /status)");
+  initiate(3);
+  CHECK_EQUAL(current_phase(), phase::delivered);
+  CHECK_EQUAL(pods->status_calls_to(holds), 1u);
+  CHECK_EQUAL(pods->status_calls_to(real), 1u);
+  MESSAGE("the pod that holds its list is delivered, /check once");
+  CHECK_EQUAL(detail(holds).state, pod_state::delivered);
+  CHECK_EQUAL(pods->calls_to(holds, stage::delivery), 1u);
+  MESSAGE("the pod whose /check was lost is sent it again, and delivered");
+  CHECK_EQUAL(detail(lost_check).state, pod_state::delivered);
+  CHECK_EQUAL(pods->calls_to(lost_check, stage::delivery), 2u);
+  CHECK_EQUAL(pods->list_taken(lost_check), connections_of(lost_check));
+  MESSAGE("the real client cannot be asked: unconfirmed, /check once");
+  CHECK_EQUAL(detail(real).state, pod_state::unconfirmed);
+  CHECK_EQUAL(pods->calls_to(real, stage::delivery), 1u);
+  auto status = poll();
+  CHECK_EQUAL(status.delivered, 2u);
+  CHECK_EQUAL(status.unconfirmed, 1u);
+  auto asked = sampling();
+  CHECK_EQUAL(asked.confirm_asked, 3u);
+  CHECK_EQUAL(asked.confirm_held, 1u);
+  CHECK_EQUAL(asked.confirm_sent, 1u);
+  CHECK_EQUAL(asked.confirm_cannot, 1u);
+  MESSAGE("nobody is asked again");
+  advance_time(1min);
+  consume_messages();
+  CHECK_EQUAL(pods->status_calls_to(real), 1u);
+  CHECK_EQUAL(pods->status_calls_to(holds), 1u);
+}
+
+TEST(an unconfirmed pod that does not answer is asked again until stop) {
+  settings.sample_interval = 0s;
+  start(2);
+  auto pod_ip = std::string{"10.0.0.1"};
+  auto never = std::string{"10.0.0.2"};
+  for (auto& ip : ips(2)) {
+    pods->answer_status(ip);
+    pods->script(ip, stage::delivery, {sim_answer::timeout});
+  }
+  pods->script_status(pod_ip, {sim_answer::refused, sim_answer::refused});
+  pods->script_status(never, std::vector<sim_answer>(20, sim_answer::refused));
+  initiate(2);
+  CHECK_EQUAL(pods->status_calls_to(pod_ip), 1u);
+  CHECK_EQUAL(sampling().confirm_failed, 2u);
+  MESSAGE("asked again 10 s later, and again");
+  advance_time(10s);
+  consume_messages();
+  CHECK_EQUAL(pods->status_calls_to(pod_ip), 2u);
+  advance_time(10s);
+  consume_messages();
+  CHECK_EQUAL(pods->status_calls_to(pod_ip), 3u);
+  CHECK_EQUAL(detail(pod_ip).state, pod_state::delivered);
+  CHECK_EQUAL(pods->calls_to(pod_ip, stage::delivery), 1u);
+  MESSAGE("after /stop nobody is asked, unconfirmed or not");
+  CHECK_EQUAL(detail(never).state, pod_state::unconfirmed);
+  CHECK_EQUAL(pods->status_calls_to(never), 3u);
+  ask<round_status>(stop_atom_v);
+  advance_time(30s);
+  consume_messages();
+  CHECK_EQUAL(pods->status_calls_to(never), 3u);
+  CHECK_EQUAL(pods->calls_to(never, stage::delivery), 1u);
+}
+
 FIXTURE_SCOPE_END()

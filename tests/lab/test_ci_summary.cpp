@@ -259,6 +259,8 @@ void predict(const podsim::scenario& s, const podsim::fault_group& g,
       break;
     case fault::restart: // what they answer depends on when they are asked
     case fault::vanish:  // (`after`), which this model does not follow
+    case fault::check_unanswered: // and these on whether the proxy asks
+    case fault::check_lost:       // (GET /status), nor does it model that
       CAF_FAIL("ci.json has pods of kind " << podsim::to_string(g.kind)
                                            << ", which predict() cannot model");
       break;

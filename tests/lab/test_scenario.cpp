@@ -202,7 +202,8 @@ TEST(an unknown fault kind names the key and its line) {
   CHECK(contains(e->what(), "crash_after_check"));
   CHECK(contains(e->what(), "trickle_headers, endless_header, slow_answer, "
                             "case_variant, too_deep, partial, duplicate, "
-                            "alien, restart, vanish)"));
+                            "alien, restart, vanish, check_unanswered, "
+                            "check_lost)"));
 }
 
 TEST(the answer and reporting faults take their parameters) {

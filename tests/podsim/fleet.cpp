@@ -2,6 +2,8 @@
 
 #include "podsim/http.hpp"
 
+#include "messages/digest.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
@@ -72,6 +74,8 @@ constexpr fault_name fault_names[] = {
     {fault::alien, "alien"},
     {fault::restart, "restart"},
     {fault::vanish, "vanish"},
+    {fault::check_unanswered, "check_unanswered"},
+    {fault::check_lost, "check_lost"},
 };
 // What endless_header sends before its endless value, and the size of each
 // chunk of 'a' it queues once the previous one has gone out.
@@ -305,6 +309,7 @@ struct pod_state {
     std::size_t revealed = 0;          // entries in results_body (reveal)
     std::size_t restarts = 0;
     bool vanished = false;
+    bool first_check_seen = false;  // check_unanswered, check_lost
     std::size_t tests = 0;
     std::size_t results_entries = 0;
     std::size_t results_omitted = 0;
@@ -426,8 +431,23 @@ public:
                 default: break;
             }
             if (check_call && pod.accepted) {
-                // The real client's hand-off channel has no reader any more.
                 ++pod.duplicate_checks;
+                if (pod.profile.answers_status) {  // netpol-client: no harm
+                    const bool same = request.body == pod.check_body;
+                    out.response = same ? http::format_response(200, text_plain, check_accepted_reply, out.keep_alive)
+                                        : text_response(409, out.keep_alive);
+                    return out;
+                }
+                // The real client's hand-off channel has no reader any more.
+                out.what = answer::action::hang;
+                return out;
+            }
+            if (request.path == "/status" && request.method == "GET" && pod.profile.answers_status) {
+                out.response = http::format_response(200, "application/json", status_body(pod), out.keep_alive);
+                return out;
+            }
+            if (check_call && kind == fault::check_lost && !pod.first_check_seen) {
+                pod.first_check_seen = true;
                 out.what = answer::action::hang;
                 return out;
             }
@@ -481,7 +501,23 @@ public:
         }
         out.response = http::format_response(200, text_plain, check_accepted_reply, out.keep_alive);
         out.crash_after = kind == fault::crash_after_check;
+        if (kind == fault::check_unanswered) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!pod.first_check_seen) {
+                pod.first_check_seen = true;
+                out.what = answer::action::hang;  // taken, never answered
+            }
+        }
         return out;
+    }
+
+    // netpol-client's GET /status, the fields the proxy reads.
+    static std::string status_body(const pod_state& pod) {
+        nlohmann::json j;
+        j["version"] = "netpol-podsim";
+        j["list_taken"] = pod.accepted;
+        if (pod.accepted) j["list_sha256"] = netpol::sha256_hex(pod.check_body);
+        return j.dump() + "\n";
     }
 
     std::vector<pod_report> snapshot() const {

@@ -84,6 +84,10 @@ enum class fault {
     vanish,             // the pod is gone (evicted, node lost): the first connection
                         // after that is reset, later ones are refused (per_pod) or
                         // reset (shared)
+    // A /check written whole and never answered (the proxy's call times out:
+    // the pod is unconfirmed); later requests are answered.
+    check_unanswered,   // the pod takes that first /check
+    check_lost,         // the first /check never reaches it: it takes none
 };
 
 // Every fault kind, in declaration order.
@@ -109,6 +113,10 @@ struct pod_profile {
     std::chrono::milliseconds after{2000};  // restart, vanish: time from the accepted /check
     // Results appear one by one, evenly over this time after /check (0: all at once).
     std::chrono::milliseconds reveal{0};
+    // Answers GET /status as netpol-client does (whether it took a list, and
+    // its SHA-256), and a second /check with the same list 200 (docs/client.md,
+    // "Endpoints"); otherwise /status is a 404, as the real client's.
+    bool answers_status = false;
     // Network delay of every answer (including resets), plus a uniform random
     // 0..jitter drawn from a RNG seeded with fleet_options::seed.
     std::chrono::milliseconds latency{0};

@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
         {podsim::fault::too_deep, 0},     {podsim::fault::partial, 0},
         {podsim::fault::duplicate, 0},    {podsim::fault::alien, 0},
         {podsim::fault::restart, 0},      {podsim::fault::vanish, 0},
+        {podsim::fault::check_unanswered, 0}, {podsim::fault::check_lost, 0},
     };
     for (auto& [kind, count] : fault_counts) {
         std::string flag = "--" + podsim::to_string(kind);
@@ -124,6 +125,10 @@ int main(int argc, char** argv) {
                                          "Scenario file (JSON, docs/experiments.md) giving the fleet and its faults; "
                                          "--port and --threads override it");
     for (auto* flag : fleet_flags) scenario_flag->excludes(flag);
+    bool answer_status = false;
+    app.add_flag("--answer-status", answer_status,
+                 "Every pod answers GET /status as netpol-client does (whether it took a list, its SHA-256) "
+                 "and a second /check with the same list 200; otherwise /status is a 404, as the real client's");
     app.add_option("--write-initiate", initiate_path, "Write the /initiate body for this fleet to FILE");
     app.add_option("--write-pods", pods_path, "Write one \"ip fault\" line per pod to FILE");
 
@@ -192,7 +197,8 @@ int main(int argc, char** argv) {
         std::cerr << "netpol-podsim: " << e.what() << "\n";
         return 2;
     }
-    const auto specs = podsim::place_faults(plan);
+    auto specs = podsim::place_faults(plan);
+    for (auto& spec : specs) spec.profile.answers_status = answer_status;
     std::vector<std::string> ips;
     ips.reserve(specs.size());
     for (const auto& spec : specs) ips.push_back(spec.ip);
