@@ -399,14 +399,12 @@ void send_call(self_pointer self, outgoing_call& call) {
       .then(on_outcome, on_error);
 }
 
-/// Leaves what changed to a commit within grouped_commit_window; answers
-/// that show the round commit it first (commit_if_due).
-void commit_soon(self_pointer self) {
+} // namespace
+
+void commit_soon(coordinator_pointer self) {
   if (self->state.journal.commit_soon())
     self->delayed_send(self, grouped_commit_window, commit_atom_v);
 }
-
-} // namespace
 
 // What changed, and a /check about to start, are committed before it goes,
 // and so is a /check that ended; when only /results calls started or ended

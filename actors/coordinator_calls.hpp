@@ -19,6 +19,10 @@ void add_worker(coordinator_pointer self);
 /// Hands ready pods to idle workers; a worker never holds two jobs.
 void dispatch(coordinator_pointer self);
 
+/// Leaves what changed to a commit within grouped_commit_window; answers
+/// that show the round commit it first (commit_if_due).
+void commit_soon(coordinator_pointer self);
+
 /// Moves the round to the next phase once every pod is terminal in this one.
 void update_phase(coordinator_pointer self);
 
