@@ -198,19 +198,29 @@ void take_sample(coordinator_pointer self, uint64_t round, uint32_t index,
     return;
   }
   auto entries = out.entries;
-  auto now = unix_ms_now();
-  if (samples.take(index, out, now) != sample_taken::not_extending) {
-    add_to_view(st, index, &out.completeness);
-    return;
-  }
+  auto* before = samples.find(index);
+  auto entries_before = before ? before->entries : 0;
+  auto taken = samples.take(index, out, unix_ms_now());
   auto& sample = samples.pods[index];
-  if (sample.not_extending == 1)
+  bool first_not_extending = taken == sample_taken::not_extending
+                             && sample.not_extending == 1;
+  if (first_not_extending)
     spdlog::warn("Pod {}: its results ({} entries) no longer extend its "
                  "sample of {} UTC ({} entries): it lost them (restarted?); "
                  "the sample is kept",
                  st.progress.pods[index].ip, entries,
                  clock_text(sample.taken_unix_ms), sample.entries);
-  add_to_view(st, index, nullptr);
+  // A pod whose answer does not extend its sample counts by the sample.
+  add_to_view(st, index,
+              taken != sample_taken::not_extending ? &out.completeness
+                                                   : nullptr);
+  // Written only when it changed what a restart would serve: a sweep of
+  // answers that did not change writes nothing.
+  if (taken == sample_taken::first || first_not_extending
+      || (taken == sample_taken::extended && sample.entries > entries_before)) {
+    st.journal.save_sample(round, index, sample);
+    commit_soon(self);
+  }
 }
 
 void sweep_ended(coordinator_pointer self, uint64_t round, uint32_t) {
@@ -300,6 +310,11 @@ bool serve_sample_of_lost_pod(coordinator_state& st, uint32_t index) {
   account_collected(st, index, account_of(st, index, sample->body.view()));
   st.progress.results_bytes += pod.results.size();
   st.progress.results_entries += pod.results_entries;
+  // Kept as collected results are, so that a restart serves it still.
+  if (st.journal.durable())
+    st.journal.save_collected(st.meta.round, index,
+                              compress_blob(pod.results.view()));
+  st.journal.drop_sample(st.meta.round, index);
   st.progress.samples.pods.erase(index);
   return true;
 }
@@ -311,6 +326,7 @@ void keep_sample_if_not_extended(coordinator_state& st, uint32_t index,
     return;
   auto sample = std::move(i->second);
   st.progress.samples.pods.erase(i);
+  st.journal.drop_sample(st.meta.round, index);
   if (extends(sample.body.view(), sample.entries, out.body.view()))
     return; // the answer has everything the sample had
   serve(st, index, sample,

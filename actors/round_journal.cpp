@@ -32,6 +32,15 @@ void null_round_store::save_collected(uint64_t, uint32_t,
   // nop
 }
 
+void null_round_store::save_sample(uint64_t, uint32_t,
+                                   const stored_sample&) {
+  // nop
+}
+
+void null_round_store::drop_sample(uint64_t, uint32_t) {
+  // nop
+}
+
 void null_round_store::call_started(uint64_t, uint32_t, stage, uint32_t,
                                     int64_t) {
   // nop
@@ -95,6 +104,26 @@ void round_journal::touch(std::vector<pod_record>& pods, pod_record& pod) {
 void round_journal::save_collected(uint64_t round, uint32_t index,
                                    const shared_bytes& compressed) {
   store_->save_collected(round, index, compressed);
+}
+
+void round_journal::save_sample(uint64_t round, uint32_t index,
+                                const pod_sample& sample) {
+  if (!durable_)
+    return; // no store: not even compressed
+  stored_sample row;
+  row.pod = index;
+  row.entries = sample.entries;
+  row.taken_unix_ms = sample.taken_unix_ms;
+  row.not_extending = sample.not_extending;
+  row.restart_seen_unix_ms = sample.restart_seen_unix_ms;
+  row.compressed = compress_blob(sample.body.view());
+  if (row.compressed.size() > 0)
+    store_->save_sample(round, index, row);
+}
+
+void round_journal::drop_sample(uint64_t round, uint32_t index) {
+  if (durable_)
+    store_->drop_sample(round, index);
 }
 
 void round_journal::call_started(uint64_t round, uint32_t index, stage kind,

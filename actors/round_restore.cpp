@@ -23,6 +23,7 @@ std::vector<pending_retry> restore_round(coordinator_state& st,
   uint32_t refetch = 0;
   for (uint32_t index = 0; index < st.progress.pods.size(); ++index)
     restore_pod(st, saved, index, unix_now, retries, in_flight, refetch);
+  restore_samples(st, saved);
   if (st.meta.current == phase::collected && refetch > 0)
     st.meta.current = phase::collecting;
   log_resumed(st, in_flight, refetch);
@@ -86,7 +87,7 @@ void restore_pod(coordinator_state& st, const saved_round& saved,
   if (pod.state == pod_state::collected && !restore_collected(st, saved, index))
     ++refetch;
   if (pod.state == pod_state::collect_failed)
-    relist_collect_failed(st, index);
+    relist_collect_failed(st, saved, index);
   if (pod.state == pod_state::queued
       || pod.state == pod_state::collect_queued)
     queue_or_wait(st, index, unix_now, retries);
@@ -165,24 +166,72 @@ void ask_results_again(coordinator_state& st, uint32_t index) {
   pod.retry_at_unix_ms = 0;
 }
 
+bool count_kept_results(coordinator_state& st, const saved_round& saved,
+                        uint32_t index) {
+  if (index >= saved.results_kept.size() || !saved.results_kept[index])
+    return false;
+  auto& pod = st.progress.pods[index];
+  st.progress.results_bytes += pod.results.size();
+  st.progress.results_entries += pod.results_entries;
+  account_collected(st, index, saved.accounts[index]);
+  if (!pod.served_sample.empty()) {
+    note_problem(st, index); // as settle_collection lists it
+    ++st.progress.samples.served;
+  }
+  return true;
+}
+
+/// A pod whose served sample was not kept is served nothing: it is not
+/// said to be.
+void forget_served_sample(pod_record& pod) {
+  pod.served_sample.clear();
+  pod.served_sample_taken_unix_ms = 0;
+}
+
 bool restore_collected(coordinator_state& st, const saved_round& saved,
                        uint32_t index) {
-  auto& pod = st.progress.pods[index];
-  if (index < saved.results_kept.size() && saved.results_kept[index]) {
-    st.progress.results_bytes += pod.results.size();
-    st.progress.results_entries += pod.results_entries;
-    account_collected(st, index, saved.accounts[index]);
+  if (count_kept_results(st, saved, index))
     return true;
-  }
   // Its body was not kept (a full store): ask for it again.
+  auto& pod = st.progress.pods[index];
+  forget_served_sample(pod);
   set_state(st, pod, pod_state::collect_queued);
   return false;
 }
 
-void relist_collect_failed(coordinator_state& st, uint32_t index) {
+void relist_collect_failed(coordinator_state& st, const saved_round& saved,
+                           uint32_t index) {
+  auto& pod = st.progress.pods[index];
+  // Served its sample: counted as collected pods are.
+  if (!pod.served_sample.empty() && count_kept_results(st, saved, index))
+    return;
+  forget_served_sample(pod);
   note_problem(st, index);
-  if (st.progress.pods[index].tests > 0)
+  if (pod.tests > 0)
     list_in_report(st, index);
+}
+
+void restore_samples(coordinator_state& st, const saved_round& saved) {
+  auto& samples = st.progress.samples;
+  for (auto& row : saved.samples) {
+    if (row.pod >= st.progress.pods.size())
+      continue;
+    auto state = st.progress.pods[row.pod].state;
+    if (state == pod_state::collected || state == pod_state::collect_failed)
+      continue; // collection had the last word
+    std::string body;
+    if (!decompress_blob(row.compressed.view(), body))
+      continue; // damaged at rest: as if never taken
+    pod_sample sample;
+    sample.body = shared_bytes{std::move(body)};
+    sample.entries = row.entries;
+    sample.taken_unix_ms = row.taken_unix_ms;
+    sample.not_extending = row.not_extending;
+    sample.restart_seen_unix_ms = row.restart_seen_unix_ms;
+    if (sample.not_extending > 0)
+      ++samples.restarted;
+    samples.pods.insert_or_assign(row.pod, std::move(sample));
+  }
 }
 
 void queue_or_wait(coordinator_state& st, uint32_t index, int64_t unix_now,

@@ -67,14 +67,27 @@ void apply_saved_stop(coordinator_state& st, uint32_t index);
 /// A /results in flight: asked again.
 void ask_results_again(coordinator_state& st, uint32_t index);
 
+/// A pod's kept results (collected, or its sample served) counted and
+/// accounted, and a pod served its sample listed as a problem and counted
+/// as served; false when they were not kept.
+bool count_kept_results(coordinator_state& st, const saved_round& saved,
+                        uint32_t index);
+
 /// A collected pod: its kept results counted and accounted; returns false
 /// when its body was not kept (a full store), the pod then asked again.
 bool restore_collected(coordinator_state& st, const saved_round& saved,
                        uint32_t index);
 
-/// A pod whose collection failed: listed as a problem (and in /report when
-/// it had tests).
-void relist_collect_failed(coordinator_state& st, uint32_t index);
+/// A pod whose collection failed: served its sample when that was kept
+/// (counted as a collected pod is), else listed as a problem (and in
+/// /report when it had tests).
+void relist_collect_failed(coordinator_state& st, const saved_round& saved,
+                           uint32_t index);
+
+/// The samples taken during the job of pods still to collect (sampling
+/// goes on from them, and collection serves them as before the restart),
+/// and the count of pods seen losing their results among them.
+void restore_samples(coordinator_state& st, const saved_round& saved);
 
 /// A pod still to be called: waits out the rest of its backoff (added to
 /// `retries`, due from `unix_now`) or, without one, goes to the ready queue.

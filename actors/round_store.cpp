@@ -93,7 +93,9 @@ bool rebuild_loaded_pod(const round_catalog& catalog, pod_record& pod,
     pod.connections = shared_bytes{
       stored_list ? *stored_list : connections_json(catalog, pod.expected.view())};
   }
-  if (pod.state != pod_state::collected)
+  // A pod whose collection failed has results when it was served its
+  // sample (coordinator_sampling.hpp).
+  if (pod.state != pod_state::collected && pod.served_sample.empty())
     return false;
   std::string body;
   if (compressed.empty() || !decompress_blob(compressed, body))

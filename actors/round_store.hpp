@@ -48,6 +48,19 @@ typename Inspector::result_type inspect(Inspector& f, lifecycle_meta& x) {
 /// The stage of a call that was out when the proxy stopped (none: no call).
 enum class in_flight_stage : uint8_t { none, delivery, collection };
 
+/// One pod's sample during the job (round_samples' pod_sample) as a store
+/// keeps it: its body compressed (compress_blob).
+struct stored_sample {
+  uint32_t pod = 0;
+  uint32_t entries = 0;
+  int64_t taken_unix_ms = 0;
+  // Written as the first answer that did not extend it came (1); later
+  // ones are not written.
+  uint32_t not_extending = 0;
+  int64_t restart_seen_unix_ms = 0;
+  shared_bytes compressed;
+};
+
 /// A round as read back at start.
 struct saved_round {
   round_meta meta;
@@ -64,6 +77,9 @@ struct saved_round {
   std::vector<in_flight_stage> in_flight;
   std::vector<uint32_t> in_flight_attempt;
   std::vector<bool> results_kept;         // per pod: false means fetch again
+  // The samples taken during the job, one a pod (restore_samples keeps
+  // those of pods still to collect).
+  std::vector<stored_sample> samples;
   // The round's calls as /metrics counts them: those that ended by outcome,
   // with their latency, and the retries among those started. Only `calls`,
   // `retries`, `latency_buckets` and `latency_sum` are set; a restart's
@@ -99,6 +115,14 @@ public:
                               const shared_bytes& compressed)
     = 0;
 
+  /// A pod's sample during the job, replacing the one before.
+  virtual void save_sample(uint64_t round, uint32_t index,
+                           const stored_sample& sample)
+    = 0;
+
+  /// A pod's sample is gone (the pod was collected).
+  virtual void drop_sample(uint64_t round, uint32_t index) = 0;
+
   /// A call is about to go out: once committed, a stop of the proxy before
   /// call_ended leaves it "in flight", and a /check in flight is never sent
   /// again.
@@ -124,9 +148,9 @@ using round_store_ptr = std::shared_ptr<round_store>;
 
 /// What a store does not keep verbatim, rebuilt for one loaded pod: its
 /// list while it is still to be delivered (from `stored_list` when given,
-/// else from its tests), its results from `compressed` and, from them, its
-/// account, matched as the worker matched it. Returns whether the results
-/// were there.
+/// else from its tests), its results from `compressed` (a collected pod's,
+/// or a pod served its sample) and, from them, its account, matched as the
+/// worker matched it. Returns whether the results were there.
 bool rebuild_loaded_pod(const round_catalog& catalog, pod_record& pod,
                         const std::string* stored_list,
                         std::string_view compressed,

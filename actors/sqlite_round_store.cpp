@@ -20,7 +20,7 @@ namespace netpol {
 
 namespace {
 
-constexpr int schema_version = 4;
+constexpr int schema_version = 5;
 
 const char* const schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS pods (
   connection_count    INTEGER NOT NULL,
   tests               INTEGER NOT NULL,
   results_entries     INTEGER NOT NULL,
+  served_sample       TEXT NOT NULL,
+  served_sample_taken_unix_ms INTEGER NOT NULL,
   PRIMARY KEY (round, pod)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pod_data (
@@ -73,6 +75,16 @@ CREATE TABLE IF NOT EXISTS collected (
   round   INTEGER NOT NULL,
   pod     INTEGER NOT NULL,
   results BLOB,
+  PRIMARY KEY (round, pod)
+);
+CREATE TABLE IF NOT EXISTS samples (
+  round                INTEGER NOT NULL,
+  pod                  INTEGER NOT NULL,
+  entries              INTEGER NOT NULL,
+  taken_unix_ms        INTEGER NOT NULL,
+  not_extending        INTEGER NOT NULL,
+  restart_seen_unix_ms INTEGER NOT NULL,
+  body                 BLOB NOT NULL,
   PRIMARY KEY (round, pod)
 );
 CREATE TABLE IF NOT EXISTS calls (
@@ -106,6 +118,8 @@ enum statement_id {
   insert_pod_data,
   update_pod,
   insert_collected,
+  insert_sample,
+  delete_sample,
   insert_call,
   update_call,
   put_meta,
@@ -118,13 +132,17 @@ const char* const statement_sql[statement_count] = {
   "UPDATE rounds SET phase=?2, stop_requested=?3, digest=?4, "
   "started_unix_ms=?5, delivered_unix_ms=?6, stop_unix_ms=?7, "
   "collected_unix_ms=?8, calls=?9, retries=?10 WHERE round=?1",
-  "INSERT INTO pods VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,0)",
+  "INSERT INTO pods VALUES "
+  "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,0,'',0)",
   "INSERT INTO pod_data VALUES (?1,?2,?3,?4)",
   "UPDATE pods SET state=?3, delivery=?4, delivery_attempts=?5, "
   "collection_attempts=?6, delivery_error=?7, collection_error=?8, "
   "delivered_after_us=?9, collected_after_us=?10, retry_at_unix_ms=?11, "
-  "results_entries=?12 WHERE round=?1 AND pod=?2",
+  "results_entries=?12, served_sample=?13, served_sample_taken_unix_ms=?14 "
+  "WHERE round=?1 AND pod=?2",
   "INSERT OR REPLACE INTO collected VALUES (?1,?2,?3)",
+  "INSERT OR REPLACE INTO samples VALUES (?1,?2,?3,?4,?5,?6,?7)",
+  "DELETE FROM samples WHERE round=?1 AND pod=?2",
   "INSERT OR REPLACE INTO calls (round, pod, stage, attempt, "
   "started_unix_ms) VALUES (?1,?2,?3,?4,?5)",
   "UPDATE calls SET outcome=?5, http_status=?6, request_sent=?7, detail=?8, "
@@ -341,6 +359,8 @@ bool pod_from_row(sqlite3_stmt* stmt, pod_record& pod, std::string& list) {
   list = std::string{column_text(stmt, 14)};
   pod.canonical = !stored_list;
   pod.results_entries = static_cast<uint32_t>(sqlite3_column_int64(stmt, 15));
+  pod.served_sample = std::string{column_text(stmt, 17)};
+  pod.served_sample_taken_unix_ms = sqlite3_column_int64(stmt, 18);
   return stored_list;
 }
 
@@ -355,7 +375,8 @@ bool load_pods(sqlite3* db, const round_catalog& catalog,
                "collection_attempts, delivery_error, collection_error, "
                "delivered_after_us, collected_after_us, retry_at_unix_ms, "
                "connection_count, tests, expected, connections, "
-               "results_entries, results FROM pods p JOIN pod_data d "
+               "results_entries, results, served_sample, "
+               "served_sample_taken_unix_ms FROM pods p JOIN pod_data d "
                "ON d.round = p.round AND d.pod = p.pod LEFT JOIN collected c "
                "ON c.round = p.round AND c.pod = p.pod WHERE p.round=?1 "
                "ORDER BY p.pod",
@@ -375,6 +396,29 @@ bool load_pods(sqlite3* db, const round_catalog& catalog,
     result.accounts.push_back(std::move(account));
   }
   return true;
+}
+
+/// The samples taken during the job, their bodies as stored (compressed).
+void load_samples(sqlite3* db, saved_round& result) {
+  sqlite_statement owned;
+  if (!prepare(db,
+               "SELECT pod, entries, taken_unix_ms, not_extending, "
+               "restart_seen_unix_ms, body FROM samples WHERE round=?1",
+               owned))
+    return;
+  auto* stmt = owned.get();
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(result.meta.round));
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    stored_sample sample;
+    sample.pod = static_cast<uint32_t>(sqlite3_column_int64(stmt, 0));
+    sample.entries = static_cast<uint32_t>(sqlite3_column_int64(stmt, 1));
+    sample.taken_unix_ms = sqlite3_column_int64(stmt, 2);
+    sample.not_extending
+      = static_cast<uint32_t>(sqlite3_column_int64(stmt, 3));
+    sample.restart_seen_unix_ms = sqlite3_column_int64(stmt, 4);
+    sample.compressed = shared_bytes{std::string{column_blob(stmt, 5)}};
+    result.samples.push_back(std::move(sample));
+  }
 }
 
 /// The round's calls: those whose start was committed and whose end was
@@ -582,7 +626,8 @@ void sqlite_round_store::begin_round(const round_meta& meta,
     return;
   // One round is kept: the one a restart resumes.
   if (!exec("DELETE FROM calls; DELETE FROM pods; DELETE FROM pod_data; "
-            "DELETE FROM collected; DELETE FROM catalogs; DELETE FROM rounds",
+            "DELETE FROM collected; DELETE FROM samples; DELETE FROM catalogs; "
+            "DELETE FROM rounds",
             "dropping the last round")) {
     degrade(last_error_);
     return;
@@ -668,6 +713,8 @@ void sqlite_round_store::save_pod(uint64_t round, uint32_t index,
   sqlite3_bind_int64(stmt, 10, micros(pod.collected_after));
   sqlite3_bind_int64(stmt, 11, pod.retry_at_unix_ms);
   sqlite3_bind_int64(stmt, 12, pod.results_entries);
+  bind_text(stmt, 13, pod.served_sample);
+  sqlite3_bind_int64(stmt, 14, pod.served_sample_taken_unix_ms);
   step(stmt, "saving a pod");
 }
 
@@ -683,6 +730,32 @@ void sqlite_round_store::save_collected(uint64_t round, uint32_t index,
   if (compressed.size() > 0)
     bind_blob(stmt, 3, compressed.view());
   step(stmt, "saving a pod's results");
+}
+
+void sqlite_round_store::save_sample(uint64_t round, uint32_t index,
+                                     const stored_sample& sample) {
+  if (!begin())
+    return;
+  // A table of its own, as collected results: a sample is replaced as it
+  // grows, which would split the pages of a table of small rows.
+  auto* stmt = statement(insert_sample);
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(round));
+  sqlite3_bind_int64(stmt, 2, index);
+  sqlite3_bind_int64(stmt, 3, sample.entries);
+  sqlite3_bind_int64(stmt, 4, sample.taken_unix_ms);
+  sqlite3_bind_int64(stmt, 5, sample.not_extending);
+  sqlite3_bind_int64(stmt, 6, sample.restart_seen_unix_ms);
+  bind_blob(stmt, 7, sample.compressed.view());
+  step(stmt, "saving a pod's sample");
+}
+
+void sqlite_round_store::drop_sample(uint64_t round, uint32_t index) {
+  if (!begin())
+    return;
+  auto* stmt = statement(delete_sample);
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(round));
+  sqlite3_bind_int64(stmt, 2, index);
+  step(stmt, "dropping a pod's sample");
 }
 
 void sqlite_round_store::call_started(uint64_t round, uint32_t index,
@@ -743,6 +816,7 @@ saved_round sqlite_round_store::load() {
     return result;
   }
   load_calls(db_, result);
+  load_samples(db_, result);
   return result;
 }
 

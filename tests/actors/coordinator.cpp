@@ -748,7 +748,9 @@ TEST(a worker that never answers is retired at its deadline) {
   CHECK_EQUAL(pod("10.0.0.1").delivery_error.rfind("worker gave no answer",
                                                    0),
               0u);
-  CHECK_EQUAL(spawned.size(), 2u);
+  MESSAGE("spawned: the first worker, the fresh one, and the sampler's two "
+          "that asked the unconfirmed pod whether it took its list");
+  CHECK_EQUAL(spawned.size(), 4u);
   CHECK_EQUAL(idle_workers(), 1u);
   MESSAGE("its results are still fetched, by the fresh worker");
   ask<round_status>(stop_atom_v);

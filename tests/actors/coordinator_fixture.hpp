@@ -1,6 +1,6 @@
 // The coordinator under CAF's test coordinator, with simulated pods (and,
 // for the restore suite, an in-memory round store): shared by the
-// coordinator and round_store suites.
+// coordinator, round_store and sampler suites.
 #pragma once
 
 #include "actors/coordinator.hpp"
@@ -58,6 +58,22 @@ inline std::string results_of(const std::string& ip) {
   return R"([{"address":"10.9.9.9","port":8080,"connectionidx":0,)"
          R"("npname":"np-)"
          + ip + R"(","timestamp":"2024-10-01T11:18:33.247061614Z"}])";
+}
+
+/// What a client pod at `ip` reports after `n` successes of its one test:
+/// the first, then the same test again (each a later timestamp), as a pod
+/// that was sent its list twice would. Each answer is a prefix of the next.
+inline std::string entries_of(const std::string& ip, int n) {
+  std::string body = "[";
+  for (int i = 0; i < n; ++i) {
+    if (i > 0)
+      body += ",";
+    body += R"({"address":"10.9.9.9","port":8080,"connectionidx":0,)"
+            R"("npname":"np-)"
+            + ip + R"(","timestamp":"2024-10-01T11:18:3)" + std::to_string(i)
+            + R"(.247061614Z"})";
+  }
+  return body + "]\n";
 }
 
 /// The plan /initiate would give for these pods: each tests np-<ip> at
@@ -227,6 +243,37 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
 
   round_status poll() {
     return ask<round_status>(poll_atom_v);
+  }
+
+  // -- sampling during the job (sampler and round_store suites) ---------------
+
+  /// Calls to the pod's /results: the sampler's and collection's.
+  size_t results_calls(const std::string& ip) {
+    return pods->calls_to(ip, stage::collection);
+  }
+
+  sampling_totals sampling() {
+    return ask<status_report>(status_atom_v, false).sampling;
+  }
+
+  pod_detail detail(const std::string& ip) {
+    for (auto& pod : ask<status_report>(status_atom_v, true).pods)
+      if (pod.ip == ip)
+        return pod;
+    CAF_FAIL("no pod " << ip);
+  }
+
+  std::string served_results(const std::string& ip) {
+    for (auto& pod : ask<results_snapshot>(results_atom_v).pods)
+      if (pod.ip == ip)
+        return std::string{pod.body.view()};
+    return "(not in /results)";
+  }
+
+  /// The next sweep: the interval passes, and every answer is in.
+  void next_sweep() {
+    advance_time(settings.sample_interval);
+    consume_messages();
   }
 
   pod_record& pod(const std::string& ip) {

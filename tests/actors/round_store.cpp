@@ -3,8 +3,11 @@
 #include "coordinator_fixture.hpp"
 
 #include "actors/round_store.hpp"
+#include "actors/sqlite_round_store.hpp"
 #include "actors/store_codec.hpp"
 
+#include <cstdlib>
+#include <filesystem>
 
 using namespace netpol;
 using namespace netpol::test;
@@ -39,6 +42,41 @@ struct fixture : coordinator_fixture {
     CHECK(store->committed_in_flight().empty());
   }
 };
+
+/// A directory of its own for a real store, removed at the end.
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    auto pattern
+      = (std::filesystem::temp_directory_path() / "round_store.XXXXXX")
+          .string();
+    if (mkdtemp(pattern.data()) != nullptr)
+      path = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ignored;
+    if (!path.empty())
+      std::filesystem::remove_all(path, ignored);
+  }
+};
+
+/// The pods of `plan` as the coordinator starts them, delivered.
+std::vector<pod_record> delivered_pods(const round_plan& plan) {
+  std::vector<pod_record> result;
+  for (auto& planned : plan.pods) {
+    pod_record pod;
+    pod.ip = planned.ip;
+    pod.connections = planned.connections;
+    pod.connection_count = planned.connection_count;
+    pod.expected = planned.expected;
+    pod.tests = planned.tests;
+    pod.canonical = planned.canonical;
+    pod.state = pod_state::delivered;
+    pod.delivery_outcome = pod_state::delivered;
+    result.push_back(std::move(pod));
+  }
+  return result;
+}
 
 } // namespace
 
@@ -420,6 +458,153 @@ TEST(a clean stop sends a check it cut off before it went out after the restart)
   CHECK_EQUAL(current_phase(), phase::delivered);
 }
 
+TEST(samples taken during the job are written as they change and survive a restart) {
+  settings.sample_interval = 1s;
+  start(2);
+  for (auto& ip : ips(3))
+    pods->set_results(ip, entries_of(ip, 1));
+  initiate(3);
+  MESSAGE("the first sweep: one write a pod, committed within the "
+          "grouped-commit window");
+  CHECK_EQUAL(store->sample_writes(), 3u);
+  advance_time(grouped_commit_window);
+  consume_messages();
+  CHECK_EQUAL(store->committed_samples(), 3u);
+  MESSAGE("a sweep whose answers did not change writes nothing");
+  next_sweep();
+  CHECK_EQUAL(store->sample_writes(), 3u);
+  MESSAGE("one pod's results grow, another loses them: both written");
+  pods->set_results("10.0.0.1", entries_of("10.0.0.1", 2));
+  pods->set_results("10.0.0.3", "[]\n");
+  next_sweep();
+  CHECK_EQUAL(store->sample_writes(), 5u);
+  MESSAGE("the lost pod's later answers are not written again");
+  next_sweep();
+  CHECK_EQUAL(store->sample_writes(), 5u);
+  auto grown = detail("10.0.0.1"); // the answer commits what waits
+  auto lost = detail("10.0.0.3");
+  crash();
+  MESSAGE("the restarted proxy's first sweep gets no answer: what it has is "
+          "what the store kept");
+  for (auto& ip : ips(3))
+    pods->script(ip, stage::collection, {sim_answer::refused});
+  auto calls = results_calls("10.0.0.1");
+  start(2);
+  CHECK_EQUAL(current_phase(), phase::delivered);
+  CHECK_EQUAL(sampling().failed, 3u);
+  MESSAGE("each pod has its sample back, with its times");
+  CHECK_EQUAL(sampling().pods_sampled, 3u);
+  CHECK_EQUAL(detail("10.0.0.1").sample_entries, 2u);
+  // When the entries were last written: a later sweep that read the same
+  // entries moved the time in memory only (a sweep that changes nothing
+  // writes nothing).
+  auto restored = detail("10.0.0.1").sample_taken_unix_ms;
+  CHECK_GREATER(restored, 0);
+  CHECK_LESS_OR_EQUAL(restored, grown.sample_taken_unix_ms);
+  CHECK_EQUAL(detail("10.0.0.3").sample_entries, 1u);
+  CHECK_EQUAL(detail("10.0.0.3").restart_seen_unix_ms,
+              lost.restart_seen_unix_ms);
+  CHECK_EQUAL(sampling().restarted, 1u);
+  MESSAGE("and sampling goes on from them");
+  CHECK_EQUAL(results_calls("10.0.0.1"), calls + 1);
+  pods->set_results("10.0.0.1", entries_of("10.0.0.1", 3));
+  next_sweep();
+  CHECK_EQUAL(detail("10.0.0.1").sample_entries, 3u);
+}
+
+TEST(a pod lost after a restart is served its sample from before it) {
+  settings.sample_interval = 1s;
+  start(2);
+  auto vanished = std::string{"10.0.0.1"};
+  auto restarted = std::string{"10.0.0.2"};
+  for (auto& ip : ips(3))
+    pods->set_results(ip, entries_of(ip, 2));
+  initiate(3);
+  advance_time(grouped_commit_window);
+  consume_messages();
+  crash();
+  MESSAGE("while the proxy restarts, one pod vanishes and another restarts "
+          "too: the resumed sweep gets no answer from the first and [] from "
+          "the second, which keeps the sample from before");
+  pods->script(vanished, stage::collection,
+               {sim_answer::refused, sim_answer::refused,
+                sim_answer::refused, sim_answer::refused});
+  pods->set_results(restarted, "[]\n");
+  start(2);
+  CHECK_EQUAL(detail(vanished).sample_entries, 2u);
+  CHECK_EQUAL(detail(restarted).sample_entries, 2u);
+  CHECK_GREATER(detail(restarted).restart_seen_unix_ms, 0);
+  MESSAGE("at /stop the first is still gone, the second answers []");
+  ask<round_status>(stop_atom_v);
+  advance_time(100ms);
+  consume_messages();
+  advance_time(200ms);
+  consume_messages();
+  CHECK_EQUAL(current_phase(), phase::collected);
+  CHECK_EQUAL(served_results(vanished), entries_of(vanished, 2));
+  CHECK_EQUAL(served_results(restarted), entries_of(restarted, 2));
+  CHECK(detail(vanished).served_sample.find("collection failed")
+        != std::string::npos);
+  CHECK(detail(restarted).served_sample.find("does not extend")
+        != std::string::npos);
+  CHECK_EQUAL(sampling().served, 2u);
+  auto status = ask<status_report>(status_atom_v, true);
+  auto report = ask<completeness_report>(report_atom_v, true, uint32_t{0});
+  CHECK_EQUAL(report.totals.reported, 3u);
+  CHECK_EQUAL(report.totals.unknown, 0u);
+  auto collection_calls = results_calls(vanished);
+  MESSAGE("a second restart, after collection: the served pods are served "
+          "as before, byte for byte, and said to be");
+  crash();
+  start(2);
+  CHECK_EQUAL(current_phase(), phase::collected);
+  CHECK_EQUAL(count(pod_state::collect_failed), 1u);
+  CHECK_EQUAL(served_results(vanished), entries_of(vanished, 2));
+  CHECK_EQUAL(served_results(restarted), entries_of(restarted, 2));
+  CHECK_EQUAL(results_calls(vanished), collection_calls);
+  auto again = ask<status_report>(status_atom_v, true);
+  CHECK_EQUAL(again.problems_total, status.problems_total);
+  CHECK_EQUAL(again.sampling.served, 2u);
+  REQUIRE_EQUAL(again.pods.size(), status.pods.size());
+  for (size_t i = 0; i < again.pods.size(); ++i) {
+    CHECK_EQUAL(again.pods[i].served_sample, status.pods[i].served_sample);
+    CHECK_EQUAL(again.pods[i].sample_taken_unix_ms,
+                status.pods[i].sample_taken_unix_ms);
+  }
+  MESSAGE("their tests count as reported, as before the restart (its pods "
+          "listed in the order of the round, not of their collection)");
+  auto report_again = ask<completeness_report>(report_atom_v, true,
+                                               uint32_t{0});
+  auto by_ip = [](completeness_report& x) {
+    std::sort(x.pods.begin(), x.pods.end(),
+              [](auto& a, auto& b) { return a.ip < b.ip; });
+    return caf::deep_to_string(x);
+  };
+  CHECK_EQUAL(by_ip(report_again), by_ip(report));
+}
+
+TEST(a restart during collection keeps the samples of pods still to collect) {
+  settings.sample_interval = 1s;
+  start(2);
+  for (auto& ip : ips(2))
+    pods->set_results(ip, entries_of(ip, 2));
+  initiate(2);
+  MESSAGE("a pod restarts during the job; /stop commits, then the proxy dies "
+          "with the /results calls out");
+  pods->set_results("10.0.0.1", "[]\n");
+  self->send(coord, stop_atom_v);
+  expect((stop_atom), from(self).to(coord));
+  crash();
+  start(2);
+  MESSAGE("asked again, its [] does not extend the sample kept in the store");
+  CHECK_EQUAL(current_phase(), phase::collected);
+  CHECK_EQUAL(served_results("10.0.0.1"), entries_of("10.0.0.1", 2));
+  CHECK(detail("10.0.0.1").served_sample.find("does not extend")
+        != std::string::npos);
+  CHECK_EQUAL(served_results("10.0.0.2"), entries_of("10.0.0.2", 2));
+  CHECK(detail("10.0.0.2").served_sample.empty());
+}
+
 FIXTURE_SCOPE_END()
 
 TEST(store blobs decode only what encode wrote) {
@@ -469,4 +654,99 @@ TEST(store blobs decode only what encode wrote) {
   MESSAGE("a phase this proxy does not know is refused");
   lifecycle.superseded[0].ended_in = static_cast<phase>(9);
   CHECK(!decode(encode(lifecycle), loaded = {}));
+}
+
+TEST(the SQLite store keeps samples and served pods in its file) {
+  temp_dir dir;
+  REQUIRE(!dir.path.empty());
+  auto plan = make_plan(ips(3));
+  auto pods = delivered_pods(plan);
+  round_meta meta;
+  meta.round = 1;
+  meta.current = phase::delivered;
+  auto sample_body = entries_of("10.0.0.1", 2);
+  auto served_body = entries_of("10.0.0.2", 1);
+  {
+    auto opened = sqlite_round_store::open(dir.path);
+    REQUIRE(opened.store != nullptr);
+    auto& store = *opened.store;
+    store.begin_round(meta, *plan.catalog.ptr, pods);
+    stored_sample sample{0, 2, 1765000000000, 1, 1765000001000,
+                         compress_blob(sample_body)};
+    store.save_sample(1, 0, sample);
+    MESSAGE("a sample replaced, and one dropped (its pod collected)");
+    sample.entries = 1;
+    store.save_sample(1, 2, sample);
+    store.save_sample(1, 2, sample);
+    store.drop_sample(1, 2);
+    MESSAGE("a pod served its sample: its reason, time and body");
+    auto& served = pods[1];
+    served.state = pod_state::collect_failed;
+    served.collection_error = "refused";
+    served.served_sample = "collection failed: refused";
+    served.served_sample_taken_unix_ms = 1765000002000;
+    served.results_entries = 1;
+    store.save_pod(1, 1, served);
+    store.save_collected(1, 1, compress_blob(served_body));
+    store.commit();
+  }
+  MESSAGE("read back from the file by another store");
+  auto opened = sqlite_round_store::open(dir.path);
+  REQUIRE(opened.store != nullptr);
+  CHECK_EQUAL(opened.note, "");
+  auto saved = opened.store->load();
+  REQUIRE_EQUAL(saved.samples.size(), 1u);
+  auto& back = saved.samples[0];
+  CHECK_EQUAL(back.pod, 0u);
+  CHECK_EQUAL(back.entries, 2u);
+  CHECK_EQUAL(back.taken_unix_ms, 1765000000000);
+  CHECK_EQUAL(back.not_extending, 1u);
+  CHECK_EQUAL(back.restart_seen_unix_ms, 1765000001000);
+  std::string body;
+  REQUIRE(decompress_blob(back.compressed.view(), body));
+  CHECK_EQUAL(body, sample_body);
+  REQUIRE_EQUAL(saved.pods.size(), 3u);
+  auto& served = saved.pods[1];
+  CHECK_EQUAL(served.state, pod_state::collect_failed);
+  CHECK_EQUAL(served.served_sample, "collection failed: refused");
+  CHECK_EQUAL(served.served_sample_taken_unix_ms, 1765000002000);
+  MESSAGE("its body is kept although its collection failed, and accounted");
+  CHECK(saved.results_kept[1]);
+  CHECK_EQUAL(served.results.view(), served_body);
+  CHECK_EQUAL(saved.accounts[1].reported, 1u);
+  CHECK(saved.pods[0].served_sample.empty());
+  MESSAGE("a new round drops the samples of the one before");
+  meta.round = 2;
+  opened.store->begin_round(meta, *plan.catalog.ptr, delivered_pods(plan));
+  opened.store->commit();
+  CHECK(opened.store->load().samples.empty());
+}
+
+TEST(the SQLite store moves a store of schema 4 aside) {
+  temp_dir dir;
+  REQUIRE(!dir.path.empty());
+  auto path = dir.path + "/netpol-proxy.db";
+  {
+    sqlite3* db = nullptr;
+    REQUIRE_EQUAL(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    CHECK_EQUAL(sqlite3_exec(db,
+                             "CREATE TABLE meta (key TEXT PRIMARY KEY, "
+                             "value BLOB) WITHOUT ROWID; INSERT INTO meta "
+                             "VALUES ('schema', 4)",
+                             nullptr, nullptr, nullptr),
+                SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto opened = sqlite_round_store::open(dir.path);
+  REQUIRE(opened.store != nullptr);
+  CHECK_NOT_EQUAL(opened.note.find("schema version 4, this proxy writes 5"),
+                  std::string::npos);
+  CHECK_NOT_EQUAL(opened.note.find("moved aside"), std::string::npos);
+  size_t aside = 0;
+  for (auto& entry : std::filesystem::directory_iterator(dir.path))
+    if (entry.path().filename().string().rfind("netpol-proxy.db.corrupt-", 0)
+        == 0)
+      ++aside;
+  CHECK_EQUAL(aside, 1u);
+  CHECK_EQUAL(opened.store->load().meta.round, 0u);
 }

@@ -8,53 +8,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// What a client pod at `ip` reports after `n` successes of its one test:
-/// the first, then the same test again (each a later timestamp), as a pod
-/// that was sent its list twice would. Each answer is a prefix of the next.
-std::string entries_of(const std::string& ip, int n) {
-  std::string body = "[";
-  for (int i = 0; i < n; ++i) {
-    if (i > 0)
-      body += ",";
-    body += R"({"address":"10.9.9.9","port":8080,"connectionidx":0,)"
-            R"("npname":"np-)"
-            + ip + R"(","timestamp":"2024-10-01T11:18:3)" + std::to_string(i)
-            + R"(.247061614Z"})";
-  }
-  return body + "]\n";
-}
-
 struct fixture : coordinator_fixture {
   fixture() {
     settings.sample_interval = 1s;
-  }
-
-  size_t results_calls(const std::string& ip) {
-    return pods->calls_to(ip, stage::collection);
-  }
-
-  sampling_totals sampling() {
-    return ask<status_report>(status_atom_v, false).sampling;
-  }
-
-  pod_detail detail(const std::string& ip) {
-    for (auto& pod : ask<status_report>(status_atom_v, true).pods)
-      if (pod.ip == ip)
-        return pod;
-    CAF_FAIL("no pod " << ip);
-  }
-
-  std::string served_results(const std::string& ip) {
-    for (auto& pod : ask<results_snapshot>(results_atom_v).pods)
-      if (pod.ip == ip)
-        return std::string{pod.body.view()};
-    return "(not in /results)";
-  }
-
-  /// The next sweep: the interval passes, and every answer is in.
-  void next_sweep() {
-    advance_time(settings.sample_interval);
-    consume_messages();
   }
 };
 

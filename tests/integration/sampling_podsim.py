@@ -16,8 +16,11 @@ a 3.5 s job between delivery and /stop. Run twice:
   totals;
 - with sampling off (the default): the restarted pod's results are empty
   and the vanished pod is missing, as before sampling existed, and /report
-  answers 409 during the job.
-Every process is killed at the end; the run takes about 15 s.
+  answers 409 during the job;
+- with --sample-interval 300ms, the proxy killed (SIGKILL) 2.2 s into the
+  job, after both pods were lost, and started again on its --state-dir:
+  the samples taken before the kill are served as in the first run.
+Every process is killed at the end; the run takes about 22 s.
 """
 import json
 import os
@@ -95,9 +98,17 @@ def done(url):
     return status == 200 and json.loads(body).get("result") is True
 
 
-def run(name, sample_interval):
+def start_proxy(args, log, base):
+    prox = start(args, log)
+    wait_for("the proxy", lambda: http(base + "/healthz")[0] == 200, 10)
+    return prox
+
+
+def run(name, sample_interval, kill_at=None):
     """One round; answers (results by pod, /status with every pod, what
-    /report and /metrics answered during the job)."""
+    /report and /metrics answered during the job). With kill_at, the proxy
+    is killed that many seconds into the job and started again on the same
+    state directory."""
     initiate = os.path.join(work, name + "-initiate.json")
     client_port = free_port("127.93.0.1")
     sim = start([podsim, "--pods", "8", "--first-address", "127.93.0.1",
@@ -106,7 +117,7 @@ def run(name, sample_interval):
                  "--vanish", "1", "--after", "1500ms", "--seed", "7",
                  "--write-initiate", initiate], name + "-podsim.log")
     if not wait_for("the fleet", lambda: os.path.exists(initiate), 10):
-        return {}, {}
+        return {}, {}, {}
     port = free_port("127.0.0.1")
     args = [proxy, "--listen", f"127.0.0.1:{port}", "--client-port",
             str(client_port), "--state-dir", os.path.join(work, name + "-state"),
@@ -114,20 +125,27 @@ def run(name, sample_interval):
             "1s", "--request-timeout", "2s"]
     if sample_interval:
         args += ["--sample-interval", sample_interval]
-    prox = start(args, name + "-proxy.log")
     base = f"http://127.0.0.1:{port}"
+    prox = start_proxy(args, name + "-proxy.log", base)
     results, status, job = {}, {}, {}
-    if wait_for("the proxy", lambda: http(base + "/healthz")[0] == 200, 10):
+    if prox.poll() is None:
         with open(initiate, "rb") as fh:
             http(base + "/initiate", fh.read())
         wait_for("delivery", lambda: done(base + "/checkConnectionsStatus"), 20)
         # The job: every pod's results appear by 3 s.
-        time.sleep(1.0)
-        job["early"] = http(base + "/report")
-        time.sleep(2.3)
-        job["late"] = http(base + "/report")
-        job["metrics"] = http(base + "/metrics")[1]
-        time.sleep(0.2)
+        if kill_at is not None:
+            time.sleep(kill_at)
+            prox.kill()
+            prox.wait()
+            prox = start_proxy(args, name + "-restarted-proxy.log", base)
+            time.sleep(3.5 - kill_at)
+        else:
+            time.sleep(1.0)
+            job["early"] = http(base + "/report")
+            time.sleep(2.3)
+            job["late"] = http(base + "/report")
+            job["metrics"] = http(base + "/metrics")[1]
+            time.sleep(0.2)
         http(base + "/stop")
         wait_for("collection", lambda: done(base + "/checkStopStatus"), 30)
         results = json.loads(http(base + "/results")[1])
@@ -141,32 +159,33 @@ def entries(results, pod):
     return len(results.get(pod) or [])
 
 
-try:
-    results, status, job = run("sampled", "300ms")
+def check_served(name, results, status):
+    """Both lost pods are served the sample taken before they were lost."""
     pods = status.get("pod_details", [])
     check(len(pods) == 8 and len(results) == 8,
-          f"with sampling, all 8 pods are in /results ({len(results)})")
+          f"{name}: all 8 pods are in /results ({len(results)})")
     served = {p["pod"]: p for p in pods if "served_sample" in p}
-    check(len(served) == 2, f"2 pods are served their sample ({len(served)})")
-    reasons = sorted(p["served_sample"].split(":")[0] for p in served.values())
+    check(len(served) == 2,
+          f"{name}: 2 pods are served their sample ({len(served)})")
     check(any("does not extend" in p["served_sample"] for p in served.values()),
-          "the restarted pod: its answer at /stop does not extend its sample")
+          f"{name}: the restarted pod's answer at /stop does not extend its "
+          "sample")
     check(any(p["served_sample"].startswith("collection failed")
               for p in served.values()),
-          "the vanished pod: its collection failed")
+          f"{name}: the vanished pod: its collection failed")
     for pod, detail in served.items():
         n = entries(results, pod)
         check(1 <= n < TESTS_PER_POD and n == detail["results_entries"],
-              f"{pod}: its sample has {n} entries, taken before it was lost")
+              f"{name}: {pod}: its sample has {n} entries, taken before it "
+              "was lost")
     healthy = [p for p in pods if p["pod"] not in served]
     check(all(entries(results, p["pod"]) == TESTS_PER_POD for p in healthy),
-          "every other pod is served its answer at /stop, all 4 entries")
-    sampling = status.get("sampling", {})
-    check(sampling.get("sweeps", 0) >= 3, f"sweeps: {sampling.get('sweeps')}")
-    check(sampling.get("pods_served_from_sample") == 2
-          and sampling.get("pods_restarted", 0) >= 1,
-          f"/status sampling: {sampling}")
+          f"{name}: every other pod is served its answer at /stop, all 4 "
+          "entries")
 
+
+def check_job_report(job):
+    """/report and /metrics during the job, from the samples."""
     early, late = (json.loads(job[k][1]) if job.get(k, (0,))[0] == 200
                    else {} for k in ("early", "late"))
     check(early.get("source") == "samples" and late.get("source") == "samples",
@@ -189,6 +208,17 @@ try:
           and int(sampled.group(1)) >= totals[0].get("reported", 1),
           "/metrics has the sampled totals")
 
+
+try:
+    results, status, job = run("sampled", "300ms")
+    check_served("sampled", results, status)
+    sampling = status.get("sampling", {})
+    check(sampling.get("sweeps", 0) >= 3, f"sweeps: {sampling.get('sweeps')}")
+    check(sampling.get("pods_served_from_sample") == 2
+          and sampling.get("pods_restarted", 0) >= 1,
+          f"/status sampling: {sampling}")
+    check_job_report(job)
+
     results, status, job = run("unsampled", None)
     check("sampling" not in status, "sampling is off by default")
     check(job.get("late", (0,))[0] == 409,
@@ -197,6 +227,14 @@ try:
             if entries(results, p["pod"]) == 0]
     check(len(lost) == 2,
           f"without sampling, the 2 lost pods have nothing in /results ({lost})")
+
+    # Killed once both pods were lost (1.5 s after their /check): what the
+    # restarted proxy serves of them it read before the kill.
+    results, status, _ = run("killed", "300ms", kill_at=2.2)
+    with open(os.path.join(work, "killed-restarted-proxy.log")) as fh:
+        check("Resumed round 1 (phase delivered)" in fh.read(),
+              "killed: the restarted proxy resumed the round in the job")
+    check_served("killed", results, status)
 finally:
     for p in procs:
         if p.poll() is None:

@@ -56,6 +56,20 @@ void memory_round_store::save_collected(uint64_t round, uint32_t index,
   working_.compressed[index] = compressed;
 }
 
+void memory_round_store::save_sample(uint64_t round, uint32_t index,
+                                     const stored_sample& sample) {
+  pending_ = true;
+  ++sample_writes_;
+  if (round == working_.meta.round && index < working_.pods.size())
+    working_.samples[index] = sample;
+}
+
+void memory_round_store::drop_sample(uint64_t round, uint32_t index) {
+  pending_ = true;
+  if (round == working_.meta.round)
+    working_.samples.erase(index);
+}
+
 void memory_round_store::call_started(uint64_t round, uint32_t index,
                                       stage kind, uint32_t attempt,
                                       int64_t) {
@@ -116,6 +130,8 @@ saved_round memory_round_store::load() {
       result.in_flight_attempt[pod] = std::get<2>(key);
     }
   }
+  for (auto& [pod, sample] : img.samples)
+    result.samples.push_back(sample);
   for (size_t i = 0; i < result.pods.size(); ++i) {
     auto& pod = result.pods[i];
     result.results_kept[i] = rebuild_loaded_pod(

@@ -21,6 +21,9 @@ public:
                 const pod_record& pod) override;
   void save_collected(uint64_t round, uint32_t index,
                       const shared_bytes& compressed) override;
+  void save_sample(uint64_t round, uint32_t index,
+                   const stored_sample& sample) override;
+  void drop_sample(uint64_t round, uint32_t index) override;
   void call_started(uint64_t round, uint32_t index, stage kind,
                     uint32_t attempt, int64_t unix_ms) override;
   void call_ended(uint64_t round, uint32_t index, stage kind,
@@ -38,6 +41,17 @@ public:
 
   /// Calls committed as started and not ended: (pod, stage).
   std::vector<std::pair<uint32_t, stage>> committed_in_flight() const;
+
+  /// Samples written (save_sample), committed or not: a test can tell a
+  /// sweep wrote nothing.
+  size_t sample_writes() const {
+    return sample_writes_;
+  }
+
+  /// Pods with a sample as last committed.
+  size_t committed_samples() const {
+    return committed_.samples.size();
+  }
 
   /// A pod's row as last committed (as the SQLite store's pods table has it).
   const pod_record& committed_pod(uint32_t index) const {
@@ -59,12 +73,14 @@ private:
     std::vector<pod_record> pods; // as a store keeps them (see load)
     std::vector<std::string> lists; // kept when not canonical
     std::vector<shared_bytes> compressed;
+    std::map<uint32_t, stored_sample> samples; // by pod
     std::map<std::tuple<uint32_t, stage, uint32_t>, call_row> calls;
   };
 
   image working_;
   image committed_;
   size_t commits_ = 0;
+  size_t sample_writes_ = 0;
   bool pending_ = false;
 };
 
