@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Unconfirmed pods asked whether they took their list, over HTTP, against
+# netpol-podsim: four pods, one that takes its /check and never answers it
+# (check_unanswered), one whose first /check never reaches it (check_lost).
+# Both end delivery unconfirmed (the proxy's call times out after 1 s).
+# - With --answer-status (the pods answer GET /status as netpol-client
+#   does): the first is confirmed (it holds its list), the second is sent
+#   its list again; all four are delivered, and all four report their two
+#   tests at /stop.
+# - Without (the real client's 404): both stay unconfirmed, the proxy says
+#   they cannot be asked, and the pod that never got its list reports
+#   nothing.
+# Usage: unconfirmed_podsim.sh <netpol-proxy> <netpol-podsim>
+set -u
+proxy=$1 podsim=$2
+work=$(mktemp -d)
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# shellcheck source=tests/support/fleet_lib.sh
+source "$(dirname "$0")/../support/fleet_lib.sh"
+passes=0 failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; passes=$((passes + 1)); }
+
+# round ANSWER_STATUS...: a fleet, a proxy, a round up to /results; leaves
+# $work/status.json, $work/results.json, $work/proxy.log, $unanswered, $lost.
+round() {
+  start_fleet --pods 4 --first-address 127.95.0.1 --connections-per-pod 2 \
+    --check-unanswered 1 --check-lost 1 --seed 3 --write-pods "$work/pods.txt" "$@"
+  unanswered=$(awk '$2 == "check_unanswered" {print $1}' "$work/pods.txt")
+  lost=$(awk '$2 == "check_lost" {print $1}' "$work/pods.txt")
+  start_proxy --request-timeout 1s --connect-timeout 500ms --retries 1
+  curl -s -o /dev/null -X POST --data-binary @"$work/initiate.json" "$url/initiate"
+  wait_for checkConnectionsStatus
+  for _ in $(seq 1 100); do # asked as delivery ends; a moment for the answers
+    curl -s "$url/status" > "$work/status.json"
+    grep -q '"asked": 2' "$work/status.json" \
+      && ! grep -q '"failed_asks": [1-9]' "$work/status.json" && break
+    sleep 0.1
+  done
+  curl -s -o /dev/null "$url/stop"
+  wait_for checkStopStatus
+  curl -s "$url/results" > "$work/results.json"
+  curl -s "$url/status" > "$work/status.json"
+  kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; pids=()
+}
+
+round --answer-status
+python3 - "$work/status.json" "$work/results.json" "$unanswered" "$lost" <<'PY' || failures=$((failures + 1))
+import json, sys
+status, results = (json.load(open(p)) for p in sys.argv[1:3])
+unanswered, lost = sys.argv[3:5]
+failures = 0
+def check(ok, what):
+    global failures
+    print(("ok: " if ok else "FAIL: ") + what)
+    failures += 0 if ok else 1
+asked = status.get("unconfirmed_asked", {})
+check(asked.get("asked") == 2 and asked.get("held_their_list") == 1
+      and asked.get("sent_again") == 1 and asked.get("cannot_be_asked") == 0,
+      f"netpol-client pods: one held its list, one was sent it again ({asked})")
+check(status["delivered"] == 4 and status["unconfirmed"] == 0,
+      f"all four delivered ({status['delivered']} delivered, "
+      f"{status['unconfirmed']} unconfirmed)")
+check(all(len(results.get(ip) or []) == 2 for ip in (unanswered, lost))
+      and len(results) == 4,
+      "every pod reports its two tests, the one whose first /check was lost too")
+sys.exit(1 if failures else 0)
+PY
+grep -q "Pod $unanswered: delivery confirmed: it holds its list" "$work/proxy.log" \
+  && pass "the log says the pod that took its /check holds its list" \
+  || fail "no 'delivery confirmed: it holds its list' for $unanswered"
+grep -q "Pod $lost: delivery confirmed: it had taken no list (GET /status); sent again, and taken" "$work/proxy.log" \
+  && pass "the log says the pod whose /check was lost was sent it again" \
+  || fail "no 'sent again' line for $lost"
+
+round
+python3 - "$work/status.json" "$work/results.json" "$lost" <<'PY' || failures=$((failures + 1))
+import json, sys
+status, results = (json.load(open(p)) for p in sys.argv[1:3])
+lost = sys.argv[3]
+failures = 0
+def check(ok, what):
+    global failures
+    print(("ok: " if ok else "FAIL: ") + what)
+    failures += 0 if ok else 1
+asked = status.get("unconfirmed_asked", {})
+check(asked.get("asked") == 2 and asked.get("cannot_be_asked") == 2
+      and status["unconfirmed"] == 2,
+      f"the real client's 404: both stay unconfirmed ({asked})")
+check(results.get(lost) == [],
+      f"the pod that never got its list reports nothing ({results.get(lost)!r})")
+sys.exit(1 if failures else 0)
+PY
+grep -q "Pod $lost: stays unconfirmed: cannot be asked whether it took its list" "$work/proxy.log" \
+  && pass "the log says it cannot be asked" || fail "no 'cannot be asked' line for $lost"
+
+echo "$passes passed, $failures failed"
+[ $failures = 0 ]
