@@ -262,6 +262,25 @@ void confirm_delivered(coordinator_pointer self, uint32_t index,
   commit_soon(self);
 }
 
+/// Pod `index` had taken no list and refused it when sent again: failed,
+/// as a pod that refuses its /check in delivery.
+void refused_when_sent_again(coordinator_pointer self, uint32_t index,
+                             const std::string& why) {
+  auto& st = self->state;
+  auto& pod = st.progress.pods[index];
+  --st.progress.unconfirmed;
+  ++st.progress.delivery_failed;
+  pod.delivery_outcome = pod_state::failed;
+  pod.delivery_error = "sent again after GET /status said it took no list: "
+                       + why;
+  pod.connections = {};
+  set_state(st, pod, pod_state::failed);
+  spdlog::warn("Pod {}: delivery failed: it had taken no list (GET /status) "
+               "and refused it when sent again: {}",
+               pod.ip, why);
+  commit_soon(self);
+}
+
 } // namespace
 
 void take_confirmation(coordinator_pointer self, uint64_t round,
@@ -285,6 +304,9 @@ void take_confirmation(coordinator_pointer self, uint64_t round,
       return confirm_delivered(self, index,
                                "it had taken no list (GET /status); sent "
                                "again, and taken");
+    case list_confirmation::refused:
+      ++totals.confirm_refused;
+      return refused_when_sent_again(self, index, out.detail);
     case list_confirmation::cannot_ask:
       ++totals.confirm_cannot;
       spdlog::info("Pod {}: stays unconfirmed: cannot be asked whether it "

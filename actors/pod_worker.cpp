@@ -53,9 +53,14 @@ pod_worker(pod_worker_actor::stateful_pointer<pod_worker_state> self,
       // netpol-client took no list: sending it now cannot make it test
       // twice (it takes the same list again without harm).
       auto sent = client.post_check(job.ip, job.payload.view());
+      // As in delivery (docs/protocol.md §3): a 3xx or 4xx is the pod's
+      // last word on this list, anything else may pass.
+      bool refused = sent.status == call_status::http_error
+                     && sent.http_status >= 300 && sent.http_status < 500;
       sent.confirmation = sent.status == call_status::ok
                             ? list_confirmation::sent_again
-                            : list_confirmation::not_taken;
+                          : refused ? list_confirmation::refused
+                                    : list_confirmation::not_taken;
       sent.elapsed += out.elapsed;
       return sent;
     },

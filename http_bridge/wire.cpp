@@ -225,6 +225,7 @@ std::string status_report_json(const status_report& report, bool timeline) {
     asked["sent_again"] = s.confirm_sent;
     asked["cannot_be_asked"] = s.confirm_cannot;
     asked["hold_another_list"] = s.confirm_other;
+    asked["refused_when_sent_again"] = s.confirm_refused;
     asked["failed_asks"] = s.confirm_failed;
     j["unconfirmed_asked"] = std::move(asked);
   }

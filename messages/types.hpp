@@ -63,6 +63,7 @@ enum class list_confirmation : uint8_t {
   held,       // it took the very list it was sent (its SHA-256 matches)
   sent_again, // it had taken none: the list was sent again, and taken
   not_taken,  // it had taken none; sending it again failed: ask again
+  refused,    // it had taken none, and refused it when sent again (3xx, 4xx)
   other_list, // it took another list: it stays unconfirmed
   cannot_ask, // not netpol-client (the real client answers 404)
 };
@@ -425,6 +426,7 @@ struct sampling_totals {
   uint32_t confirm_sent = 0;    // it had none: sent again, now delivered
   uint32_t confirm_cannot = 0;  // cannot be asked (the real client)
   uint32_t confirm_other = 0;   // holds another list
+  uint32_t confirm_refused = 0; // took none, refused it sent again: failed
   uint64_t confirm_failed = 0;  // asks that got no answer to read
 };
 
@@ -433,7 +435,8 @@ typename Inspector::result_type inspect(Inspector& f, sampling_totals& x) {
   return f(caf::meta::type_name("sampling_totals"), x.interval, x.sweeps,
            x.taken, x.failed, x.pods_sampled, x.restarted, x.served,
            x.last_sweep_ms, x.confirm_asked, x.confirm_held, x.confirm_sent,
-           x.confirm_cannot, x.confirm_other, x.confirm_failed);
+           x.confirm_cannot, x.confirm_other, x.confirm_refused,
+           x.confirm_failed);
 }
 
 /// A round that a new /initiate ended before it was collected.

@@ -267,6 +267,25 @@ TEST(unconfirmed pods are asked whether they took their list) {
   CHECK_EQUAL(pods->status_calls_to(holds), 1u);
 }
 
+TEST(an unconfirmed pod that refuses its list when sent again fails) {
+  settings.sample_interval = 0s;
+  start(1);
+  auto pod_ip = std::string{"10.0.0.1"};
+  pods->answer_status(pod_ip, true);
+  pods->script(pod_ip, stage::delivery,
+               {sim_answer::timeout, sim_answer::http_400});
+  initiate(1);
+  MESSAGE("it took no list; sent again, it answers 400: failed, as in "
+          "delivery, and not asked again");
+  CHECK_EQUAL(detail(pod_ip).state, pod_state::failed);
+  CHECK_EQUAL(pods->calls_to(pod_ip, stage::delivery), 2u);
+  CHECK_EQUAL(sampling().confirm_refused, 1u);
+  CHECK_EQUAL(poll().delivery_failed, 1u);
+  advance_time(1min);
+  consume_messages();
+  CHECK_EQUAL(pods->status_calls_to(pod_ip), 1u);
+}
+
 TEST(an unconfirmed pod that does not answer is asked again until stop) {
   settings.sample_interval = 0s;
   start(2);

@@ -242,6 +242,11 @@ struct options {
   size_t pods = 48;
   bool keep = false;
   bool verbose = false;
+  // The pods answer GET /status as netpol-client does: a pod left
+  // unconfirmed by a kill is asked whether it took its list, in a job of
+  // job_ms between delivery and /stop.
+  bool answer_status = false;
+  int job_ms = 500;
 };
 
 /// A small fleet whose phases last a few hundred milliseconds, with every
@@ -408,6 +413,7 @@ struct point_result {
   double delivery_seconds = 0; // the proxy's own figures, at the end
   double collection_seconds = 0;
   uint64_t unconfirmed_by_stop = 0; // healthy pods unconfirmed by the kill
+  uint64_t confirmed_after_kill = 0; // ... and those asked, then delivered
 };
 
 class point_failed : public std::runtime_error {
@@ -497,6 +503,8 @@ private:
 
   void drive() {
     pods_ = podsim::place_faults(s_);
+    for (auto& pod : pods_)
+      pod.profile.answers_status = opts_.answer_status;
     // The hang pod's calls time out (three per collection): first in the
     // list, they overlap the others' instead of trailing them.
     std::stable_partition(
@@ -602,7 +610,10 @@ private:
     }
     poll_until_true("/checkConnectionsStatus", delivery_trigger);
 
-    // The job window.
+    // The job window: with pods that can be asked, a job long enough for
+    // the asking (kube-burner's lasts minutes).
+    if (opts_.answer_status)
+      std::this_thread::sleep_for(std::chrono::milliseconds(opts_.job_ms));
     if (plan().kind == kill_kind::job_window
         || plan().kind == kill_kind::thrice) {
       std::this_thread::sleep_for(std::chrono::milliseconds(plan().delay_ms));
@@ -1159,10 +1170,15 @@ private:
         allowed = 0;
       if (pod.kind == fault::flaky || pod.kind == fault::http_500)
         allowed = max_attempts;
+      // A pod that can be asked, and said it took no list, may be sent it
+      // again (harmless: it took none; one that took one never reads
+      // another: duplicate_checks, above).
+      size_t sent_again = opts_.answer_status ? 1 : 0;
+      allowed += sent_again;
       if (pod.check_calls > allowed)
         problem(at + "read /check " + std::to_string(pod.check_calls)
                 + " times, at most " + std::to_string(allowed) + " allowed");
-      if (pod.check_calls > attempts)
+      if (pod.check_calls > attempts + sent_again)
         problem(at + "read /check " + std::to_string(pod.check_calls)
                 + " times, but the proxy counts " + std::to_string(attempts)
                 + " delivery attempts (an attempt lost in the restart?)");
@@ -1209,6 +1225,9 @@ private:
       bool stopped_early
         = plan().kind == kill_kind::early_stop && delivery == "failed"
           && error.find("round stopped before") != std::string::npos;
+      // Unconfirmed by a kill, then asked (GET /status) and delivered.
+      if (delivery == "delivered" && by_stop && want_delivery == "delivered")
+        ++r_.confirmed_after_kill;
       if (delivery != want_delivery && !stopped_early) {
         if (delivery == "unconfirmed" && interrupted && by_stop) {
           ++stopped_unconfirmed;
@@ -1300,6 +1319,9 @@ std::string one_line(const point_result& r) {
   }
   if (r.unconfirmed_by_stop > 0)
     line << "; " << r.unconfirmed_by_stop << " pod(s) unconfirmed by it";
+  if (r.confirmed_after_kill > 0)
+    line << "; " << r.confirmed_after_kill
+         << " pod(s) unconfirmed by it, asked and delivered";
   for (auto& n : r.notes)
     line << "; " << n;
   char tail[96];
@@ -1341,6 +1363,13 @@ int main(int argc, char** argv) {
   app.add_option("--out", opts.out, "logs and state dirs of failed points");
   app.add_option("--pods", opts.pods, "pods per fleet")
     ->check(CLI::Range(16, 2000));
+  app.add_flag("--answer-status", opts.answer_status,
+               "the pods answer GET /status as netpol-client does; a job "
+               "of --job between delivery and /stop");
+  app.add_option("--job", opts.job_ms,
+                 "milliseconds between delivery and /stop with "
+                 "--answer-status")
+    ->check(CLI::Range(0, 60000));
   app.add_flag("--keep", opts.keep,
                "keep logs and state dirs of passed points too");
   CLI11_PARSE(app, argc, argv);
@@ -1418,6 +1447,7 @@ int main(int argc, char** argv) {
   std::map<std::string, int> by_label;
   std::vector<const point_plan*> failed;
   std::vector<point_result> results;
+  uint64_t unconfirmed_left = 0, confirmed = 0;
   for (auto& plan : plans) {
     if (!opts.only.empty() && !opts.only.count(plan.index))
       continue;
@@ -1430,6 +1460,8 @@ int main(int argc, char** argv) {
       ++tried[phase_group::collection];
     }
     ++by_label[plan.label()];
+    unconfirmed_left += r.unconfirmed_by_stop;
+    confirmed += r.confirmed_after_kill;
     std::cout << one_line(r) << std::endl;
     if (!r.ok) {
       ++failed_by[group];
@@ -1453,11 +1485,21 @@ int main(int argc, char** argv) {
   std::cout << ")\nby kind:";
   for (auto& [label, n] : by_label)
     std::cout << " " << label << " " << n;
+  std::cout << "\nhealthy pods unconfirmed by a kill: " << confirmed
+            << " asked and delivered, " << unconfirmed_left
+            << " left unconfirmed"
+            << (opts.answer_status ? "" : " (pods as the real client: "
+                                          "--answer-status to ask them)");
   std::cout
     << "\nbaseline: delivery " << delivery_s << " s, collection "
     << collection_s << " s; whole test "
     << std::chrono::duration<double>(clock_type::now() - started).count()
     << " s\n";
+  if (opts.answer_status && opts.only.empty() && confirmed == 0) {
+    std::cout << "FAILED: with --answer-status, no pod unconfirmed by a kill "
+                 "was asked and delivered\n";
+    return 1;
+  }
   if (!failed.empty()) {
     std::cout << "FAILED: " << failed.size() << " point(s):";
     for (auto* p : failed)
