@@ -336,7 +336,9 @@ bool serve_sample_of_lost_pod(coordinator_state& st, uint32_t index) {
   if (st.journal.durable())
     st.journal.save_collected(st.meta.round, index,
                               compress_blob(pod.results.view()));
-  st.journal.drop_sample(st.meta.round, index);
+  // Its stored sample stays until the next round: a restart ignores the
+  // samples of collected pods (round_restore.cpp), and a delete per pod
+  // would cost collection a write each.
   st.progress.samples.pods.erase(index);
   return true;
 }
@@ -348,7 +350,6 @@ void keep_sample_if_not_extended(coordinator_state& st, uint32_t index,
     return;
   auto sample = std::move(i->second);
   st.progress.samples.pods.erase(i);
-  st.journal.drop_sample(st.meta.round, index);
   if (extends(sample.body.view(), sample.entries, out.body.view()))
     return; // the answer has everything the sample had
   serve(st, index, sample,

@@ -37,10 +37,6 @@ void null_round_store::save_sample(uint64_t, uint32_t,
   // nop
 }
 
-void null_round_store::drop_sample(uint64_t, uint32_t) {
-  // nop
-}
-
 void null_round_store::call_started(uint64_t, uint32_t, stage, uint32_t,
                                     int64_t) {
   // nop
@@ -119,11 +115,6 @@ void round_journal::save_sample(uint64_t round, uint32_t index,
   row.compressed = compress_blob(sample.body.view());
   if (row.compressed.size() > 0)
     store_->save_sample(round, index, row);
-}
-
-void round_journal::drop_sample(uint64_t round, uint32_t index) {
-  if (durable_)
-    store_->drop_sample(round, index);
 }
 
 void round_journal::call_started(uint64_t round, uint32_t index, stage kind,

@@ -44,7 +44,6 @@ public:
   void save_pod(uint64_t, uint32_t, const pod_record&) override;
   void save_collected(uint64_t, uint32_t, const shared_bytes&) override;
   void save_sample(uint64_t, uint32_t, const stored_sample&) override;
-  void drop_sample(uint64_t, uint32_t) override;
   void call_started(uint64_t, uint32_t, stage, uint32_t, int64_t) override;
   void call_ended(uint64_t, uint32_t, stage, uint32_t,
                   const pod_outcome&) override;
@@ -98,10 +97,6 @@ public:
   /// leaves to commit_soon (a crash within grouped_commit_window leaves the
   /// store the pod's sample before, one interval older).
   void save_sample(uint64_t round, uint32_t index, const pod_sample& sample);
-
-  /// A pod's sample is gone: the pod was collected (its results are its
-  /// answer, or the sample served as them).
-  void drop_sample(uint64_t round, uint32_t index);
 
   /// A call is about to go out (see round_store::call_started).
   void call_started(uint64_t round, uint32_t index, stage kind,

@@ -120,9 +120,6 @@ public:
                            const stored_sample& sample)
     = 0;
 
-  /// A pod's sample is gone (the pod was collected).
-  virtual void drop_sample(uint64_t round, uint32_t index) = 0;
-
   /// A call is about to go out: once committed, a stop of the proxy before
   /// call_ended leaves it "in flight", and a /check in flight is never sent
   /// again.

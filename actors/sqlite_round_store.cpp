@@ -119,7 +119,6 @@ enum statement_id {
   update_pod,
   insert_collected,
   insert_sample,
-  delete_sample,
   insert_call,
   update_call,
   put_meta,
@@ -142,7 +141,6 @@ const char* const statement_sql[statement_count] = {
   "WHERE round=?1 AND pod=?2",
   "INSERT OR REPLACE INTO collected VALUES (?1,?2,?3)",
   "INSERT OR REPLACE INTO samples VALUES (?1,?2,?3,?4,?5,?6,?7)",
-  "DELETE FROM samples WHERE round=?1 AND pod=?2",
   "INSERT OR REPLACE INTO calls (round, pod, stage, attempt, "
   "started_unix_ms) VALUES (?1,?2,?3,?4,?5)",
   "UPDATE calls SET outcome=?5, http_status=?6, request_sent=?7, detail=?8, "
@@ -747,15 +745,6 @@ void sqlite_round_store::save_sample(uint64_t round, uint32_t index,
   sqlite3_bind_int64(stmt, 6, sample.restart_seen_unix_ms);
   bind_blob(stmt, 7, sample.compressed.view());
   step(stmt, "saving a pod's sample");
-}
-
-void sqlite_round_store::drop_sample(uint64_t round, uint32_t index) {
-  if (!begin())
-    return;
-  auto* stmt = statement(delete_sample);
-  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(round));
-  sqlite3_bind_int64(stmt, 2, index);
-  step(stmt, "dropping a pod's sample");
 }
 
 void sqlite_round_store::call_started(uint64_t round, uint32_t index,

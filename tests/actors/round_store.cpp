@@ -674,11 +674,11 @@ TEST(the SQLite store keeps samples and served pods in its file) {
     stored_sample sample{0, 2, 1765000000000, 1, 1765000001000,
                          compress_blob(sample_body)};
     store.save_sample(1, 0, sample);
-    MESSAGE("a sample replaced, and one dropped (its pod collected)");
+    MESSAGE("a sample replaced: the later one is kept");
+    sample.entries = 3;
+    store.save_sample(1, 2, sample);
     sample.entries = 1;
     store.save_sample(1, 2, sample);
-    store.save_sample(1, 2, sample);
-    store.drop_sample(1, 2);
     MESSAGE("a pod served its sample: its reason, time and body");
     auto& served = pods[1];
     served.state = pod_state::collect_failed;
@@ -695,7 +695,9 @@ TEST(the SQLite store keeps samples and served pods in its file) {
   REQUIRE(opened.store != nullptr);
   CHECK_EQUAL(opened.note, "");
   auto saved = opened.store->load();
-  REQUIRE_EQUAL(saved.samples.size(), 1u);
+  REQUIRE_EQUAL(saved.samples.size(), 2u);
+  CHECK_EQUAL(saved.samples[1].pod, 2u);
+  CHECK_EQUAL(saved.samples[1].entries, 1u);
   auto& back = saved.samples[0];
   CHECK_EQUAL(back.pod, 0u);
   CHECK_EQUAL(back.entries, 2u);

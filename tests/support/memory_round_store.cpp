@@ -64,12 +64,6 @@ void memory_round_store::save_sample(uint64_t round, uint32_t index,
     working_.samples[index] = sample;
 }
 
-void memory_round_store::drop_sample(uint64_t round, uint32_t index) {
-  pending_ = true;
-  if (round == working_.meta.round)
-    working_.samples.erase(index);
-}
-
 void memory_round_store::call_started(uint64_t round, uint32_t index,
                                       stage kind, uint32_t attempt,
                                       int64_t) {

@@ -23,7 +23,6 @@ public:
                       const shared_bytes& compressed) override;
   void save_sample(uint64_t round, uint32_t index,
                    const stored_sample& sample) override;
-  void drop_sample(uint64_t round, uint32_t index) override;
   void call_started(uint64_t round, uint32_t index, stage kind,
                     uint32_t attempt, int64_t unix_ms) override;
   void call_ended(uint64_t round, uint32_t index, stage kind,
