@@ -113,8 +113,6 @@ void serve(coordinator_state& st, uint32_t index, const pod_sample& sample,
                pod.served_sample);
 }
 
-} // namespace
-
 /// The sweep's jobs: unconfirmed pods to ask first (a job with their list),
 /// then, with sampling on, every delivered or unconfirmed pod's /results.
 sample_sweep make_sweep(const coordinator_state& st) {
@@ -128,9 +126,12 @@ sample_sweep make_sweep(const coordinator_state& st) {
     return job;
   };
   for (uint32_t index = 0; index < st.progress.pods.size(); ++index) {
+    shared_bytes list;
+    if (!to_confirm(st, st.progress.pods[index], list))
+      continue;
     auto job = job_of(index);
-    if (to_confirm(st, st.progress.pods[index], job.payload))
-      sweep.jobs.push_back(std::move(job));
+    job.payload = std::move(list);
+    sweep.jobs.push_back(std::move(job));
   }
   if (!sampling_on(st))
     return sweep;
@@ -148,6 +149,8 @@ sample_sweep make_sweep(const coordinator_state& st) {
   }
   return sweep;
 }
+
+} // namespace
 
 void start_sweep(coordinator_pointer self) {
   auto& st = self->state;
