@@ -46,13 +46,19 @@ bool sampling_on(const coordinator_state& st) {
   return st.settings.sample_interval.count() > 0;
 }
 
-/// An unconfirmed pod not asked to the end yet, and the list it was sent
-/// (rebuilt from its tests when it was canonical and is no longer kept).
+/// An unconfirmed pod not asked to the end yet: never asked, or nothing
+/// settled by the last ask.
+bool awaits_asking(const pod_record& pod) {
+  return pod.state == pod_state::unconfirmed
+         && (pod.confirmation == list_confirmation::none
+             || pod.confirmation == list_confirmation::not_taken);
+}
+
+/// A pod that awaits asking, and the list it was sent (rebuilt from its
+/// tests when it was canonical and is no longer kept).
 bool to_confirm(const coordinator_state& st, const pod_record& pod,
                 shared_bytes& list) {
-  if (pod.state != pod_state::unconfirmed
-      || (pod.confirmation != list_confirmation::none
-          && pod.confirmation != list_confirmation::not_taken))
+  if (!awaits_asking(pod))
     return false;
   if (pod.connections.size() > 0)
     list = pod.connections;
@@ -243,7 +249,8 @@ void sweep_ended(coordinator_pointer self, uint64_t round, uint32_t) {
   if (sampling_on(st))
     self->delayed_send(self, st.settings.sample_interval, sweep_atom_v,
                        round);
-  else if (!make_sweep(st).jobs.empty()) // some pod to ask again
+  else if (std::any_of(st.progress.pods.begin(), st.progress.pods.end(),
+                       awaits_asking)) // some pod to ask again
     self->delayed_send(self, caf::timespan{confirm_retry_interval},
                        sweep_atom_v, round);
 }
@@ -260,6 +267,12 @@ void confirm_delivered(coordinator_pointer self, uint32_t index,
   ++st.progress.delivered;
   pod.delivery_outcome = pod_state::delivered;
   pod.connections = {};
+  // No longer a problem pod (as a restart would count it); its delivery
+  // error stays, saying what happened.
+  auto& problems = st.progress.problem_pods;
+  problems.erase(std::remove(problems.begin(), problems.end(), index),
+                 problems.end());
+  pod.listed_as_problem = false;
   set_state(st, pod, pod_state::delivered);
   spdlog::info("Pod {}: delivery confirmed: {}", pod.ip, how);
   commit_soon(self);
@@ -312,17 +325,19 @@ void take_confirmation(coordinator_pointer self, uint64_t round,
       return refused_when_sent_again(self, index, out.detail);
     case list_confirmation::cannot_ask:
       ++totals.confirm_cannot;
+      pod.connections = {}; // not asked again: the list is not needed
       spdlog::info("Pod {}: stays unconfirmed: cannot be asked whether it "
                    "took its list ({}); /check is never sent twice",
                    pod.ip, out.detail);
       return;
     case list_confirmation::other_list:
       ++totals.confirm_other;
+      pod.connections = {};
       spdlog::warn("Pod {}: stays unconfirmed: {}", pod.ip, out.detail);
       return;
     default: // no answer to read, or sending again failed: ask again
       ++totals.confirm_failed;
-      pod.confirmation = list_confirmation::none;
+      pod.confirmation = list_confirmation::not_taken;
   }
 }
 

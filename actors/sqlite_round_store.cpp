@@ -401,7 +401,8 @@ void load_samples(sqlite3* db, saved_round& result) {
   sqlite_statement owned;
   if (!prepare(db,
                "SELECT pod, entries, taken_unix_ms, not_extending, "
-               "restart_seen_unix_ms, body FROM samples WHERE round=?1",
+               "restart_seen_unix_ms, body FROM samples WHERE round=?1 "
+               "ORDER BY pod",
                owned))
     return;
   auto* stmt = owned.get();

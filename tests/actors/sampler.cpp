@@ -260,6 +260,8 @@ TEST(unconfirmed pods are asked whether they took their list) {
   CHECK_EQUAL(asked.confirm_held, 1u);
   CHECK_EQUAL(asked.confirm_sent, 1u);
   CHECK_EQUAL(asked.confirm_cannot, 1u);
+  MESSAGE("the two delivered are no longer problem pods");
+  CHECK_EQUAL(ask<status_report>(status_atom_v, false).problems_total, 1u);
   MESSAGE("nobody is asked again");
   advance_time(1min);
   consume_messages();
@@ -317,6 +319,8 @@ TEST(an unconfirmed pod that does not answer is asked again until stop) {
   consume_messages();
   CHECK_EQUAL(pods->status_calls_to(never), 3u);
   CHECK_EQUAL(pods->calls_to(never, stage::delivery), 1u);
+  MESSAGE("each pod counted once among those asked");
+  CHECK_EQUAL(sampling().confirm_asked, 2u);
 }
 
 FIXTURE_SCOPE_END()
