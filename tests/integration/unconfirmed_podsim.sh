@@ -44,28 +44,42 @@ round() {
   kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; pids=()
 }
 
-round --answer-status
-python3 - "$work/status.json" "$work/results.json" "$unanswered" "$lost" <<'PY' || failures=$((failures + 1))
+# verdict MODE: the checks of a round, from /status and /results
+# (MODE asked: netpol-client's pods; real: the real client's 404).
+verdict() {
+  python3 - "$1" "$work/status.json" "$work/results.json" "$unanswered" "$lost" <<'PY' || failures=$((failures + 1))
 import json, sys
-status, results = (json.load(open(p)) for p in sys.argv[1:3])
-unanswered, lost = sys.argv[3:5]
+mode = sys.argv[1]
+status, results = (json.load(open(p)) for p in sys.argv[2:4])
+unanswered, lost = sys.argv[4:6]
 failures = 0
 def check(ok, what):
     global failures
     print(("ok: " if ok else "FAIL: ") + what)
     failures += 0 if ok else 1
 asked = status.get("unconfirmed_asked", {})
-check(asked.get("asked") == 2 and asked.get("held_their_list") == 1
-      and asked.get("sent_again") == 1 and asked.get("cannot_be_asked") == 0,
-      f"netpol-client pods: one held its list, one was sent it again ({asked})")
-check(status["delivered"] == 4 and status["unconfirmed"] == 0,
-      f"all four delivered ({status['delivered']} delivered, "
-      f"{status['unconfirmed']} unconfirmed)")
-check(all(len(results.get(ip) or []) == 2 for ip in (unanswered, lost))
-      and len(results) == 4,
-      "every pod reports its two tests, the one whose first /check was lost too")
+if mode == "asked":
+    check(asked.get("asked") == 2 and asked.get("held_their_list") == 1
+          and asked.get("sent_again") == 1 and asked.get("cannot_be_asked") == 0,
+          f"netpol-client pods: one held its list, one was sent it again ({asked})")
+    check(status["delivered"] == 4 and status["unconfirmed"] == 0,
+          f"all four delivered ({status['delivered']} delivered, "
+          f"{status['unconfirmed']} unconfirmed)")
+    check(all(len(results.get(ip) or []) == 2 for ip in (unanswered, lost))
+          and len(results) == 4,
+          "every pod reports its two tests, the one whose first /check was lost too")
+else:
+    check(asked.get("asked") == 2 and asked.get("cannot_be_asked") == 2
+          and status["unconfirmed"] == 2,
+          f"the real client's 404: both stay unconfirmed ({asked})")
+    check(results.get(lost) == [],
+          f"the pod that never got its list reports nothing ({results.get(lost)!r})")
 sys.exit(1 if failures else 0)
 PY
+}
+
+round --answer-status
+verdict asked
 grep -q "Pod $unanswered: delivery confirmed: it holds its list" "$work/proxy.log" \
   && pass "the log says the pod that took its /check holds its list" \
   || fail "no 'delivery confirmed: it holds its list' for $unanswered"
@@ -74,23 +88,7 @@ grep -q "Pod $lost: delivery confirmed: it had taken no list (GET /status); sent
   || fail "no 'sent again' line for $lost"
 
 round
-python3 - "$work/status.json" "$work/results.json" "$lost" <<'PY' || failures=$((failures + 1))
-import json, sys
-status, results = (json.load(open(p)) for p in sys.argv[1:3])
-lost = sys.argv[3]
-failures = 0
-def check(ok, what):
-    global failures
-    print(("ok: " if ok else "FAIL: ") + what)
-    failures += 0 if ok else 1
-asked = status.get("unconfirmed_asked", {})
-check(asked.get("asked") == 2 and asked.get("cannot_be_asked") == 2
-      and status["unconfirmed"] == 2,
-      f"the real client's 404: both stay unconfirmed ({asked})")
-check(results.get(lost) == [],
-      f"the pod that never got its list reports nothing ({results.get(lost)!r})")
-sys.exit(1 if failures else 0)
-PY
+verdict real
 grep -q "Pod $lost: stays unconfirmed: cannot be asked whether it took its list" "$work/proxy.log" \
   && pass "the log says it cannot be asked" || fail "no 'cannot be asked' line for $lost"
 
