@@ -35,7 +35,7 @@ void supersede(self_pointer self, const std::string& by) {
     if (call.round == st.meta.round && call.stale_ip.empty()
         && call.pod < st.progress.pods.size()) {
       call.stale_ip = st.progress.pods[call.pod].ip;
-      ++st.pool.stale_in_flight[call.stale_ip];
+      hold_address(st, call.stale_ip);
       ++summary.in_flight;
     }
   spdlog::warn("Round {} superseded by {} while {}: {} of {} pods delivered, "
@@ -327,6 +327,10 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
     },
     [self](confirmed_atom, uint64_t round, uint32_t index, pod_outcome& out) {
       take_confirmation(self, round, index, out);
+    },
+    [self](resent_atom, uint64_t round, uint32_t index, std::string& ip,
+           pod_outcome& out) {
+      take_resend(self, round, index, ip, out);
     },
     [self](swept_atom, uint64_t round, uint32_t answered) {
       sweep_ended(self, round, answered);

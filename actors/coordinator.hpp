@@ -40,13 +40,15 @@ struct call_in_flight {
 constexpr size_t max_remembered_rounds = 5;
 
 /// The workers: idle, busy with a call, how many were replaced. Also the
-/// calls of superseded rounds still in flight, by pod IP: a new round's pod
-/// at the same IP waits for them, so no pod gets two /check at once.
+/// calls still in flight that the pool does not track, by pod IP: those of
+/// superseded rounds, and lists the sampler sends again. A pod's next call
+/// at the same IP (a new round's /check, collection's GET) waits for them,
+/// so no pod gets two /check at once, nor a list after its round.
 struct worker_pool {
   std::deque<pod_worker_actor> idle;
   std::unordered_map<caf::actor_id, call_in_flight> busy;
   uint64_t restarts = 0;
-  std::unordered_map<std::string, uint32_t> stale_in_flight;
+  std::unordered_map<std::string, uint32_t> outside_calls;
   std::unordered_map<std::string, std::vector<uint32_t>> deferred;
 };
 

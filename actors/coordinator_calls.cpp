@@ -242,18 +242,8 @@ void settle(self_pointer self, const call_in_flight& call, pod_outcome& out) {
   if (call.round != st.meta.round || call.pod >= st.progress.pods.size()) {
     // A call of a superseded round: discarded. A pod of the new round at
     // the same address may go now.
-    if (!call.stale_ip.empty()) {
-      auto i = st.pool.stale_in_flight.find(call.stale_ip);
-      if (i != st.pool.stale_in_flight.end() && --i->second == 0) {
-        st.pool.stale_in_flight.erase(i);
-        if (auto d = st.pool.deferred.find(call.stale_ip);
-            d != st.pool.deferred.end()) {
-          for (auto index : d->second)
-            st.progress.ready.push_front(index);
-          st.pool.deferred.erase(d);
-        }
-      }
-    }
+    if (!call.stale_ip.empty())
+      release_address(st, call.stale_ip);
     return;
   }
   st.journal.call_ended(st.meta.round, call.pod, call.kind, call.attempt, out);
@@ -401,6 +391,22 @@ void send_call(self_pointer self, outgoing_call& call) {
 
 } // namespace
 
+void hold_address(coordinator_state& st, const std::string& ip) {
+  ++st.pool.outside_calls[ip];
+}
+
+void release_address(coordinator_state& st, const std::string& ip) {
+  auto i = st.pool.outside_calls.find(ip);
+  if (i == st.pool.outside_calls.end() || --i->second > 0)
+    return;
+  st.pool.outside_calls.erase(i);
+  if (auto d = st.pool.deferred.find(ip); d != st.pool.deferred.end()) {
+    for (auto index : d->second)
+      st.progress.ready.push_front(index);
+    st.pool.deferred.erase(d);
+  }
+}
+
 void commit_soon(coordinator_pointer self) {
   if (self->state.journal.commit_soon())
     self->delayed_send(self, grouped_commit_window, commit_atom_v);
@@ -424,9 +430,9 @@ void dispatch(coordinator_pointer self) {
   while (!st.progress.ready.empty() && !st.pool.idle.empty()) {
     auto index = st.progress.ready.front();
     st.progress.ready.pop_front();
-    if (!st.pool.stale_in_flight.empty()) {
+    if (!st.pool.outside_calls.empty()) {
       auto& ip = st.progress.pods[index].ip;
-      if (st.pool.stale_in_flight.count(ip) > 0) {
+      if (st.pool.outside_calls.count(ip) > 0) {
         st.pool.deferred[ip].push_back(index); // after the old round's call
         continue;
       }

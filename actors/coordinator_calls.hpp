@@ -23,6 +23,14 @@ void dispatch(coordinator_pointer self);
 /// that show the round commit it first (commit_if_due).
 void commit_soon(coordinator_pointer self);
 
+/// A call the pool does not track is out to `ip`: the pool's calls to it
+/// wait (worker_pool::outside_calls).
+void hold_address(coordinator_state& st, const std::string& ip);
+
+/// Such a call ended: once none is left, the pods waiting for `ip` are
+/// ready again (the caller dispatches).
+void release_address(coordinator_state& st, const std::string& ip);
+
 /// Moves the round to the next phase once every pod is terminal in this one.
 void update_phase(coordinator_pointer self);
 

@@ -54,17 +54,23 @@ bool awaits_asking(const pod_record& pod) {
              || pod.confirmation == list_confirmation::not_taken);
 }
 
-/// A pod that awaits asking, and the list it was sent (rebuilt from its
-/// tests when it was canonical and is no longer kept).
+/// The list `pod` was sent (rebuilt from its tests when it was canonical
+/// and is no longer kept); empty when it is not known.
+shared_bytes list_sent(const coordinator_state& st, const pod_record& pod) {
+  if (pod.connections.size() > 0)
+    return pod.connections;
+  if (pod.canonical && st.progress.catalog.ptr)
+    return shared_bytes{
+      connections_json(*st.progress.catalog.ptr, pod.expected.view())};
+  return {};
+}
+
+/// A pod that awaits asking, and the list it was sent.
 bool to_confirm(const coordinator_state& st, const pod_record& pod,
                 shared_bytes& list) {
   if (!awaits_asking(pod))
     return false;
-  if (pod.connections.size() > 0)
-    list = pod.connections;
-  else if (pod.canonical && st.progress.catalog.ptr)
-    list = shared_bytes{
-      connections_json(*st.progress.catalog.ptr, pod.expected.view())};
+  list = list_sent(st, pod);
   return list.size() > 0;
 }
 
@@ -187,7 +193,7 @@ void start_sweep(coordinator_pointer self) {
 
 void stop_sampling(coordinator_pointer self) {
   auto& st = self->state;
-  if (st.sampler && st.progress.samples.sweep_running)
+  if (st.sampler) // also drops lists not sent again yet
     self->send(st.sampler, stop_atom_v);
   st.progress.samples.sweep_running = false;
   st.progress.samples.building.reset();
@@ -250,7 +256,11 @@ void sweep_ended(coordinator_pointer self, uint64_t round, uint32_t) {
     self->delayed_send(self, st.settings.sample_interval, sweep_atom_v,
                        round);
   else if (std::any_of(st.progress.pods.begin(), st.progress.pods.end(),
-                       awaits_asking)) // some pod to ask again
+                       [](auto& pod) {
+                         return awaits_asking(pod)
+                                || pod.confirmation
+                                     == list_confirmation::sending_again;
+                       })) // some pod to ask again, or that may be
     self->delayed_send(self, caf::timespan{confirm_retry_interval},
                        sweep_atom_v, round);
 }
@@ -297,6 +307,30 @@ void refused_when_sent_again(coordinator_pointer self, uint32_t index,
   commit_soon(self);
 }
 
+std::string describe_outcome(const pod_outcome& out) {
+  return out.detail.empty() ? to_string(out.status) : out.detail;
+}
+
+/// Pod `index` took no list: it is sent its list again through the
+/// sampler's lane, a call to its address that the pool's next call to it
+/// (collection after /stop, a new round's /check) waits for.
+void send_again(coordinator_pointer self, uint32_t index) {
+  auto& st = self->state;
+  auto& pod = st.progress.pods[index];
+  pod_job job;
+  job.round = st.meta.round;
+  job.pod = index;
+  job.ip = pod.ip;
+  job.payload = list_sent(st, pod);
+  if (job.payload.size() == 0 || !st.sampler || !job_window(st))
+    return; // asked again: only between delivery and /stop
+  pod.confirmation = list_confirmation::sending_again;
+  hold_address(st, pod.ip);
+  spdlog::info("Pod {}: it took no list (GET /status); sending it again",
+               pod.ip);
+  self->send(st.sampler, resend_atom_v, std::move(job));
+}
+
 } // namespace
 
 void take_confirmation(coordinator_pointer self, uint64_t round,
@@ -315,14 +349,8 @@ void take_confirmation(coordinator_pointer self, uint64_t round,
     case list_confirmation::held:
       ++totals.confirm_held;
       return confirm_delivered(self, index, out.detail);
-    case list_confirmation::sent_again:
-      ++totals.confirm_sent;
-      return confirm_delivered(self, index,
-                               "it had taken no list (GET /status); sent "
-                               "again, and taken");
-    case list_confirmation::refused:
-      ++totals.confirm_refused;
-      return refused_when_sent_again(self, index, out.detail);
+    case list_confirmation::not_taken:
+      return send_again(self, index);
     case list_confirmation::cannot_ask:
       ++totals.confirm_cannot;
       pod.connections = {}; // not asked again: the list is not needed
@@ -335,10 +363,51 @@ void take_confirmation(coordinator_pointer self, uint64_t round,
       pod.connections = {};
       spdlog::warn("Pod {}: stays unconfirmed: {}", pod.ip, out.detail);
       return;
-    default: // no answer to read, or sending again failed: ask again
+    default: // no answer to read: ask again
       ++totals.confirm_failed;
       pod.confirmation = list_confirmation::not_taken;
   }
+}
+
+void take_resend(coordinator_pointer self, uint64_t round, uint32_t index,
+                 const std::string& ip, pod_outcome& out) {
+  auto& st = self->state;
+  release_address(st, ip);
+  dispatch(self); // a call that waited for the address goes now
+  bool current = round == st.meta.round && index < st.progress.pods.size()
+                 && st.progress.pods[index].confirmation
+                      == list_confirmation::sending_again;
+  if (!current || st.meta.stop_requested
+      || st.progress.pods[index].state != pod_state::unconfirmed) {
+    if (out.status == call_status::ok)
+      spdlog::warn("Pod {}: took its list, sent again, only after /stop or "
+                   "a new round: it stays unconfirmed",
+                   ip);
+    return;
+  }
+  auto& pod = st.progress.pods[index];
+  auto& totals = st.progress.samples.confirmations;
+  // As in delivery (docs/protocol.md §3): a 3xx or 4xx is the pod's last
+  // word on this list, anything else may pass.
+  bool refused = out.status == call_status::http_error
+                 && out.http_status >= 300 && out.http_status < 500;
+  if (out.status == call_status::ok) {
+    pod.confirmation = list_confirmation::sent_again;
+    ++totals.confirm_sent;
+    return confirm_delivered(self, index,
+                             "it had taken no list (GET /status); sent "
+                             "again, and taken");
+  }
+  if (refused) {
+    pod.confirmation = list_confirmation::refused;
+    ++totals.confirm_refused;
+    return refused_when_sent_again(self, index, describe_outcome(out));
+  }
+  ++totals.confirm_failed;
+  pod.confirmation = list_confirmation::not_taken; // asked again
+  spdlog::warn("Pod {}: sending its list again failed ({}); it is asked "
+               "again",
+               pod.ip, describe_outcome(out));
 }
 
 bool serve_sample_of_lost_pod(coordinator_state& st, uint32_t index) {

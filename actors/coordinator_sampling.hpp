@@ -23,10 +23,17 @@ void take_sample(coordinator_pointer self, uint64_t round, uint32_t index,
                  pod_outcome& out);
 
 /// What asking unconfirmed pod `index` of `round` whether it took its list
-/// settled (the sampler's confirm job): delivered when it holds it (or took
-/// it when sent again); asked again next sweep when nothing was settled.
+/// settled (the sampler's confirm job): delivered when it holds it; sent it
+/// again (a call to its address) when it took none; asked again next sweep
+/// when nothing was settled.
 void take_confirmation(coordinator_pointer self, uint64_t round,
                        uint32_t index, pod_outcome& out);
+
+/// A list sent again to pod `index` of `round` at `ip` ended: the address
+/// is free; delivered when taken, failed when refused (3xx, 4xx), asked
+/// again otherwise. After /stop or a new round it changes no pod.
+void take_resend(coordinator_pointer self, uint64_t round, uint32_t index,
+                 const std::string& ip, pod_outcome& out);
 
 /// The sweep of `round` ended: the next one after --sample-interval (or,
 /// with sampling off, while some unconfirmed pod is to be asked again).

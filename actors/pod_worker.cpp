@@ -45,24 +45,11 @@ pod_worker(pod_worker_actor::stateful_pointer<pod_worker_state> self,
       return out;
     },
     [self](confirm_atom, const pod_job& job) -> caf::result<pod_outcome> {
-      auto& client = *self->state.client;
-      auto out = client.get_status(job.ip);
+      // Only asks: whether to send the list again is the coordinator's
+      // call, so that a list sent again counts as a call to its address.
+      auto out = self->state.client->get_status(job.ip);
       out.confirmation = read_client_status(out, job.payload.view());
-      if (out.confirmation != list_confirmation::not_taken)
-        return out;
-      // netpol-client took no list: sending it now cannot make it test
-      // twice (it takes the same list again without harm).
-      auto sent = client.post_check(job.ip, job.payload.view());
-      // As in delivery (docs/protocol.md §3): a 3xx or 4xx is the pod's
-      // last word on this list, anything else may pass.
-      bool refused = sent.status == call_status::http_error
-                     && sent.http_status >= 300 && sent.http_status < 500;
-      sent.confirmation = sent.status == call_status::ok
-                            ? list_confirmation::sent_again
-                          : refused ? list_confirmation::refused
-                                    : list_confirmation::not_taken;
-      sent.elapsed += out.elapsed;
-      return sent;
+      return out;
     },
   };
 }

@@ -92,6 +92,10 @@ bool rebuild_loaded_pod(const round_catalog& catalog, pod_record& pod,
   if (!is_delivery_terminal(pod.state) || pod.state == pod_state::queued) {
     pod.connections = shared_bytes{
       stored_list ? *stored_list : connections_json(catalog, pod.expected.view())};
+  } else if (pod.state == pod_state::unconfirmed && stored_list) {
+    // Asked whether it holds this very list (coordinator_sampling.cpp); a
+    // canonical one is rebuilt from its tests when asked.
+    pod.connections = shared_bytes{*stored_list};
   }
   // A pod whose collection failed has results when it was served its
   // sample (coordinator_sampling.hpp).

@@ -145,7 +145,8 @@ using round_store_ptr = std::shared_ptr<round_store>;
 
 /// What a store does not keep verbatim, rebuilt for one loaded pod: its
 /// list while it is still to be delivered (from `stored_list` when given,
-/// else from its tests), its results from `compressed` (a collected pod's,
+/// else from its tests) or, from `stored_list`, while it is unconfirmed
+/// (to ask whether it holds it), its results from `compressed` (a collected pod's,
 /// or a pod served its sample) and, from them, its account, matched as the
 /// worker matched it. Returns whether the results were there.
 bool rebuild_loaded_pod(const round_catalog& catalog, pod_record& pod,

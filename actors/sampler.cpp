@@ -17,32 +17,42 @@ void add_worker(self_pointer self) {
 
 void start_calls(self_pointer self);
 
-/// A call of sweep `number` ended, answered or not: a sample, or what
-/// asking an unconfirmed pod settled (`confirming`).
-void call_ended(self_pointer self, uint64_t number, uint32_t pod,
-                pod_outcome& out, bool confirming) {
+/// What a call of the lane does.
+enum class lane_call { sample, confirm, resend };
+
+/// A call ended, answered or not: a sample or what asking an unconfirmed
+/// pod settled (of sweep `number`), or a list sent again.
+void call_ended(self_pointer self, lane_call kind, uint64_t number,
+                const pod_job& job, pod_outcome& out) {
   auto& st = self->state;
+  if (kind == lane_call::resend) {
+    // Always told: the coordinator holds the pod's address until then.
+    --st.resends.out;
+    self->send(st.coordinator, resent_atom_v, job.round, job.pod, job.ip,
+               std::move(out));
+    return start_calls(self);
+  }
   if (number != st.sweep.number)
     return start_calls(self); // of a sweep that was stopped or replaced
   --st.sweep.out;
   ++st.sweep.answered;
-  if (confirming)
-    self->send(st.coordinator, confirmed_atom_v, st.sweep.round, pod,
+  if (kind == lane_call::confirm)
+    self->send(st.coordinator, confirmed_atom_v, st.sweep.round, job.pod,
                std::move(out));
   else
-    self->send(st.coordinator, sample_atom_v, st.sweep.round, pod,
+    self->send(st.coordinator, sample_atom_v, st.sweep.round, job.pod,
                std::move(out));
   start_calls(self);
 }
 
 /// The worker making a call is lost (stuck past its deadline, or dead):
-/// replaced, and the call ends as a failed sample.
-void worker_lost(self_pointer self, pod_worker_actor worker,
-                 uint64_t number, uint32_t pod, const caf::error& err,
-                 bool confirming) {
+/// replaced, and the call ends as failed.
+void worker_lost(self_pointer self, pod_worker_actor worker, lane_call kind,
+                 uint64_t number, const pod_job& job, const caf::error& err) {
   auto& st = self->state;
   pod_outcome out;
   out.status = call_status::worker_crashed;
+  out.request_sent = true; // nobody knows how far it got
   out.detail = "sampling worker lost: " + self->system().render(err);
   if (err == caf::sec::request_timeout) {
     out.status = call_status::timeout;
@@ -54,35 +64,59 @@ void worker_lost(self_pointer self, pod_worker_actor worker,
   self->send_exit(worker, caf::exit_reason::kill);
   ++st.lane.restarts;
   add_worker(self);
-  call_ended(self, number, pod, out, confirming);
+  call_ended(self, kind, number, job, out);
+}
+
+/// The next job: a list to send again first, then the sweep's.
+bool next_job(sampler_state& st, pod_job& job, lane_call& kind) {
+  if (!st.resends.left.empty()) {
+    job = std::move(st.resends.left.front());
+    st.resends.left.pop_front();
+    ++st.resends.out;
+    kind = lane_call::resend;
+    return true;
+  }
+  if (st.sweep.left.empty())
+    return false;
+  job = std::move(st.sweep.left.front());
+  st.sweep.left.pop_front();
+  ++st.sweep.out;
+  // A job with the pod's connections asks whether it holds them.
+  kind = job.payload.size() > 0 ? lane_call::confirm : lane_call::sample;
+  return true;
 }
 
 void start_calls(self_pointer self) {
   auto& st = self->state;
-  while (!st.sweep.left.empty() && !st.lane.idle.empty()) {
-    auto job = std::move(st.sweep.left.front());
-    st.sweep.left.pop_front();
+  pod_job job;
+  lane_call kind;
+  while (!st.lane.idle.empty() && next_job(st, job, kind)) {
     auto worker = std::move(st.lane.idle.front());
     st.lane.idle.pop_front();
     st.lane.busy.emplace(worker->id(), worker);
-    ++st.sweep.out;
     auto number = st.sweep.number;
-    auto pod = job.pod;
-    // A job with the pod's connections asks whether it holds them.
-    bool confirming = job.payload.size() > 0;
-    auto answered = [self, worker, number, pod, confirming](pod_outcome& out) {
+    // Only the job's identity is kept for its end: its list may be large.
+    pod_job ends;
+    ends.round = job.round;
+    ends.pod = job.pod;
+    ends.ip = job.ip;
+    auto answered = [self, worker, kind, number, ends](pod_outcome& out) {
       self->state.lane.busy.erase(worker->id());
       self->state.lane.idle.push_back(worker);
-      call_ended(self, number, pod, out, confirming);
+      call_ended(self, kind, number, ends, out);
     };
-    auto lost = [self, worker, number, pod, confirming](caf::error& err) {
-      worker_lost(self, worker, number, pod, err, confirming);
+    auto lost = [self, worker, kind, number, ends](caf::error& err) {
+      worker_lost(self, worker, kind, number, ends, err);
     };
-    if (confirming)
-      self->request(worker, st.deadline, confirm_atom_v, std::move(job))
+    auto deadline = st.deadline;
+    if (kind == lane_call::resend)
+      self->request(worker, deadline, deliver_atom_v, std::move(job))
+        .then(answered, lost);
+    else if (kind == lane_call::confirm)
+      self->request(worker, deadline, confirm_atom_v, std::move(job))
         .then(answered, lost);
     else
-      self->request(worker, st.deadline, collect_atom_v, std::move(job))
+      self->request(worker, deadline, collect_atom_v, std::move(job))
         .then(answered, lost);
   }
   if (st.sweep.running && st.sweep.left.empty() && st.sweep.out == 0) {
@@ -135,12 +169,25 @@ sampler(sampler_actor::stateful_pointer<sampler_state> self,
       st.sweep.running = true;
       start_calls(self);
     },
+    [self](resend_atom, pod_job& job) {
+      self->state.resends.left.push_back(std::move(job));
+      start_calls(self);
+    },
     [self](stop_atom) {
       auto& st = self->state;
       ++st.sweep.number;
       st.sweep.left.clear();
       st.sweep.out = 0;
       st.sweep.running = false;
+      // A list not sent yet is not: told as such, to free its address.
+      for (auto& job : st.resends.left) {
+        pod_outcome out;
+        out.status = call_status::cancelled;
+        out.detail = "not sent again: /stop or a new round came first";
+        self->send(st.coordinator, resent_atom_v, job.round, job.pod, job.ip,
+                   std::move(out));
+      }
+      st.resends.left.clear();
     },
   };
 }

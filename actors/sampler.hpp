@@ -33,6 +33,13 @@ struct sweep_progress {
   bool running = false;
 };
 
+/// Lists to send again (POST /check), decided by the coordinator: they go
+/// before the sweep's next job.
+struct resend_queue {
+  std::deque<pod_job> left;
+  uint32_t out = 0;
+};
+
 struct sampler_state {
   static inline const char* name = "sampler";
   coordinator_actor coordinator;
@@ -40,6 +47,7 @@ struct sampler_state {
   caf::timespan deadline{0}; // a worker's answer, as for the coordinator's
   sample_lane lane;
   sweep_progress sweep;
+  resend_queue resends;
 };
 
 /// `width` workers (from `make_worker`), each making one call at a time;

@@ -18,7 +18,7 @@ using pod_worker_actor = caf::typed_actor<
   // GET /results from the job's pod and validate the body.
   caf::replies_to<collect_atom, pod_job>::with<pod_outcome>,
   // GET /status from the job's unconfirmed pod: whether it holds the job's
-  // connections (their SHA-256); if it took no list, POST /check with them.
+  // connections (their SHA-256), took none, or cannot be asked.
   caf::replies_to<confirm_atom, pod_job>::with<pod_outcome>>;
 
 /// Owns the round: every pod's state, the job queue and the worker pool.
@@ -27,6 +27,9 @@ using coordinator_actor = caf::typed_actor<
   caf::reacts_to<sample_atom, uint64_t, uint32_t, pod_outcome>,
   // From the sampler: what asking an unconfirmed pod settled (round, pod).
   caf::reacts_to<confirmed_atom, uint64_t, uint32_t, pod_outcome>,
+  // From the sampler: a list sent again ended, or was dropped at /stop
+  // (round, pod, its address): the address is free for the next call.
+  caf::reacts_to<resent_atom, uint64_t, uint32_t, std::string, pod_outcome>,
   // From the sampler: its sweep of the round ended, with how many answers.
   caf::reacts_to<swept_atom, uint64_t, uint32_t>,
   // Internal: time for the round's next sweep.
@@ -73,8 +76,11 @@ using sampler_actor = caf::typed_actor<
   // then that the sweep ended; a new sweep replaces what is left of one. A
   // job with connections asks an unconfirmed pod whether it holds them.
   caf::reacts_to<sweep_atom, sample_sweep>,
+  // POST /check again with the job's list to a pod that took none, before
+  // the sweep's next job; its end always goes back as resent_atom.
+  caf::reacts_to<resend_atom, pod_job>,
   // /stop came: the pods not read yet are not; answers still out are
-  // dropped.
+  // dropped; lists not sent again yet are not (and go back as resent_atom).
   caf::reacts_to<stop_atom>>;
 
 } // namespace netpol

@@ -37,5 +37,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(netpol, caf::first_custom_type_id)
   CAF_ADD_ATOM(netpol, netpol, sample_atom, "sample")
   CAF_ADD_ATOM(netpol, netpol, confirm_atom, "confirm")
   CAF_ADD_ATOM(netpol, netpol, confirmed_atom, "confirmed")
+  CAF_ADD_ATOM(netpol, netpol, resend_atom, "resend")
+  CAF_ADD_ATOM(netpol, netpol, resent_atom, "resent")
 
 CAF_END_TYPE_ID_BLOCK(netpol)

@@ -62,7 +62,8 @@ enum class list_confirmation : uint8_t {
   none,       // not asked, or no answer: ask again
   held,       // it took the very list it was sent (its SHA-256 matches)
   sent_again, // it had taken none: the list was sent again, and taken
-  not_taken,  // it had taken none; sending it again failed: ask again
+  not_taken,  // it had taken none (or sending it again failed): ask again
+  sending_again, // it had taken none: its list is out again, not asked now
   refused,    // it had taken none, and refused it when sent again (3xx, 4xx)
   other_list, // it took another list: it stays unconfirmed
   cannot_ask, // not netpol-client (the real client answers 404)

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace netpol::test {
 
@@ -108,6 +109,7 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
   proxy_settings settings;
   coordinator_actor coord;
   size_t hung_spawns = 0; // the first N workers spawned hang
+  std::set<size_t> hung_at; // and so do these (0: the first spawned)
   std::shared_ptr<size_t> swallowed = std::make_shared<size_t>(0);
 
   coordinator_fixture() {
@@ -146,8 +148,9 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
   }
 
   pod_worker_actor spawn_worker(caf::actor_system& sys) {
-    auto worker = spawned.size() < hung_spawns
-                    ? sys.spawn(hung_worker, swallowed)
+    auto hangs = spawned.size() < hung_spawns
+                 || hung_at.count(spawned.size()) > 0;
+    auto worker = hangs ? sys.spawn(hung_worker, swallowed)
                     : sys.spawn(pod_worker, pods);
     spawned.push_back(worker);
     return worker;
@@ -195,7 +198,7 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
 
   /// Calls of superseded rounds still out.
   size_t stale_calls() {
-    return state().pool.stale_in_flight.size();
+    return state().pool.outside_calls.size();
   }
 
   /// Pods of this round waiting for a superseded round's call to them.

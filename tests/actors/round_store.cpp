@@ -157,6 +157,41 @@ TEST(a check in flight when the proxy stops leaves its pod unconfirmed) {
   CHECK_EQUAL(current_phase(), phase::delivered);
 }
 
+TEST(an unconfirmed pod is asked after a restart with the list it was sent) {
+  settings.backoff_base = 200ms;
+  settings.backoff_cap = 200ms;
+  start(3);
+  MESSAGE("lists not rebuilt from tests (make_plan's are not canonical): "
+          "the store keeps them. Two /check written and not answered (the "
+          "second one lost), the third pod refused and waiting to retry");
+  auto holds = std::string{"10.0.0.1"};
+  auto lost = std::string{"10.0.0.2"};
+  pods->answer_status(holds);
+  pods->answer_status(lost, true);
+  pods->script(holds, stage::delivery, {sim_answer::timeout});
+  pods->script(lost, stage::delivery, {sim_answer::timeout});
+  pods->script("10.0.0.3", stage::delivery, {sim_answer::refused});
+  initiate(3);
+  CHECK_EQUAL(store->committed_pod(0).state, pod_state::unconfirmed);
+  CHECK_EQUAL(pods->status_calls_to(holds), 0u);
+  MESSAGE("the proxy dies before delivery ends, so before anyone is asked");
+  crash();
+  start(3);
+  advance_time(200ms);
+  consume_messages();
+  CHECK_EQUAL(current_phase(), phase::delivered);
+  MESSAGE("both unconfirmed pods are asked with the list they were sent");
+  CHECK_EQUAL(pods->status_calls_to(holds), 1u);
+  CHECK_EQUAL(pods->status_calls_to(lost), 1u);
+  MESSAGE("one holds it: delivered, /check once");
+  CHECK_EQUAL(pod(holds).state, pod_state::delivered);
+  CHECK_EQUAL(pods->calls_to(holds, stage::delivery), 1u);
+  MESSAGE("one took none: sent that very list again, and delivered");
+  CHECK_EQUAL(pod(lost).state, pod_state::delivered);
+  CHECK_EQUAL(pods->calls_to(lost, stage::delivery), 2u);
+  CHECK_EQUAL(pods->list_taken(lost), connections_of(lost));
+}
+
 TEST(a pod waiting for a retry waits out the rest of its backoff) {
   first_pod_in_backoff();
   crash();

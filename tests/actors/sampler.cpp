@@ -323,4 +323,78 @@ TEST(an unconfirmed pod that does not answer is asked again until stop) {
   CHECK_EQUAL(sampling().confirm_asked, 2u);
 }
 
+TEST(a list sent again that may have been lost is asked for again) {
+  settings.sample_interval = 0s;
+  start(1);
+  auto pod_ip = std::string{"10.0.0.1"};
+  pods->answer_status(pod_ip, true);
+  pods->script(pod_ip, stage::delivery,
+               {sim_answer::timeout, sim_answer::timeout});
+  initiate(1);
+  MESSAGE("its first /check was lost; sent again, it takes the list but "
+          "the answer never comes: still unconfirmed, asked again");
+  CHECK_EQUAL(pods->calls_to(pod_ip, stage::delivery), 2u);
+  CHECK_EQUAL(detail(pod_ip).state, pod_state::unconfirmed);
+  CHECK_EQUAL(sampling().confirm_failed, 1u);
+  advance_time(10s);
+  consume_messages();
+  MESSAGE("asked again, it holds its list: delivered, with no third /check");
+  CHECK_EQUAL(pods->status_calls_to(pod_ip), 2u);
+  CHECK_EQUAL(detail(pod_ip).state, pod_state::delivered);
+  CHECK_EQUAL(pods->calls_to(pod_ip, stage::delivery), 2u);
+  CHECK_EQUAL(sampling().confirm_held, 1u);
+}
+
+TEST(collection after stop waits for a list sent again) {
+  settings.sample_interval = 0s;
+  start(1);
+  auto pod_ip = std::string{"10.0.0.1"};
+  pods->answer_status(pod_ip, true);
+  pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
+  MESSAGE("the pool's worker is spawned first, then the sampler's two: the "
+          "second of those, which sends the list again, hangs");
+  hung_at.insert(2);
+  initiate(1);
+  CHECK_EQUAL(pods->status_calls_to(pod_ip), 1u);
+  CHECK_EQUAL(*swallowed, 1u);
+  CHECK_EQUAL(detail(pod_ip).state, pod_state::unconfirmed);
+  MESSAGE("/stop while the list is out again: the pod's /results waits");
+  ask<round_status>(stop_atom_v);
+  CHECK(deferred(pod_ip));
+  CHECK_EQUAL(results_calls(pod_ip), 0u);
+  CHECK_EQUAL(current_phase(), phase::collecting);
+  MESSAGE("once the call ends (here at its deadline) the pod is collected; "
+          "a list taken after /stop leaves it unconfirmed");
+  advance_time(settings.worker_deadline());
+  consume_messages();
+  CHECK(!deferred(pod_ip));
+  CHECK_EQUAL(results_calls(pod_ip), 1u);
+  CHECK_EQUAL(current_phase(), phase::collected);
+  CHECK_EQUAL(detail(pod_ip).delivery_outcome, pod_state::unconfirmed);
+}
+
+TEST(a check of a new round waits for a list sent again to the same pod) {
+  settings.sample_interval = 0s;
+  start(1);
+  auto pod_ip = std::string{"10.0.0.1"};
+  pods->answer_status(pod_ip, true);
+  pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
+  hung_at.insert(2);
+  initiate(1);
+  CHECK_EQUAL(*swallowed, 1u);
+  MESSAGE("a new plan with the same pod while its list is out again: the "
+          "other pod gets its /check, this one waits");
+  ask<round_status>(initiate_atom_v, make_plan({pod_ip, "10.0.0.7"}));
+  CHECK_EQUAL(round_number(), 2u);
+  CHECK(deferred(pod_ip));
+  CHECK_EQUAL(pods->calls_to("10.0.0.7", stage::delivery), 1u);
+  CHECK_EQUAL(pods->calls_to(pod_ip, stage::delivery), 1u);
+  MESSAGE("once the old round's call ends, the new round's /check goes");
+  advance_time(settings.worker_deadline());
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to(pod_ip, stage::delivery), 2u);
+  CHECK_EQUAL(current_phase(), phase::delivered);
+  CHECK_EQUAL(stale_calls(), 0u);
+}
+
 FIXTURE_SCOPE_END()
