@@ -119,6 +119,9 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
     // The progress timer's message would come between the messages the
     // stories expect; its own story sets the interval it reads.
     settings.progress_interval = 1h;
+    // Sampling's own calls would come between them too: the suites that
+    // sample set their interval.
+    settings.sample_interval = 0s;
   }
 
   ~coordinator_fixture() override {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench: the performance cases of docs/performance.md as one table.
 # Usage: bench.sh BUILD_DIR [quick]   (quick: the first four cases). The
-# store bench (a few seconds) and the store's cost, each case with the
-# store off and on (store_cost.sh, quick there too), end it.
+# store bench (a few seconds), the store's cost (each case with the store
+# off and on: store_cost.sh) and sampling's (each case with sampling off and
+# on: sampling_cost.sh), quick there too, end it.
 # Each case is REPEAT (default 1) round_bench.sh runs; each raw line is
 # printed as it ends, the table at the end, with each figure the median over
 # the runs (these machines are noisy). The fleet runs two event loops
@@ -60,3 +61,10 @@ rm -rf "$store_dir"
 # What the round store costs: the cases of issue 13 with the store off and
 # on, interleaved (PAIRS pairs, default REPEAT).
 PAIRS=${PAIRS:-$repeat} "$here/store_cost.sh" "$build" "${2:-}"
+
+# What sampling during the job costs (docs/performance.md, "Sampling during
+# the job"): the 2,000-pod case (and 75,000 without quick) with sampling off
+# and every INTERVAL (default 10s), a JOB-second job (default 30) between
+# delivery and /stop, interleaved (PAIRS pairs, default REPEAT).
+INTERVAL=${INTERVAL:-10s} JOB=${JOB:-30} PAIRS=${PAIRS:-$repeat} \
+  "$here/sampling_cost.sh" "$build" "${2:-}"

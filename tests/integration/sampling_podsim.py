@@ -123,8 +123,7 @@ def run(name, sample_interval, kill_at=None):
             str(client_port), "--state-dir", os.path.join(work, name + "-state"),
             "--retries", "1", "--backoff-base", "100ms", "--connect-timeout",
             "1s", "--request-timeout", "2s"]
-    if sample_interval:
-        args += ["--sample-interval", sample_interval]
+    args += ["--sample-interval", sample_interval]
     base = f"http://127.0.0.1:{port}"
     prox = start_proxy(args, name + "-proxy.log", base)
     results, status, job = {}, {}, {}
@@ -219,7 +218,7 @@ try:
           f"/status sampling: {sampling}")
     check_job_report(job)
 
-    results, status, job = run("unsampled", None)
+    results, status, job = run("unsampled", "0s")
     check("sampling" not in status, "sampling is off by default")
     check(job.get("late", (0,))[0] == 409,
           "without sampling /report answers 409 during the job")

@@ -481,7 +481,11 @@ private:
     std::vector<std::string> args{
       "--listen",      "127.0.0.1:0",
       "--client-port", std::to_string(fleet_->port()),
-      "--state-dir",   state_dir_};
+      "--state-dir",   state_dir_,
+      // Each pod's /results reads are checked against collection's
+      // attempts, so no sampling during the job (on by default); samples
+      // through a kill are ctest sampling_podsim's.
+      "--sample-interval", "0s"};
     auto flags = netpol::lab::proxy_flags(s_);
     args.insert(args.end(), flags.begin(), flags.end());
     return args;
