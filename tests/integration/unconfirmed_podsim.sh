@@ -10,6 +10,7 @@
 # - Without (the real client's 404): both stay unconfirmed, the proxy says
 #   they cannot be asked, and the pod that never got its list reports
 #   nothing.
+# Each round also reads the fleet's own count of /check calls (at exit).
 # Usage: unconfirmed_podsim.sh <netpol-proxy> <netpol-podsim>
 set -u
 proxy=$1 podsim=$2
@@ -78,8 +79,21 @@ sys.exit(1 if failures else 0)
 PY
 }
 
+# checks_sent EXPECTED: the fleet's own count of the /check calls it saw
+# and took (its summary line at exit): no pod took a second list.
+checks_sent() {
+  local summary
+  summary=$(sed -n 's/^netpol-podsim: summary: //p' "$work/fleet.log")
+  case "$summary" in
+    "checks accepted $1"*", duplicate checks 0") pass "the fleet saw: $summary" ;;
+    *) fail "the fleet saw: '$summary', not 'checks accepted $1 ..., duplicate checks 0'" ;;
+  esac
+}
+
 round --answer-status
 verdict asked
+# One /check each, and the lost pod's list sent a second time.
+checks_sent "4/4 pods (5 /check calls)"
 grep -q "Pod $unanswered: delivery confirmed: it holds its list" "$work/proxy.log" \
   && pass "the log says the pod that took its /check holds its list" \
   || fail "no 'delivery confirmed: it holds its list' for $unanswered"
@@ -89,6 +103,8 @@ grep -q "Pod $lost: delivery confirmed: it had taken no list (GET /status); sent
 
 round
 verdict real
+# One /check each, never a second: the lost pod took none.
+checks_sent "3/4 pods (4 /check calls)"
 grep -q "Pod $lost: stays unconfirmed: cannot be asked whether it took its list" "$work/proxy.log" \
   && pass "the log says it cannot be asked" || fail "no 'cannot be asked' line for $lost"
 
