@@ -211,6 +211,8 @@ persistent_coordinator(coordinator_actor::stateful_pointer<coordinator_state> se
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto id = msg.source.id();
+    if (st.sampler && msg.source == st.sampler.address())
+      return sampler_lost(self, msg.reason);
     if (st.pool.busy.count(id) > 0)
       return; // its request's error settles the call (worker_lost)
     for (auto i = st.pool.idle.begin(); i != st.pool.idle.end(); ++i) {

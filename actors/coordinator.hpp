@@ -96,7 +96,10 @@ struct coordinator_state {
   worker_factory make_worker;
   round_journal journal; // the store, what changed, when to commit
   worker_pool pool;
-  sampler_actor sampler; // spawned at the first sweep
+  sampler_actor sampler; // spawned at the first sweep, monitored
+  // Lists the sampler is sending again, by pod IP: each holds its address
+  // (worker_pool::outside_calls) until the sampler tells its end, or dies.
+  std::unordered_map<std::string, uint32_t> resends_out;
   proxy_metrics totals; // counters since start (its status is filled on ask)
 
   round_meta meta;          // the round's number, phase and times (as saved)

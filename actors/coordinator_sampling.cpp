@@ -65,6 +65,15 @@ shared_bytes list_sent(const coordinator_state& st, const pod_record& pod) {
   return {};
 }
 
+/// Some pod's list is out again (its confirmation comes with the end).
+bool any_sent_again(const coordinator_state& st) {
+  return std::any_of(st.progress.pods.begin(), st.progress.pods.end(),
+                     [](auto& pod) {
+                       return pod.confirmation
+                              == list_confirmation::sending_again;
+                     });
+}
+
 /// A pod that awaits asking, and the list it was sent.
 bool to_confirm(const coordinator_state& st, const pod_record& pod,
                 shared_bytes& list) {
@@ -170,13 +179,20 @@ void start_sweep(coordinator_pointer self) {
   if (!job_window(st) || samples.sweep_running)
     return;
   auto sweep = make_sweep(st);
-  if (sweep.jobs.empty())
+  if (sweep.jobs.empty()) {
+    // Sampling off, only lists out again: look again once they ended.
+    if (any_sent_again(st))
+      self->delayed_send(self, caf::timespan{confirm_retry_interval},
+                         sweep_atom_v, st.meta.round);
     return;
-  if (!st.sampler)
+  }
+  if (!st.sampler) {
     st.sampler = self->spawn(sampler,
                              caf::actor_cast<coordinator_actor>(self),
                              st.make_worker, sample_lane_width,
                              st.settings.worker_deadline());
+    self->monitor(st.sampler); // its death must not hold addresses
+  }
   if (samples.sweeps == 0 && sampling_on(st))
     spdlog::info("Sampling the results of {} pods every {} until /stop ({} "
                  "workers of its own)",
@@ -256,11 +272,8 @@ void sweep_ended(coordinator_pointer self, uint64_t round, uint32_t) {
     self->delayed_send(self, st.settings.sample_interval, sweep_atom_v,
                        round);
   else if (std::any_of(st.progress.pods.begin(), st.progress.pods.end(),
-                       [](auto& pod) {
-                         return awaits_asking(pod)
-                                || pod.confirmation
-                                     == list_confirmation::sending_again;
-                       })) // some pod to ask again, or that may be
+                       awaits_asking)
+           || any_sent_again(st)) // some pod to ask again, or that may be
     self->delayed_send(self, caf::timespan{confirm_retry_interval},
                        sweep_atom_v, round);
 }
@@ -326,6 +339,7 @@ void send_again(coordinator_pointer self, uint32_t index) {
     return; // asked again: only between delivery and /stop
   pod.confirmation = list_confirmation::sending_again;
   hold_address(st, pod.ip);
+  ++st.resends_out[pod.ip];
   spdlog::info("Pod {}: it took no list (GET /status); sending it again",
                pod.ip);
   self->send(st.sampler, resend_atom_v, std::move(job));
@@ -372,6 +386,11 @@ void take_confirmation(coordinator_pointer self, uint64_t round,
 void take_resend(coordinator_pointer self, uint64_t round, uint32_t index,
                  const std::string& ip, pod_outcome& out) {
   auto& st = self->state;
+  auto out_again = st.resends_out.find(ip);
+  if (out_again == st.resends_out.end())
+    return; // freed when the sampler died
+  if (--out_again->second == 0)
+    st.resends_out.erase(out_again);
   release_address(st, ip);
   dispatch(self); // a call that waited for the address goes now
   bool current = round == st.meta.round && index < st.progress.pods.size()
@@ -403,11 +422,34 @@ void take_resend(coordinator_pointer self, uint64_t round, uint32_t index,
     ++totals.confirm_refused;
     return refused_when_sent_again(self, index, describe_outcome(out));
   }
-  ++totals.confirm_failed;
   pod.confirmation = list_confirmation::not_taken; // asked again
+  if (out.status == call_status::cancelled && !out.request_sent)
+    return; // never sent: a clean stop came first
+  ++totals.confirm_failed;
   spdlog::warn("Pod {}: sending its list again failed ({}); it is asked "
                "again",
                pod.ip, describe_outcome(out));
+}
+
+void sampler_lost(coordinator_pointer self, const caf::error& reason) {
+  auto& st = self->state;
+  spdlog::warn("The sampler stopped ({}); {} lists it was sending again are "
+               "taken as not sent, and their pods are asked again",
+               self->system().render(reason), st.resends_out.size());
+  for (auto& [ip, count] : st.resends_out)
+    for (uint32_t i = 0; i < count; ++i)
+      release_address(st, ip);
+  st.resends_out.clear();
+  for (auto& pod : st.progress.pods)
+    if (pod.confirmation == list_confirmation::sending_again)
+      pod.confirmation = list_confirmation::not_taken;
+  st.sampler = nullptr;
+  st.progress.samples.sweep_running = false;
+  st.progress.samples.building.reset();
+  dispatch(self);
+  if (job_window(st))
+    self->delayed_send(self, caf::timespan{confirm_retry_interval},
+                       sweep_atom_v, st.meta.round);
 }
 
 bool serve_sample_of_lost_pod(coordinator_state& st, uint32_t index) {

@@ -29,6 +29,11 @@ void take_sample(coordinator_pointer self, uint64_t round, uint32_t index,
 void take_confirmation(coordinator_pointer self, uint64_t round,
                        uint32_t index, pod_outcome& out);
 
+/// The sampler died: the lists it was sending again free their addresses
+/// and their pods are asked again, by a new sampler (spawned at the next
+/// sweep, 10 s later in the job window).
+void sampler_lost(coordinator_pointer self, const caf::error& reason);
+
 /// A list sent again to pod `index` of `round` at `ip` ended: the address
 /// is free; delivered when taken, failed when refused (3xx, 4xx), asked
 /// again otherwise. After /stop or a new round it changes no pod.

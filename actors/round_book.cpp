@@ -141,6 +141,9 @@ void clear_round(coordinator_state& st) {
   auto timeline = std::move(st.progress.timeline);
   st.meta = next;
   st.progress = round_progress{};
+  // Its pods waiting for an address go with it; the calls they waited for
+  // (outside_calls) still hold the address for the next round's pods.
+  st.pool.deferred.clear();
   st.progress.timeline = std::move(timeline);
 }
 

@@ -183,7 +183,7 @@ sampler(sampler_actor::stateful_pointer<sampler_state> self,
       for (auto& job : st.resends.left) {
         pod_outcome out;
         out.status = call_status::cancelled;
-        out.detail = "not sent again: /stop or a new round came first";
+        out.detail = "not sent again: /stop, a new round or a clean stop came first";
         self->send(st.coordinator, resent_atom_v, job.round, job.pod, job.ip,
                    std::move(out));
       }

@@ -199,6 +199,11 @@ struct coordinator_fixture : test_coordinator_fixture<test::test_config> {
     return state().pool.restarts;
   }
 
+  /// The sampler, once the first sweep spawned it.
+  sampler_actor sampler() {
+    return state().sampler;
+  }
+
   /// Calls of superseded rounds still out.
   size_t stale_calls() {
     return state().pool.outside_calls.size();

@@ -363,8 +363,8 @@ TEST(collection after stop waits for a list sent again) {
   CHECK(deferred(pod_ip));
   CHECK_EQUAL(results_calls(pod_ip), 0u);
   CHECK_EQUAL(current_phase(), phase::collecting);
-  MESSAGE("once the call ends (here at its deadline) the pod is collected; "
-          "a list taken after /stop leaves it unconfirmed");
+  MESSAGE("once the call ends (here at its deadline, never having reached "
+          "the pod) the pod is collected; it stays unconfirmed");
   advance_time(settings.worker_deadline());
   consume_messages();
   CHECK(!deferred(pod_ip));
@@ -395,6 +395,79 @@ TEST(a check of a new round waits for a list sent again to the same pod) {
   CHECK_EQUAL(pods->calls_to(pod_ip, stage::delivery), 2u);
   CHECK_EQUAL(current_phase(), phase::delivered);
   CHECK_EQUAL(stale_calls(), 0u);
+}
+
+TEST(a new round after stop drops the pods waiting for a list sent again) {
+  settings.sample_interval = 0s;
+  start(1);
+  auto pod_ip = std::string{"10.0.0.1"};
+  pods->answer_status(pod_ip, true);
+  pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
+  hung_at.insert(2);
+  initiate(1);
+  ask<round_status>(stop_atom_v);
+  CHECK(deferred(pod_ip));
+  MESSAGE("a new round of other pods while the list is still out: its "
+          "first pod has the index the waiting one had");
+  ask<round_status>(initiate_atom_v, make_plan({"10.0.0.7", "10.0.0.8"}));
+  CHECK(!deferred(pod_ip));
+  CHECK_EQUAL(current_phase(), phase::delivered);
+  MESSAGE("the list's call ends: nothing of the old round is called, and "
+          "the new round's pods got one /check each, no /results");
+  advance_time(settings.worker_deadline());
+  consume_messages();
+  CHECK_EQUAL(pods->calls_to("10.0.0.7", stage::delivery), 1u);
+  CHECK_EQUAL(results_calls("10.0.0.7"), 0u);
+  CHECK_EQUAL(results_calls(pod_ip), 0u);
+  CHECK_EQUAL(current_phase(), phase::delivered);
+  CHECK_EQUAL(count(pod_state::delivered), 2u);
+}
+
+TEST(without sampling a list sent again that outlasts the retry is asked again) {
+  settings.sample_interval = 0s;
+  REQUIRE_GREATER(settings.worker_deadline(), 10s);
+  start(1);
+  auto pod_ip = std::string{"10.0.0.1"};
+  pods->answer_status(pod_ip, true);
+  pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
+  hung_at.insert(2);
+  initiate(1);
+  CHECK_EQUAL(*swallowed, 1u);
+  MESSAGE("the list sent again hangs past the 10 s retry, then ends at the "
+          "worker's deadline: the pod is asked again");
+  for (int i = 0; i < 3; ++i) {
+    advance_time(10s);
+    consume_messages();
+  }
+  CHECK_EQUAL(pods->status_calls_to(pod_ip), 2u);
+  MESSAGE("it still took none (the hung call never reached it): sent again "
+          "by a fresh worker, and delivered");
+  CHECK_EQUAL(detail(pod_ip).state, pod_state::delivered);
+  CHECK_EQUAL(pods->calls_to(pod_ip, stage::delivery), 2u);
+}
+
+TEST(a sampler that dies frees the addresses of the lists it was sending) {
+  settings.sample_interval = 0s;
+  start(1);
+  auto pod_ip = std::string{"10.0.0.1"};
+  pods->answer_status(pod_ip, true);
+  pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
+  hung_at.insert(2);
+  initiate(1);
+  REQUIRE(sampler());
+  MESSAGE("the sampler dies with the list out again");
+  caf::anon_send_exit(sampler(), caf::exit_reason::kill);
+  consume_messages();
+  CHECK(!sampler());
+  MESSAGE("/stop: the pod is collected at once, not held for ever");
+  ask<round_status>(stop_atom_v);
+  CHECK(!deferred(pod_ip));
+  CHECK_EQUAL(results_calls(pod_ip), 1u);
+  CHECK_EQUAL(current_phase(), phase::collected);
+  MESSAGE("its two workers outlived it (killed, it could not stop them)");
+  REQUIRE_EQUAL(spawned.size(), 3u);
+  caf::anon_send_exit(spawned[1], caf::exit_reason::kill);
+  caf::anon_send_exit(spawned[2], caf::exit_reason::kill);
 }
 
 FIXTURE_SCOPE_END()

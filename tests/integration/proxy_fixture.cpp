@@ -24,6 +24,9 @@ proxy_fixture::proxy_fixture() {
   s.retries = 2;
   s.backoff_base = 50ms;
   s.backoff_cap = 200ms;
+  // These suites count each pod's calls and read /report before /stop as
+  // 409: no sampling (on by default) unless a test sets its interval.
+  s.sample_interval = 0s;
   options.bridge.front.max_body_bytes = 1 << 20;
   options.bridge.front.operator_threads = 8;
   options.bridge.reply_timeout = 5s;

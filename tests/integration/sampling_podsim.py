@@ -219,7 +219,7 @@ try:
     check_job_report(job)
 
     results, status, job = run("unsampled", "0s")
-    check("sampling" not in status, "sampling is off by default")
+    check("sampling" not in status, "--sample-interval 0s turns sampling off")
     check(job.get("late", (0,))[0] == 409,
           "without sampling /report answers 409 during the job")
     lost = [p["pod"] for p in status.get("pod_details", [])

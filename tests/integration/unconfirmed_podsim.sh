@@ -79,21 +79,24 @@ sys.exit(1 if failures else 0)
 PY
 }
 
-# checks_sent EXPECTED: the fleet's own count of the /check calls it saw
-# and took (its summary line at exit): no pod took a second list.
+# checks_sent CHECKS RESULTS: the fleet's own count of the /check calls it
+# saw and took, and of /results calls (its summary line at exit): no pod
+# took a second list.
 checks_sent() {
   local summary
   summary=$(sed -n 's/^netpol-podsim: summary: //p' "$work/fleet.log")
   case "$summary" in
-    "checks accepted $1"*", duplicate checks 0") pass "the fleet saw: $summary" ;;
-    *) fail "the fleet saw: '$summary', not 'checks accepted $1 ..., duplicate checks 0'" ;;
+    "checks accepted $1, $2 /results calls, duplicate checks 0") pass "the fleet saw: $summary" ;;
+    *) fail "the fleet saw: '$summary', not 'checks accepted $1, $2 /results calls, duplicate checks 0'" ;;
   esac
 }
 
 round --answer-status
 verdict asked
-# One /check each, and the lost pod's list sent a second time.
-checks_sent "4/4 pods (5 /check calls)"
+# One /check each, and the lost pod's list sent a second time. (Its 8
+# /results calls: sampling, on by default, read each pod once as delivery
+# ended, then collection.)
+checks_sent "4/4 pods (5 /check calls)" 8
 grep -q "Pod $unanswered: delivery confirmed: it holds its list" "$work/proxy.log" \
   && pass "the log says the pod that took its /check holds its list" \
   || fail "no 'delivery confirmed: it holds its list' for $unanswered"
@@ -104,7 +107,7 @@ grep -q "Pod $lost: delivery confirmed: it had taken no list (GET /status); sent
 round
 verdict real
 # One /check each, never a second: the lost pod took none.
-checks_sent "3/4 pods (4 /check calls)"
+checks_sent "3/4 pods (4 /check calls)" 8
 grep -q "Pod $lost: stays unconfirmed: cannot be asked whether it took its list" "$work/proxy.log" \
   && pass "the log says it cannot be asked" || fail "no 'cannot be asked' line for $lost"
 
