@@ -12,6 +12,22 @@ struct fixture : coordinator_fixture {
   fixture() {
     settings.sample_interval = 1s;
   }
+
+  /// A round of one pod, sampling off, whose /check was lost and timed out:
+  /// unconfirmed, asked as delivery ends, it took none and its list is sent
+  /// again. The pool's worker is spawned first, then the sampler's two: the
+  /// second of those, which sends the list again, hangs until its
+  /// deadline. The pod's address.
+  std::string pod_with_its_list_out_again() {
+    settings.sample_interval = 0s;
+    start(1);
+    auto pod_ip = std::string{"10.0.0.1"};
+    pods->answer_status(pod_ip, true);
+    pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
+    hung_at.insert(2);
+    initiate(1);
+    return pod_ip;
+  }
 };
 
 } // namespace
@@ -346,15 +362,7 @@ TEST(a list sent again that may have been lost is asked for again) {
 }
 
 TEST(collection after stop waits for a list sent again) {
-  settings.sample_interval = 0s;
-  start(1);
-  auto pod_ip = std::string{"10.0.0.1"};
-  pods->answer_status(pod_ip, true);
-  pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
-  MESSAGE("the pool's worker is spawned first, then the sampler's two: the "
-          "second of those, which sends the list again, hangs");
-  hung_at.insert(2);
-  initiate(1);
+  auto pod_ip = pod_with_its_list_out_again();
   CHECK_EQUAL(pods->status_calls_to(pod_ip), 1u);
   CHECK_EQUAL(*swallowed, 1u);
   CHECK_EQUAL(detail(pod_ip).state, pod_state::unconfirmed);
@@ -374,13 +382,7 @@ TEST(collection after stop waits for a list sent again) {
 }
 
 TEST(a check of a new round waits for a list sent again to the same pod) {
-  settings.sample_interval = 0s;
-  start(1);
-  auto pod_ip = std::string{"10.0.0.1"};
-  pods->answer_status(pod_ip, true);
-  pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
-  hung_at.insert(2);
-  initiate(1);
+  auto pod_ip = pod_with_its_list_out_again();
   CHECK_EQUAL(*swallowed, 1u);
   MESSAGE("a new plan with the same pod while its list is out again: the "
           "other pod gets its /check, this one waits");
@@ -398,13 +400,7 @@ TEST(a check of a new round waits for a list sent again to the same pod) {
 }
 
 TEST(a new round after stop drops the pods waiting for a list sent again) {
-  settings.sample_interval = 0s;
-  start(1);
-  auto pod_ip = std::string{"10.0.0.1"};
-  pods->answer_status(pod_ip, true);
-  pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
-  hung_at.insert(2);
-  initiate(1);
+  auto pod_ip = pod_with_its_list_out_again();
   ask<round_status>(stop_atom_v);
   CHECK(deferred(pod_ip));
   MESSAGE("a new round of other pods while the list is still out: its "
@@ -424,14 +420,8 @@ TEST(a new round after stop drops the pods waiting for a list sent again) {
 }
 
 TEST(without sampling a list sent again that outlasts the retry is asked again) {
-  settings.sample_interval = 0s;
   REQUIRE_GREATER(settings.worker_deadline(), 10s);
-  start(1);
-  auto pod_ip = std::string{"10.0.0.1"};
-  pods->answer_status(pod_ip, true);
-  pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
-  hung_at.insert(2);
-  initiate(1);
+  auto pod_ip = pod_with_its_list_out_again();
   CHECK_EQUAL(*swallowed, 1u);
   MESSAGE("the list sent again hangs past the 10 s retry, then ends at the "
           "worker's deadline: the pod is asked again");
@@ -447,13 +437,7 @@ TEST(without sampling a list sent again that outlasts the retry is asked again) 
 }
 
 TEST(a sampler that dies frees the addresses of the lists it was sending) {
-  settings.sample_interval = 0s;
-  start(1);
-  auto pod_ip = std::string{"10.0.0.1"};
-  pods->answer_status(pod_ip, true);
-  pods->script(pod_ip, stage::delivery, {sim_answer::timeout});
-  hung_at.insert(2);
-  initiate(1);
+  auto pod_ip = pod_with_its_list_out_again();
   REQUIRE(sampler());
   MESSAGE("the sampler dies with the list out again");
   caf::anon_send_exit(sampler(), caf::exit_reason::kill);

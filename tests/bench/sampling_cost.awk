@@ -1,19 +1,6 @@
 # The table of sampling_cost.sh: per case and setting the medians, and
-# sampling's cost as the median over the pairs of on / off - 1.
-function pct(x) { return sprintf("%+.1f %%", 100 * x) }
-# The cost of sampling over the pairs of case c for key: median, min, max.
-function cost(c, key,   i, d, count, lo, hi, a) {
-  count = 0
-  for (i = 1; i <= pairs[c]; i++)
-    if ((c, key, "off", i) in v && (c, key, "on", i) in v && v[c, key, "off", i] > 0) {
-      d = v[c, key, "on", i] / v[c, key, "off", i] - 1
-      a[++count] = d
-      if (count == 1 || d < lo) lo = d
-      if (count == 1 || d > hi) hi = d
-    }
-  if (count == 0) return "-"
-  return sprintf("%s (%s .. %s)", pct(median_of(a, count)), pct(lo), pct(hi))
-}
+# sampling's cost as the median over the pairs of on / off - 1 (cost(),
+# bench_lib.awk).
 function med(c, key, m,   i, n, a) {
   n = 0
   for (i = 1; i <= pairs[c]; i++) a[++n] = v[c, key, m, i]
